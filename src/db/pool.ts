@@ -1,0 +1,55 @@
+import pg from 'pg';
+
+// timestamptz as ISO-8601 strings everywhere: the domain compares and stores ISO strings, and
+// JSON answers use them as they are. bigint ids stay strings (pg's default).
+pg.types.setTypeParser(pg.types.builtins.TIMESTAMPTZ, (v) => new Date(v).toISOString());
+
+export type Db = pg.Pool | pg.PoolClient;
+
+export interface PoolOptions {
+  /** Statement and client-side query timeout: answer before the provider gives up on us. */
+  statementTimeoutMs?: number;
+  max?: number;
+}
+
+export function createPool(databaseUrl: string, opts: PoolOptions = {}): pg.Pool {
+  const timeout = opts.statementTimeoutMs ?? 5000;
+  const pool = new pg.Pool({
+    connectionString: databaseUrl,
+    max: opts.max ?? 10,
+    connectionTimeoutMillis: timeout,
+    statement_timeout: timeout,
+    query_timeout: timeout + 1000,
+    idleTimeoutMillis: 30_000,
+  });
+  // An idle client losing its connection must not crash the process; the next query reconnects.
+  pool.on('error', () => undefined);
+  return pool;
+}
+
+export async function withTransaction<T>(
+  pool: pg.Pool,
+  fn: (client: pg.PoolClient) => Promise<T>,
+): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await fn(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+/** Errors that mean "the database is unreachable or too slow", answered with 503 + Retry-After. */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  const e = err as { code?: string; message?: string } | null;
+  if (!e) return false;
+  const codes = ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', '57P01', '57P03', '57014', '53300'];
+  if (e.code && codes.includes(e.code)) return true;
+  return /timeout|terminat|Connection terminated|connect ECONNREFUSED/i.test(e.message ?? '');
+}

@@ -1,0 +1,104 @@
+import type { Db } from '../pool';
+import type { AccountState } from '../../domain/types';
+import type { GateAccount } from '../../domain/gate';
+
+const COLUMNS = `account_id, provider, status, provider_status, plan, amount, email, myasp_user_id,
+  stripe_customer_id, stripe_subscription_id, trial_end, scheduled_cancel_at, grace_until,
+  status_since, status_event_id, last_event_id, last_event_ts, object_versions`;
+
+type Row = Omit<AccountState, 'amount'> & { amount: string | null };
+
+function toState(row: Row): AccountState {
+  return { ...row, amount: row.amount === null ? null : Number(row.amount) };
+}
+
+export async function getAccount(db: Db, accountId: string): Promise<AccountState | null> {
+  const r = await db.query<Row>(`SELECT ${COLUMNS} FROM billing_accounts WHERE account_id = $1::text`, [
+    accountId,
+  ]);
+  return r.rows[0] ? toState(r.rows[0]) : null;
+}
+
+export interface AccountView extends AccountState {
+  created_at: string;
+  updated_at: string;
+  last_event: { id: string; source: string; event_type: string; dedupe_key: string; occurred_at: string } | null;
+}
+
+export async function getAccountView(db: Db, accountId: string): Promise<AccountView | null> {
+  const r = await db.query<Row & { created_at: string; updated_at: string; last_event: AccountView['last_event'] }>(
+    `SELECT ${COLUMNS.split(',').map((c) => 'a.' + c.trim()).join(', ')}, a.created_at, a.updated_at,
+            json_build_object('id', e.id::text, 'source', e.source, 'event_type', e.event_type,
+                              'dedupe_key', e.dedupe_key, 'occurred_at', e.occurred_at) AS last_event
+       FROM billing_accounts a JOIN billing_events e ON e.id = a.last_event_id
+      WHERE a.account_id = $1::text`,
+    [accountId],
+  );
+  const row = r.rows[0];
+  if (!row) return null;
+  const last = row.last_event && { ...row.last_event, occurred_at: new Date(row.last_event.occurred_at).toISOString() };
+  return { ...toState(row), created_at: row.created_at, updated_at: row.updated_at, last_event: last };
+}
+
+/** Writes the whole projection row; called only inside applyTransition's transaction. */
+export async function upsertAccount(db: Db, s: AccountState): Promise<void> {
+  await db.query(
+    `INSERT INTO billing_accounts (${COLUMNS}, updated_at)
+     VALUES ($1::text, $2::text, $3::text, $4::text, $5::text, $6::bigint, $7::text, $8::text, $9::text,
+             $10::text, $11::timestamptz, $12::timestamptz, $13::timestamptz, $14::timestamptz, $15::bigint,
+             $16::bigint, $17::timestamptz, $18::jsonb, now())
+     ON CONFLICT (account_id) DO UPDATE SET
+       provider = EXCLUDED.provider, status = EXCLUDED.status, provider_status = EXCLUDED.provider_status,
+       plan = EXCLUDED.plan, amount = EXCLUDED.amount, email = EXCLUDED.email,
+       myasp_user_id = EXCLUDED.myasp_user_id, stripe_customer_id = EXCLUDED.stripe_customer_id,
+       stripe_subscription_id = EXCLUDED.stripe_subscription_id, trial_end = EXCLUDED.trial_end,
+       scheduled_cancel_at = EXCLUDED.scheduled_cancel_at, grace_until = EXCLUDED.grace_until,
+       status_since = EXCLUDED.status_since, status_event_id = EXCLUDED.status_event_id,
+       last_event_id = EXCLUDED.last_event_id, last_event_ts = EXCLUDED.last_event_ts,
+       object_versions = EXCLUDED.object_versions, updated_at = now()`,
+    [
+      s.account_id, s.provider, s.status, s.provider_status, s.plan, s.amount, s.email, s.myasp_user_id,
+      s.stripe_customer_id, s.stripe_subscription_id, s.trial_end, s.scheduled_cancel_at, s.grace_until,
+      s.status_since, s.status_event_id, s.last_event_id, s.last_event_ts, JSON.stringify(s.object_versions),
+    ],
+  );
+}
+
+/** The account already linked to a provider id, for account resolution (SPEC §3). */
+export async function findLinkedAccount(
+  db: Db,
+  link: { stripeCustomerId?: string | null; myaspUserId?: string | null },
+): Promise<string | null> {
+  const r = await db.query<{ account_id: string }>(
+    `SELECT account_id FROM billing_accounts
+      WHERE ($1::text IS NOT NULL AND stripe_customer_id = $1::text)
+         OR ($2::text IS NOT NULL AND myasp_user_id = $2::text)
+      ORDER BY updated_at DESC LIMIT 1`,
+    [link.stripeCustomerId ?? null, link.myaspUserId ?? null],
+  );
+  return r.rows[0]?.account_id ?? null;
+}
+
+/** The projection facts the gate reads, with the provider id of the event that set the status. */
+export async function getGateAccount(db: Db, accountId: string): Promise<GateAccount | null> {
+  const r = await db.query<GateAccount>(
+    `SELECT a.status, a.status_since, a.grace_until,
+            COALESCE(e.payload->>'id', e.payload->>'event_id', e.dedupe_key) AS status_event_ref
+       FROM billing_accounts a LEFT JOIN billing_events e ON e.id = a.status_event_id
+      WHERE a.account_id = $1::text`,
+    [accountId],
+  );
+  return r.rows[0] ?? null;
+}
+
+export async function statusDistribution(db: Db): Promise<Record<string, number>> {
+  const r = await db.query<{ status: string; n: string }>(
+    'SELECT status, count(*)::text AS n FROM billing_accounts GROUP BY status ORDER BY status',
+  );
+  return Object.fromEntries(r.rows.map((row) => [row.status, Number(row.n)]));
+}
+
+export async function listAllAccounts(db: Db): Promise<AccountState[]> {
+  const r = await db.query<Row>(`SELECT ${COLUMNS} FROM billing_accounts ORDER BY account_id`);
+  return r.rows.map(toState);
+}

@@ -1,0 +1,144 @@
+import type { Db } from '../pool';
+import type { BillingEvent, EventData, EventSource, Outcome } from '../../domain/types';
+
+export interface NewEvent {
+  source: EventSource;
+  dedupe_key: string;
+  event_type: string;
+  account_id: string;
+  occurred_at: string;
+  object_key: string | null;
+  payload: unknown;
+  data: EventData;
+}
+
+export interface StoredEvent extends NewEvent {
+  id: string;
+  received_at: string;
+  outcome: Outcome | null;
+  processed_at: string | null;
+  processed_seq: string | null;
+}
+
+const COLUMNS = `id, source, dedupe_key, event_type, account_id, occurred_at, received_at, object_key,
+  payload, data, outcome, processed_at, processed_seq`;
+
+/** Stores an event once. A second insert with the same dedupe_key returns the first row. */
+export async function insertEvent(
+  db: Db,
+  e: NewEvent,
+): Promise<{ event: StoredEvent; duplicate: boolean }> {
+  const inserted = await db.query<StoredEvent>(
+    `INSERT INTO billing_events (source, dedupe_key, event_type, account_id, occurred_at, object_key, payload, data)
+     VALUES ($1::text, $2::text, $3::text, $4::text, $5::timestamptz, $6::text, $7::jsonb, $8::jsonb)
+     ON CONFLICT (dedupe_key) DO NOTHING
+     RETURNING ${COLUMNS}`,
+    [
+      e.source,
+      e.dedupe_key,
+      e.event_type,
+      e.account_id,
+      e.occurred_at,
+      e.object_key,
+      JSON.stringify(e.payload),
+      JSON.stringify(e.data),
+    ],
+  );
+  const row = inserted.rows[0];
+  if (row) return { event: row, duplicate: false };
+  const existing = await findEventByDedupeKey(db, e.dedupe_key);
+  if (!existing) throw new Error(`Event ${e.dedupe_key} conflicted on insert but could not be read back.`);
+  return { event: existing, duplicate: true };
+}
+
+export async function findEventByDedupeKey(db: Db, dedupeKey: string): Promise<StoredEvent | null> {
+  const r = await db.query<StoredEvent>(
+    `SELECT ${COLUMNS} FROM billing_events WHERE dedupe_key = $1::text`,
+    [dedupeKey],
+  );
+  return r.rows[0] ?? null;
+}
+
+export async function getEvent(db: Db, id: string): Promise<StoredEvent | null> {
+  const r = await db.query<StoredEvent>(`SELECT ${COLUMNS} FROM billing_events WHERE id = $1::bigint`, [id]);
+  return r.rows[0] ?? null;
+}
+
+/** Locks the event row and tells whether its outcome is already written. */
+export async function lockEventOutcome(db: Db, id: string): Promise<{ outcome: Outcome | null } | null> {
+  const r = await db.query<{ outcome: Outcome | null }>(
+    'SELECT outcome FROM billing_events WHERE id = $1::bigint FOR UPDATE',
+    [id],
+  );
+  return r.rows[0] ?? null;
+}
+
+export async function writeOutcome(db: Db, id: string, outcome: Outcome): Promise<void> {
+  await db.query(
+    `UPDATE billing_events
+        SET outcome = $2::text, processed_at = now(), processed_seq = nextval('billing_events_processed_seq')
+      WHERE id = $1::bigint AND outcome IS NULL`,
+    [id, outcome],
+  );
+}
+
+export async function listAccountEvents(db: Db, accountId: string, limit = 200): Promise<StoredEvent[]> {
+  const r = await db.query<StoredEvent>(
+    `SELECT ${COLUMNS} FROM billing_events WHERE account_id = $1::text ORDER BY id DESC LIMIT $2::int`,
+    [accountId, limit],
+  );
+  return r.rows;
+}
+
+/** Processed events in the order the workflows processed them (what a rebuild folds). */
+export async function listProcessedEvents(
+  db: Db,
+  opts: { accountId?: string; afterSeq?: string; limit: number },
+): Promise<StoredEvent[]> {
+  const r = await db.query<StoredEvent>(
+    `SELECT ${COLUMNS} FROM billing_events
+      WHERE processed_seq IS NOT NULL
+        AND ($1::text IS NULL OR account_id = $1::text)
+        AND processed_seq > COALESCE($2::bigint, 0)
+      ORDER BY processed_seq
+      LIMIT $3::int`,
+    [opts.accountId ?? null, opts.afterSeq ?? null, opts.limit],
+  );
+  return r.rows;
+}
+
+/**
+ * Stored events not yet processed and not delivered recently: what the delivery sweeper sends.
+ * Backs off with the number of attempts so a broken account does not starve the rest.
+ */
+export async function listUndelivered(
+  db: Db,
+  opts: { minAgeMs: number; limit: number },
+): Promise<StoredEvent[]> {
+  const r = await db.query<StoredEvent>(
+    `SELECT ${COLUMNS.split(',').map((c) => 'e.' + c.trim()).join(', ')}
+       FROM billing_events e
+       LEFT JOIN event_deliveries d ON d.event_id = e.id
+      WHERE e.outcome IS NULL
+        AND e.received_at < now() - make_interval(secs => $1::double precision / 1000)
+        AND (d.last_attempt_at IS NULL
+             OR d.last_attempt_at < now() - make_interval(secs => LEAST(300, power(2, LEAST(d.attempts, 8)))))
+      ORDER BY e.id
+      LIMIT $2::int`,
+    [opts.minAgeMs, opts.limit],
+  );
+  return r.rows;
+}
+
+export function toBillingEvent(row: StoredEvent): BillingEvent {
+  return {
+    event_id: String(row.id),
+    source: row.source,
+    dedupe_key: row.dedupe_key,
+    event_type: row.event_type,
+    account_id: row.account_id,
+    occurred_at: row.occurred_at,
+    object_key: row.object_key,
+    data: row.data,
+  };
+}

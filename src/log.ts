@@ -1,0 +1,15 @@
+import pino from 'pino';
+
+export type Logger = pino.Logger;
+
+/** Structured JSON logs. Secrets never reach here: headers and bodies are not logged. */
+export function createLogger(level: string = 'info', name = 'billing'): Logger {
+  return pino({
+    name,
+    level,
+    redact: {
+      paths: ['*.token', '*.secret', '*.authorization', '*.password', 'req.headers'],
+      censor: '[redacted]',
+    },
+  });
+}
