@@ -1,0 +1,23 @@
+import type { ActivityDeps } from './deps';
+import { loadAccount } from './load-account';
+import { recordEvent } from './record-event';
+import { applyTransition } from './apply-transition';
+import { writeAuditLog } from './write-audit-log';
+import { expireOverride } from './expire-override';
+
+export type { ActivityDeps } from './deps';
+export type { ApplyInput, ApplyResult } from './apply-transition';
+export type { TimerEventInput } from './record-event';
+
+/** Every activity the worker registers, bound to its dependencies. Names read like the audit trail. */
+export function createActivities(deps: ActivityDeps) {
+  return {
+    loadAccount: loadAccount(deps),
+    recordEvent: recordEvent(deps),
+    applyTransition: applyTransition(deps),
+    writeAuditLog: writeAuditLog(deps),
+    expireOverride: expireOverride(deps),
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

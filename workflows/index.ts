@@ -1,0 +1,3 @@
+// The worker's workflow bundle entry: workflows only.
+export { billingAccountWorkflow } from './billing-account';
+export { gateOverrideWorkflow } from './gate-override';

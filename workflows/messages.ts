@@ -1,0 +1,28 @@
+// Signals, updates and queries of the workflows: the client and the workflows share these.
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { AccountState, BillingEvent, Outcome } from '../src/domain/types';
+
+/** A stored event for the account (webhooks; at-least-once: duplicates are skipped). */
+export const billingEventSignal = defineSignal<[BillingEvent]>('billingEvent');
+
+export interface ApplyEventResult {
+  event_id: string;
+  /** `duplicate` when the event had already been processed before this call. */
+  outcome: Outcome;
+  state: AccountState | null;
+}
+
+/** The same as the signal, but answers once the event is processed (API registrations, corrections). */
+export const applyEventUpdate = defineUpdate<ApplyEventResult, [BillingEvent]>('applyEvent');
+
+export interface AccountWorkflowView {
+  state: AccountState | null;
+  pending_events: number;
+  next_timer: { timer: string; due_at: string } | null;
+  processed_in_run: number;
+}
+
+export const accountStateQuery = defineQuery<AccountWorkflowView>('accountState');
+
+/** Ends a gate override's expiry timer early (the operator cleared it). */
+export const overrideClearedSignal = defineSignal('overrideCleared');
