@@ -1,0 +1,80 @@
+// /v1/accounts: register, read the projection, read an account's history, correct by hand.
+import { randomUUID } from 'node:crypto';
+import { Router, type Request, type Response } from 'express';
+import { z } from 'zod';
+import { getAccountView } from '../db/queries/billing-accounts';
+import { listAccountEvents } from '../db/queries/billing-events';
+import { listAccountAudit } from '../db/queries/audit-logs';
+import { AppError } from '../domain/errors';
+import { correctAccount, registerAccount, type AccountEventResult } from '../services/account-events';
+import type { AppDeps } from './deps';
+import { nowOf } from './deps';
+import { parseBody } from './validation';
+
+const isoTime = z.string().refine((v) => !Number.isNaN(Date.parse(v)), 'must be an ISO-8601 time');
+const accountId = z.string().trim().min(1).max(200).regex(/^[^\s/]+$/, 'must not contain spaces or slashes');
+
+const registerSchema = z.object({
+  account_id: accountId,
+  trial_end: isoTime.nullish(),
+  trial_days: z.number().int().min(0).max(3650).nullish(),
+  email: z.string().max(320).nullish(),
+  stripe_customer_id: z.string().max(200).nullish(),
+  myasp_user_id: z.string().max(200).nullish(),
+});
+
+const correctionSchema = z.object({
+  status: z.string(),
+  reason: z.string().min(1, 'a reason is required').max(1000),
+  actor: z.string().min(1).max(200).default('api'),
+  scheduled_cancel_at: isoTime.nullish(),
+});
+
+function answer(res: Response, r: AccountEventResult, created: boolean): void {
+  const pending = r.outcome === null;
+  res.status(pending ? 202 : created ? 201 : 200).json({
+    account_id: r.event.account_id,
+    event_id: r.event.id,
+    outcome: r.outcome,
+    pending,
+    account: r.account,
+  });
+}
+
+function param(req: Request, name: string): string {
+  const v = req.params[name];
+  return typeof v === 'string' ? v : '';
+}
+
+export function accountsRouter(deps: AppDeps): Router {
+  const router = Router();
+  const eventDeps = { ...deps, waitMs: 10_000 };
+
+  router.post('/accounts', async (req, res) => {
+    const input = parseBody(registerSchema, req.body);
+    const r = await registerAccount(eventDeps, input, { defaultTrialDays: deps.config.defaultTrialDays, now: nowOf(deps) });
+    answer(res, r, !r.duplicate && r.outcome === 'applied');
+  });
+
+  router.get('/accounts/:id', async (req, res) => {
+    const view = await getAccountView(deps.pool, param(req, 'id'));
+    if (!view) throw new AppError('account_not_found', `No billing account ${param(req, 'id')}; register it with POST /v1/accounts.`, 404);
+    res.json(view);
+  });
+
+  router.get('/accounts/:id/events', async (req, res) => {
+    const id = param(req, 'id');
+    const limit = Math.min(Number(req.query.limit) || 200, 1000);
+    const [events, audit] = await Promise.all([listAccountEvents(deps.pool, id, limit), listAccountAudit(deps.pool, id, limit)]);
+    res.json({ account_id: id, events, audit });
+  });
+
+  router.post('/accounts/:id/corrections', async (req, res) => {
+    const body = parseBody(correctionSchema, req.body);
+    const requestId = req.get('idempotency-key') ?? randomUUID();
+    const r = await correctAccount(eventDeps, { account_id: param(req, 'id'), ...body }, { now: nowOf(deps), requestId });
+    answer(res, r, false);
+  });
+
+  return router;
+}

@@ -1,0 +1,71 @@
+// Entry point: `npm start` runs everything (role=all); `--role=api` / `--role=worker` run one half.
+// With DATABASE_URL / TEMPORAL_ADDRESS unset it starts embedded PostgreSQL and the Temporal dev
+// server (with its Web UI) under ./.data itself.
+import fs from 'node:fs';
+import path from 'node:path';
+import { ConfigError, loadConfig, type Config } from './config';
+import { createLogger, type Logger } from './log';
+import { loadOrCreateDevSecrets } from './dev/dev-secrets';
+import { runServices, type Role } from './runtime';
+
+function parseRole(argv: string[]): Role {
+  const arg = argv.find((a) => a.startsWith('--role='));
+  const role = arg ? arg.slice('--role='.length) : 'all';
+  if (role === 'all' || role === 'api' || role === 'worker') return role;
+  throw new ConfigError(`--role=${role} is not a role; use all, api or worker.`);
+}
+
+function configure(): { config: Config; role: Role; secretsFile: string | null } {
+  const role = parseRole(process.argv.slice(2));
+  const local = !process.env.DATABASE_URL && !process.env.TEMPORAL_ADDRESS;
+  const dataDir = process.env.DATA_DIR ?? '.data';
+  const dev = local ? loadOrCreateDevSecrets(dataDir) : null;
+  const config = loadConfig(process.env, dev ? { devSecrets: dev.secrets } : {});
+  return { config, role, secretsFile: dev?.file ?? null };
+}
+
+async function main(): Promise<void> {
+  let setup: ReturnType<typeof configure>;
+  try {
+    setup = configure();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`billing: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const logger: Logger = createLogger(setup.config.logLevel);
+  const running = await runServices(setup.config, setup.role, logger);
+  fs.writeFileSync(path.resolve(setup.config.dataDir, 'runtime.json'), JSON.stringify(running.info, null, 2) + '\n', { mode: 0o600 });
+  const lines = [
+    `billing orchestrator is running (${setup.role})`,
+    running.info.apiUrl && `  API:          ${running.info.apiUrl}`,
+    running.info.temporalUiUrl && `  Temporal UI:  ${running.info.temporalUiUrl}`,
+    `  Temporal:     ${running.info.temporalAddress} (namespace ${running.info.namespace})`,
+    `  PostgreSQL:   ${running.info.databaseUrlRedacted}`,
+    setup.secretsFile && `  Local secrets (webhook secret, MyASP token, admin token): ${setup.secretsFile}`,
+    '  Stop with Ctrl-C.',
+  ];
+  process.stdout.write(lines.filter(Boolean).join('\n') + '\n');
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write(`\n${signal}: shutting down…\n`);
+    running
+      .stop()
+      .then(() => process.exit(0))
+      .catch((err: unknown) => {
+        process.stderr.write(`billing: shutdown failed: ${err instanceof Error ? err.message : String(err)}\n`);
+        process.exit(1);
+      });
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`billing: could not start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

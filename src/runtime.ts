@@ -1,0 +1,154 @@
+// Wires the service together: local servers when nothing is configured, migrations, the worker,
+// the HTTP API and the delivery sweeper; and takes it all down again in reverse order.
+import type { Server } from 'node:http';
+import path from 'node:path';
+import type { WorkflowBundleOption } from '@temporalio/worker';
+import { createActivities } from '../activities';
+import type { Config } from './config';
+import { createPool } from './db/pool';
+import { runMigrations } from './db/migrate';
+import { createApp } from './http/app';
+import type { Logger } from './log';
+import { createMetrics } from './metrics';
+import { connectTemporal } from './temporal/client';
+import { EventDelivery } from './temporal/delivery';
+import { createBillingWorker } from './temporal/worker';
+import { ensureDailyCheckSchedule } from './temporal/schedules';
+import { ensureSearchAttributes, startEmbeddedPostgres, startTemporalDevServer } from './dev/local-stack';
+
+export type Role = 'all' | 'api' | 'worker';
+
+export interface RuntimeInfo {
+  role: Role;
+  apiUrl: string | null;
+  temporalUiUrl: string | null;
+  temporalAddress: string;
+  namespace: string;
+  taskQueue: string;
+  databaseUrl: string;
+  databaseUrlRedacted: string;
+}
+
+export interface Running {
+  info: RuntimeInfo;
+  stop(): Promise<void>;
+}
+
+export interface RuntimeOverrides {
+  workflowBundle?: WorkflowBundleOption;
+  /** Skip the daily-check schedule (tests). */
+  schedules?: boolean;
+  /** Delivery sweeper interval and minimum age (tests make them short). */
+  sweepIntervalMs?: number;
+  sweepMinAgeMs?: number;
+}
+
+function redact(url: string): string {
+  return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
+}
+
+type Stopper = () => Promise<unknown>;
+
+async function ensureInfrastructure(config: Config, logger: Logger, stoppers: Stopper[]) {
+  let databaseUrl = config.databaseUrl;
+  if (!databaseUrl) {
+    logger.info('starting embedded PostgreSQL under %s', path.join(config.dataDir, 'postgres'));
+    const pg = await startEmbeddedPostgres({
+      dataDir: path.join(config.dataDir, 'postgres'),
+      port: config.local.pgPort,
+      persistent: true,
+    });
+    stoppers.push(() => pg.stop());
+    databaseUrl = pg.databaseUrl;
+  }
+  let temporalAddress = config.temporalAddress;
+  let temporalUiUrl: string | null = null;
+  if (!temporalAddress) {
+    logger.info('starting the Temporal dev server with its Web UI');
+    const dev = await startTemporalDevServer({
+      namespace: config.temporalNamespace,
+      dbFilename: path.resolve(config.dataDir, 'temporal.db'),
+      port: config.local.temporalPort,
+      uiPort: config.local.temporalUiPort,
+    });
+    stoppers.push(() => dev.stop());
+    temporalAddress = dev.address;
+    temporalUiUrl = dev.uiUrl;
+  }
+  return { databaseUrl, temporalAddress, temporalUiUrl };
+}
+
+export async function runServices(
+  config: Config,
+  role: Role,
+  logger: Logger,
+  overrides: RuntimeOverrides = {},
+): Promise<Running> {
+  const stoppers: Stopper[] = [];
+  const stop = async () => {
+    for (const s of stoppers.reverse()) await s().catch((err: unknown) => logger.warn({ err: String(err) }, 'stop step failed'));
+  };
+  try {
+    const infra = await ensureInfrastructure(config, logger, stoppers);
+    await runMigrations(infra.databaseUrl, (m) => logger.debug(m));
+    const pool = createPool(infra.databaseUrl, { statementTimeoutMs: config.dbStatementTimeoutMs });
+    stoppers.push(() => pool.end());
+    const temporal = connectTemporal({ address: infra.temporalAddress, namespace: config.temporalNamespace, taskQueue: config.taskQueue });
+    stoppers.push(() => temporal.connection.close());
+
+    if (role !== 'api') {
+      const { worker, connection } = await createBillingWorker({
+        address: infra.temporalAddress,
+        namespace: config.temporalNamespace,
+        taskQueue: config.taskQueue,
+        activities: createActivities({ pool, logger }),
+        workflowBundle: overrides.workflowBundle,
+      });
+      if (config.temporalAddress) await ensureSearchAttributes(temporal.connection, config.temporalNamespace);
+      const done = worker.run();
+      stoppers.push(async () => {
+        worker.shutdown();
+        await done;
+        await connection.close();
+      });
+      if (overrides.schedules !== false) {
+        await ensureDailyCheckSchedule(temporal.client, { taskQueue: config.taskQueue });
+      }
+    }
+
+    let apiUrl: string | null = null;
+    if (role !== 'worker') {
+      const delivery = new EventDelivery(pool, temporal, logger, {
+        waitMs: config.deliveryWaitMs,
+        sweepIntervalMs: overrides.sweepIntervalMs,
+        sweepMinAgeMs: overrides.sweepMinAgeMs,
+      });
+      delivery.start();
+      stoppers.push(() => delivery.stop());
+      const app = createApp({ config, pool, temporal, delivery, metrics: createMetrics(pool), logger });
+      const server = await new Promise<Server>((resolve, reject) => {
+        const s = app.listen(config.port, '0.0.0.0', () => resolve(s)).on('error', reject);
+      });
+      stoppers.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : config.port;
+      apiUrl = `http://localhost:${port}`;
+    }
+    return {
+      info: {
+        role,
+        apiUrl,
+        temporalUiUrl: infra.temporalUiUrl,
+        temporalAddress: infra.temporalAddress,
+        namespace: config.temporalNamespace,
+        taskQueue: config.taskQueue,
+        databaseUrl: infra.databaseUrl,
+        databaseUrlRedacted: redact(infra.databaseUrl),
+      },
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

@@ -1,0 +1,31 @@
+// Answers "may this account do this action now?" from the projection: no Temporal round trip.
+import type pg from 'pg';
+import { getGateAccount } from '../db/queries/billing-accounts';
+import { listLiveOverrides } from '../db/queries/gate-overrides';
+import { decideGate, isGated, type GateDecision } from '../domain/gate';
+import { countGate, type Metrics } from '../metrics';
+
+export interface GateDeps {
+  pool: pg.Pool;
+  gatedActions: readonly string[];
+  metrics?: Metrics;
+  now?: () => Date;
+}
+
+export async function checkGate(deps: GateDeps, accountId: string, action: string): Promise<GateDecision> {
+  const gated = isGated(action, deps.gatedActions);
+  const [account, overrides] = await Promise.all([
+    getGateAccount(deps.pool, accountId),
+    gated ? listLiveOverrides(deps.pool, accountId) : Promise.resolve([]),
+  ]);
+  const decision = decideGate({
+    accountId,
+    action,
+    account,
+    gatedActions: deps.gatedActions,
+    overrides,
+    now: deps.now?.() ?? new Date(),
+  });
+  if (deps.metrics) countGate(deps.metrics, action, decision.allowed);
+  return decision;
+}

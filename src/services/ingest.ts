@@ -1,0 +1,54 @@
+// The one story of an incoming event: resolve the account → store (idempotent) → deliver.
+import type pg from 'pg';
+import { findLinkedAccount } from '../db/queries/billing-accounts';
+import { insertEvent, type StoredEvent } from '../db/queries/billing-events';
+import type { NormalizedEvent } from '../domain/types';
+import type { EventDelivery } from '../temporal/delivery';
+
+export interface IngestDeps {
+  pool: pg.Pool;
+  delivery: EventDelivery;
+}
+
+export interface IngestResult {
+  event: StoredEvent;
+  duplicate: boolean;
+  /** `delivered`: the workflow has it; `pending`: stored, the sweeper will deliver it. */
+  delivery: 'delivered' | 'pending';
+}
+
+/** Account resolution, in SPEC §3 order. */
+export async function resolveAccountId(pool: pg.Pool, e: NormalizedEvent): Promise<string> {
+  const hint = e.account_hint;
+  if (hint.explicit_account_id) return hint.explicit_account_id;
+  const linked = await findLinkedAccount(pool, {
+    stripeCustomerId: hint.stripe_customer_id,
+    myaspUserId: hint.myasp_user_id,
+  });
+  if (linked) return linked;
+  if (hint.stripe_customer_id) return `stripe:${hint.stripe_customer_id}`;
+  if (hint.myasp_user_id) return `myasp:${hint.myasp_user_id}`;
+  return `${e.source}:unattributed`;
+}
+
+export async function ingestEvent(
+  deps: IngestDeps,
+  e: NormalizedEvent,
+  payload: unknown,
+  accountId?: string,
+): Promise<IngestResult> {
+  const account_id = accountId ?? (await resolveAccountId(deps.pool, e));
+  const { event, duplicate } = await insertEvent(deps.pool, {
+    source: e.source,
+    dedupe_key: e.dedupe_key,
+    event_type: e.event_type,
+    account_id,
+    occurred_at: e.occurred_at,
+    object_key: e.object_key,
+    payload,
+    data: e.data,
+  });
+  // A duplicate is already on its way (or done): the first request or the sweeper delivers it.
+  if (duplicate) return { event, duplicate, delivery: event.outcome === null ? 'pending' : 'delivered' };
+  return { event, duplicate, delivery: await deps.delivery.deliverSoon(event) };
+}

@@ -1,0 +1,89 @@
+// The service's side of Temporal: start-or-signal the account workflow, start override timers.
+import { Client, Connection, WithStartWorkflowOperation } from '@temporalio/client';
+import type { BillingEvent } from '../domain/types';
+import type { billingAccountWorkflow, gateOverrideWorkflow } from '../../workflows';
+import { applyEventUpdate, billingEventSignal, overrideClearedSignal, type ApplyEventResult } from '../../workflows/messages';
+import { accountWorkflowId, overrideWorkflowId } from './ids';
+
+export interface BillingTemporal {
+  client: Client;
+  connection: Connection;
+  taskQueue: string;
+  namespace: string;
+}
+
+/**
+ * A lazy connection: the API starts and keeps accepting webhooks while Temporal is down; the
+ * delivery sweeper sends what was stored once it is back.
+ */
+export function connectTemporal(opts: { address: string; namespace: string; taskQueue: string }): BillingTemporal {
+  const connection = Connection.lazy({ address: opts.address });
+  const client = new Client({ connection, namespace: opts.namespace });
+  return { client, connection, taskQueue: opts.taskQueue, namespace: opts.namespace };
+}
+
+function withTimeout<T>(t: BillingTemporal, timeoutMs: number, fn: () => Promise<T>): Promise<T> {
+  return t.client.withDeadline(Date.now() + timeoutMs, fn);
+}
+
+/** Signal-with-start: the workflow queues the event and processes it in order. */
+export async function deliverEvent(t: BillingTemporal, event: BillingEvent, timeoutMs: number): Promise<void> {
+  await withTimeout(t, timeoutMs, () =>
+    t.client.workflow.signalWithStart<typeof billingAccountWorkflow, [BillingEvent]>('billingAccountWorkflow', {
+      workflowId: accountWorkflowId(event.account_id),
+      taskQueue: t.taskQueue,
+      args: [{ account_id: event.account_id }],
+      signal: billingEventSignal,
+      signalArgs: [event],
+    }),
+  );
+}
+
+/** Update-with-start: answers once the account workflow has processed the event. */
+export async function applyEventAndWait(
+  t: BillingTemporal,
+  event: BillingEvent,
+  timeoutMs: number,
+): Promise<ApplyEventResult> {
+  const startWorkflowOperation = new WithStartWorkflowOperation<typeof billingAccountWorkflow>('billingAccountWorkflow', {
+    workflowId: accountWorkflowId(event.account_id),
+    taskQueue: t.taskQueue,
+    args: [{ account_id: event.account_id }],
+    workflowIdConflictPolicy: 'USE_EXISTING',
+  });
+  return withTimeout(t, timeoutMs, () =>
+    t.client.workflow.executeUpdateWithStart(applyEventUpdate, {
+      args: [event],
+      updateId: `event-${event.event_id}`,
+      startWorkflowOperation,
+    }),
+  );
+}
+
+export async function startOverrideTimer(
+  t: BillingTemporal,
+  override: { id: string; expires_at: string },
+  timeoutMs: number,
+): Promise<void> {
+  await withTimeout(t, timeoutMs, () =>
+    t.client.workflow.start<typeof gateOverrideWorkflow>('gateOverrideWorkflow', {
+      workflowId: overrideWorkflowId(override.id),
+      taskQueue: t.taskQueue,
+      args: [{ override_id: override.id, expires_at: override.expires_at }],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+    }),
+  );
+}
+
+export async function signalOverrideCleared(t: BillingTemporal, overrideId: string, timeoutMs: number): Promise<void> {
+  await withTimeout(t, timeoutMs, () => t.client.workflow.getHandle(overrideWorkflowId(overrideId)).signal(overrideClearedSignal));
+}
+
+export async function temporalReachable(t: BillingTemporal, timeoutMs: number): Promise<boolean> {
+  try {
+    await withTimeout(t, timeoutMs, () => t.connection.workflowService.getSystemInfo({}));
+    return true;
+  } catch {
+    return false;
+  }
+}
