@@ -43,8 +43,8 @@ const port = (name: string, fallback: number) =>
     .optional()
     .transform((v, ctx) => {
       const n = Number(v ?? fallback);
-      if (!Number.isInteger(n) || n < 1 || n > 65535) {
-        ctx.addIssue({ code: 'custom', message: `${name} must be a port number between 1 and 65535.` });
+      if (!Number.isInteger(n) || n < 0 || n > 65535) {
+        ctx.addIssue({ code: 'custom', message: `${name} must be a port number between 0 (any free port) and 65535.` });
       }
       return n;
     });

@@ -36,6 +36,8 @@ export interface Running {
 
 export interface RuntimeOverrides {
   workflowBundle?: WorkflowBundleOption;
+  /** Skip migrations (tests clone an already migrated template database). */
+  migrate?: boolean;
   /** Skip the daily-check schedule (tests). */
   schedules?: boolean;
   /** Delivery sweeper interval and minimum age (tests make them short). */
@@ -90,7 +92,7 @@ export async function runServices(
   };
   try {
     const infra = await ensureInfrastructure(config, logger, stoppers);
-    await runMigrations(infra.databaseUrl, (m) => logger.debug(m));
+    if (overrides.migrate !== false) await runMigrations(infra.databaseUrl, (m) => logger.debug(m));
     const pool = createPool(infra.databaseUrl, { statementTimeoutMs: config.dbStatementTimeoutMs });
     stoppers.push(() => pool.end());
     const temporal = connectTemporal({ address: infra.temporalAddress, namespace: config.temporalNamespace, taskQueue: config.taskQueue });

@@ -1,0 +1,152 @@
+// The Stripe lifecycle of SPEC §3 over HTTP against the running service: signed, realistic
+// payloads in both API-version shapes, real PostgreSQL, the real Temporal dev server.
+import * as fx from '../fixtures/stripe';
+import { json, postStripe } from '../helpers/http';
+import { startService, type TestService } from '../helpers/service';
+import { waitFor } from '../helpers/wait';
+
+let svc: TestService;
+
+beforeAll(async () => {
+  svc = await startService();
+});
+afterAll(async () => {
+  await svc?.stop();
+});
+
+const nowS = () => Math.floor(Date.now() / 1000);
+
+async function account(id: string) {
+  const r = await json(svc.admin(`/v1/accounts/${encodeURIComponent(id)}`));
+  return r.status === 200 ? r.body : null;
+}
+
+async function statusBecomes(id: string, status: string) {
+  return waitFor(async () => {
+    const a = await account(id);
+    return a?.status === status ? a : undefined;
+  }, { what: `${id} to become ${status}` });
+}
+
+async function processed(eventId: unknown): Promise<string> {
+  return waitFor(async () => {
+    const r = await svc.db.pool.query<{ outcome: string | null }>('SELECT outcome FROM billing_events WHERE id = $1', [eventId]);
+    return r.rows[0]?.outcome ?? undefined;
+  }, { what: `event ${String(eventId)} processed` });
+}
+
+describe.each(fx.PAYLOAD_SHAPES)('Stripe lifecycle over HTTP (%s payloads)', (shape) => {
+  const acct = `acct_${shape}_${Date.now()}`;
+  const customerId = fx.stripeId('cus');
+  const subscriptionId = fx.stripeId('sub');
+  const base = { shape, customerId, subscriptionId, accountId: acct };
+  let t = nowS();
+  const next = () => (t += 10);
+
+  it('when an account is registered with a trial, then it is free (201), and again 200', async () => {
+    const trialEnd = new Date(Date.now() + 14 * 86_400_000).toISOString();
+    const first = await json(svc.admin('/v1/accounts', { method: 'POST', body: JSON.stringify({ account_id: acct, trial_end: trialEnd, email: 'taro@example.jp' }) }));
+    expect(first.status).toBe(201);
+    expect(first.body.account).toMatchObject({ account_id: acct, status: 'free', trial_end: trialEnd });
+    const again = await json(svc.admin('/v1/accounts', { method: 'POST', body: JSON.stringify({ account_id: acct }) }));
+    expect(again.status).toBe(200);
+  });
+
+  it('when checkout completes in trial, then early_payment with customer and subscription linked', async () => {
+    const r = await postStripe(svc.baseUrl, fx.checkoutSessionCompleted({ ...base, accountId: undefined, clientReferenceId: acct, created: next() }));
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ received: true, duplicate: false, account_id: acct });
+    const a = await statusBecomes(acct, 'early_payment');
+    expect(a).toMatchObject({ stripe_customer_id: customerId, stripe_subscription_id: subscriptionId, provider: 'stripe' });
+  });
+
+  it('when a payment fails, then past_due; when it is paid, then back to early_payment', async () => {
+    expect((await postStripe(svc.baseUrl, fx.invoicePaymentFailed({ ...base, created: next() }))).status).toBe(200);
+    await statusBecomes(acct, 'past_due');
+    expect((await postStripe(svc.baseUrl, fx.invoicePaid({ ...base, created: next() }))).status).toBe(200);
+    await statusBecomes(acct, 'early_payment');
+  });
+
+  it('when a cancel at period end is scheduled, then canceling with scheduled_cancel_at; withdrawn restores it', async () => {
+    const periodEnd = next() + 30 * 86_400;
+    await postStripe(svc.baseUrl, fx.subscriptionUpdated({ ...base, created: next(), cancelAtPeriodEnd: true, currentPeriodEnd: periodEnd }));
+    const canceling = await statusBecomes(acct, 'canceling');
+    expect(canceling.scheduled_cancel_at).toBe(new Date(periodEnd * 1000).toISOString());
+    await postStripe(svc.baseUrl, fx.subscriptionUpdated({ ...base, created: next() }));
+    const restored = await statusBecomes(acct, 'early_payment');
+    expect(restored.scheduled_cancel_at).toBeNull();
+  });
+
+  it('when the subscription is deleted, then canceled, and the gate denies confirm but not propose', async () => {
+    await postStripe(svc.baseUrl, fx.subscriptionDeleted({ ...base, created: next() }));
+    await statusBecomes(acct, 'canceled');
+    const confirm = await json(svc.admin(`/v1/gate/${acct}/confirm`));
+    expect(confirm.status).toBe(200);
+    expect(confirm.body).toMatchObject({ allowed: false, status: 'canceled', reason: 'status:canceled' });
+    const propose = await json(svc.admin(`/v1/gate/${acct}/propose`));
+    expect(propose.body).toMatchObject({ allowed: true });
+  });
+
+  it('when an unknown event type arrives, then 200, stored, audited as ignored, state unchanged', async () => {
+    const r = await postStripe(svc.baseUrl, fx.customerUpdated({ shape, customerId, created: next() }));
+    expect(r.status).toBe(200);
+    expect(await processed(r.body.event_id)).toBe('ignored');
+    expect((await account(acct))?.status).toBe('canceled');
+  });
+
+  it('then every row is consistent: events stored once, last_event_id joins, an audit row per event', async () => {
+    const events = await json(svc.admin(`/v1/accounts/${acct}/events`));
+    const list = events.body.events as { id: string; outcome: string }[];
+    const audit = events.body.audit as { event_id: string }[];
+    // register, checkout, failed, paid, cancel scheduled, withdrawn, deleted, customer.updated; the repeated register is a duplicate
+    expect(list.length).toBe(8);
+    expect(Number(list[0]?.id)).toBeGreaterThan(Number(list.at(-1)?.id));
+    expect(new Set(audit.map((a) => a.event_id))).toEqual(new Set(list.map((e) => e.id)));
+    const mismatch = await svc.db.pool.query(
+      `SELECT a.account_id FROM billing_accounts a JOIN billing_events e ON e.id = a.last_event_id
+        WHERE e.account_id <> a.account_id OR e.outcome <> 'applied'`,
+    );
+    expect(mismatch.rows).toEqual([]);
+  });
+});
+
+describe('Stripe account resolution', () => {
+  it('when an event carries no account id, then it lands on stripe:<customer>, and later events follow the link', async () => {
+    const customerId = fx.stripeId('cus');
+    const r = await postStripe(svc.baseUrl, fx.subscriptionCreated({ customerId, created: nowS() }));
+    expect(r.body.account_id).toBe(`stripe:${customerId}`);
+    await statusBecomes(`stripe:${customerId}`, 'active');
+    const f = await postStripe(svc.baseUrl, fx.invoicePaymentFailed({ customerId, created: nowS() + 5 }));
+    expect(f.body.account_id).toBe(`stripe:${customerId}`);
+    await statusBecomes(`stripe:${customerId}`, 'past_due');
+  });
+});
+
+describe('API and health', () => {
+  it('when /v1 is called without the admin token, then 401 with a JSON error', async () => {
+    const r = await json(fetch(`${svc.baseUrl}/v1/accounts/x`));
+    expect(r.status).toBe(401);
+    expect(r.body).toEqual({ error: { code: 'missing_admin_token', message: expect.any(String) } });
+    const wrong = await json(fetch(`${svc.baseUrl}/v1/accounts/x`, { headers: { authorization: 'Bearer nope' } }));
+    expect(wrong.status).toBe(401);
+  });
+
+  it('when an account does not exist, then 404 and the gate denies confirm with no_billing_account', async () => {
+    expect((await json(svc.admin('/v1/accounts/nobody'))).status).toBe(404);
+    const gate = await json(svc.admin('/v1/gate/nobody/confirm'));
+    expect(gate.body).toMatchObject({ allowed: false, reason: 'no_billing_account', status: null });
+  });
+
+  it('when health is asked, then healthz and readyz answer 200 and metrics expose the gate counters', async () => {
+    expect((await json(fetch(`${svc.baseUrl}/healthz`))).status).toBe(200);
+    const ready = await json(fetch(`${svc.baseUrl}/readyz`));
+    expect(ready.body).toEqual({ ok: true, postgres: true, temporal: true });
+    const metrics = await (await fetch(`${svc.baseUrl}/metrics`)).text();
+    expect(metrics).toMatch(/^confirm_total \d+/m);
+    expect(metrics).toMatch(/^confirm_rejected \d+/m);
+    expect(metrics).toMatch(/^propose_total \d+/m);
+    expect(metrics).toMatch(/billing_webhooks_total\{source="stripe",result="accepted"\} \d+/);
+    expect(metrics).toMatch(/billing_accounts\{status="canceled"\} \d+/);
+    expect(metrics).toMatch(/billing_last_sync_age_seconds \d/);
+  });
+});
