@@ -78,6 +78,11 @@ function links(d: StripeLinks, state: AccountState | null): Partial<AccountState
   };
 }
 
+/** Invoices carry tax and prorations: they link ids but keep the subscription's price as amount. */
+function invoiceLinks(d: StripeLinks, state: AccountState | null): Partial<AccountState> {
+  return { ...links(d, state), amount: state?.amount ?? d.amount };
+}
+
 function addMs(iso: string, delta: number): string {
   return new Date(ms(iso) + delta).toISOString();
 }
@@ -163,7 +168,7 @@ const paymentFailed: Handler<'stripe.payment_failed'> = (state, d, e) => {
   const stillInGrace = keepGrace !== null && ms(keepGrace) > ms(e.occurred_at) ? keepGrace : null;
   return {
     kind: 'change',
-    patch: { ...links(d, state), status: 'past_due', grace_until: stillInGrace },
+    patch: { ...invoiceLinks(d, state), status: 'past_due', grace_until: stillInGrace },
     action: 'billing.payment_failed',
   };
 };
@@ -173,14 +178,14 @@ const paymentSucceeded: Handler<'stripe.payment_succeeded'> = (state, d, e) => {
   if (state?.status === 'past_due') {
     return {
       kind: 'change',
-      patch: { ...links(d, state), status, grace_until: null },
+      patch: { ...invoiceLinks(d, state), status, grace_until: null },
       action: 'billing.payment_recovered',
     };
   }
   if ((state === null || state.status === 'free') && d.subscription_id !== null) {
     return {
       kind: 'change',
-      patch: { ...links(d, state), status },
+      patch: { ...invoiceLinks(d, state), status },
       action: 'billing.subscription_started',
     };
   }

@@ -11,9 +11,17 @@ import { resolveMyaspToken, verifyMyaspToken, MYASP_TOKEN_HEADER } from './token
 
 export const MYASP_BODY_LIMIT = '64kb';
 
+function queryCharset(query: Request['query']): string | null {
+  const value = query.charset;
+  return typeof value === 'string' && value.trim() !== '' ? value.trim().toLowerCase() : null;
+}
+
 function decodeFields(req: Request): Record<string, unknown> {
   const raw: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-  const { mediaType, charset } = parseContentType(req.get('content-type'));
+  const { mediaType, charset: declared } = parseContentType(req.get('content-type'));
+  // MyASP's linkage settings can only change the URL, not the headers: `?charset=Shift_JIS`
+  // names the encoding when the Content-Type does not.
+  const charset = declared ?? queryCharset(req.query);
   if (mediaType === 'application/x-www-form-urlencoded') {
     return decodeFormBody(raw, charset, { rejectConflictingDuplicates: MYASP_FIELD_NAMES });
   }

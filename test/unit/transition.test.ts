@@ -259,6 +259,12 @@ describe('dunning grace', () => {
 });
 
 describe('bookkeeping', () => {
+  it('when an invoice with tax fails, then the subscription price stays the account amount', () => {
+    const invoice: EventData = { ...failed, amount: 2178 } as EventData;
+    const d = transition(account('active', { amount: 1980 }), event(invoice));
+    expect(d.state?.amount).toBe(1980);
+  });
+
   it('when the status changes, then status_since and status_event_id point at the event', () => {
     const e = event(failed, { occurred_at: '2026-06-05T00:00:00.000Z' });
     const d = transition(account('active'), e);
