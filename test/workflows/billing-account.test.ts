@@ -1,5 +1,7 @@
 // The account workflow on the real time-skipping test server, with the real activities writing to
 // a real PostgreSQL database.
+import fs from 'node:fs';
+import path from 'node:path';
 import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import pino from 'pino';
@@ -42,6 +44,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  if (process.env.RECORD_HISTORIES) await recordHistories();
   worker?.shutdown();
   await running;
   await env?.teardown();
@@ -49,7 +52,23 @@ afterAll(async () => {
 });
 
 let n = 0;
-const newAccount = () => `acct_wf_${++n}`;
+const scenarios = new Map<string, string>();
+const newAccount = () => {
+  const id = `acct_wf_${++n}`;
+  scenarios.set(id, expect.getState().currentTestName ?? id);
+  return id;
+};
+
+/** `RECORD_HISTORIES=1 npx jest test/workflows/billing-account.test.ts` refreshes test/fixtures/histories. */
+async function recordHistories(): Promise<void> {
+  const dir = path.join(__dirname, '..', 'fixtures', 'histories');
+  fs.mkdirSync(dir, { recursive: true });
+  for (const [id, name] of scenarios) {
+    const history = await env.client.workflow.getHandle(accountWorkflowId(id)).fetchHistory();
+    const file = name.replace(/^billingAccountWorkflow /, '').replace(/[^a-z0-9]+/gi, '-').slice(0, 80).replace(/-+$/, '');
+    fs.writeFileSync(path.join(dir, `${file}.json`), JSON.stringify(history, null, 1) + '\n');
+  }
+}
 const now = () => env.currentTimeMs();
 
 async function send(event: BillingEvent): Promise<void> {
