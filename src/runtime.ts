@@ -2,7 +2,7 @@
 // the HTTP API and the delivery sweeper; and takes it all down again in reverse order.
 import type { Server } from 'node:http';
 import path from 'node:path';
-import type { WorkflowBundleOption } from '@temporalio/worker';
+import { DefaultLogger, Runtime, type WorkflowBundleOption } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import type { Config } from './config';
 import { createPool } from './db/pool';
@@ -50,6 +50,19 @@ function redact(url: string): string {
 }
 
 type Stopper = () => Promise<unknown>;
+
+let runtimeInstalled = false;
+
+/** The SDK's own logs at WARN and above; our logs say what happened in billing terms. */
+function installTemporalRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  try {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+  } catch {
+    // Already installed by the embedding process (tests, benchmarks): keep theirs.
+  }
+}
 
 async function ensureInfrastructure(config: Config, logger: Logger, stoppers: Stopper[]) {
   let databaseUrl = config.databaseUrl;
@@ -99,6 +112,7 @@ export async function runServices(
     stoppers.push(() => temporal.connection.close());
 
     if (role !== 'api') {
+      installTemporalRuntime();
       const { worker, connection } = await createBillingWorker({
         address: infra.temporalAddress,
         namespace: config.temporalNamespace,

@@ -31,16 +31,19 @@ export class EventDelivery {
     private readonly opts: DeliveryOptions,
   ) {}
 
-  /** One delivery attempt; records the result. Never throws. */
+  /**
+   * One delivery attempt. Never throws. The bookkeeping write is tracked but not awaited: it only
+   * informs the sweeper's backoff, and the event's own outcome is what proves processing.
+   */
   async attempt(event: StoredEvent): Promise<boolean> {
     try {
       await deliverEvent(this.temporal, toBillingEvent(event), this.opts.signalTimeoutMs ?? 5000);
-      await markDelivered(this.pool, event.id).catch(() => undefined);
+      this.track(markDelivered(this.pool, event.id).catch(() => undefined));
       return true;
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       this.logger.warn({ event_id: event.id, account_id: event.account_id, err: message }, 'delivery deferred to the sweeper');
-      await markDeliveryFailed(this.pool, event.id, message).catch(() => undefined);
+      this.track(markDeliveryFailed(this.pool, event.id, message).catch(() => undefined));
       return false;
     }
   }
