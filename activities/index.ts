@@ -4,6 +4,7 @@ import { recordEvent } from './record-event';
 import { applyTransition } from './apply-transition';
 import { writeAuditLog } from './write-audit-log';
 import { expireOverride } from './expire-override';
+import { runDailyCheckActivity } from './run-daily-check';
 
 export type { ActivityDeps } from './deps';
 export type { ApplyInput, ApplyResult } from './apply-transition';
@@ -17,6 +18,7 @@ export function createActivities(deps: ActivityDeps) {
     applyTransition: applyTransition(deps),
     writeAuditLog: writeAuditLog(deps),
     expireOverride: expireOverride(deps),
+    runDailyCheck: runDailyCheckActivity(deps),
   };
 }
 

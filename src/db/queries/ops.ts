@@ -160,7 +160,10 @@ export interface AuditEventProblem {
  * Events whose audit trail breaks SPEC §4.4: processed without exactly one audit row, or
  * unprocessed yet audited.
  */
-export async function eventsWithBadAuditCount(db: Db, limit = 50): Promise<{ total: number; rows: AuditEventProblem[] }> {
+export async function eventsWithBadAuditCount(
+  db: Db,
+  limit = 50,
+): Promise<{ total: number; rows: AuditEventProblem[] }> {
   const r = await db.query<{ event_id: string; outcome: Outcome | null; audit_rows: string; total: string }>(
     `SELECT e.id::text AS event_id, e.outcome, count(l.id)::text AS audit_rows, (count(*) OVER ())::text AS total
        FROM billing_events e LEFT JOIN audit_logs l ON l.event_id = e.id
@@ -169,7 +172,11 @@ export async function eventsWithBadAuditCount(db: Db, limit = 50): Promise<{ tot
       ORDER BY e.id LIMIT $1::int`,
     [limit],
   );
-  const rows = r.rows.map((row) => ({ event_id: row.event_id, outcome: row.outcome, audit_rows: Number(row.audit_rows) }));
+  const rows = r.rows.map((row) => ({
+    event_id: row.event_id,
+    outcome: row.outcome,
+    audit_rows: Number(row.audit_rows),
+  }));
   return { total: Number(r.rows[0]?.total ?? 0), rows };
 }
 
@@ -205,7 +212,9 @@ export async function tableTriggers(db: Db, tables: string[]): Promise<TableTrig
 }
 
 export async function countProcessedEvents(db: Db): Promise<number> {
-  const r = await db.query<{ n: string }>('SELECT count(*)::text AS n FROM billing_events WHERE processed_seq IS NOT NULL');
+  const r = await db.query<{ n: string }>(
+    'SELECT count(*)::text AS n FROM billing_events WHERE processed_seq IS NOT NULL',
+  );
   return Number(r.rows[0]?.n ?? 0);
 }
 

@@ -1,0 +1,48 @@
+// billing-ops: the operator CLI (SPEC §7). `npm run ops -- <command>` or `npx billing-ops <command>`.
+// Exit codes: 0 fine, 1 a check failed (or a correction was not applied), 2 the command could not run.
+import { Command, CommanderError } from 'commander';
+import { registerAccountCommands } from './commands/accounts';
+import { registerCheckCommands } from './commands/checks';
+import { registerOverrideCommands } from './commands/overrides';
+import { EXIT } from './output';
+import { createRunner, type Runner } from './run';
+
+export function buildProgram(run: Runner = createRunner()): Command {
+  const program = new Command('billing-ops')
+    .description('Operator commands for the billing orchestrator: checks, rebuild, corrections, gate overrides.')
+    .addHelpText(
+      'after',
+      '\nConnection: DATABASE_URL, TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_TASK_QUEUE; when unset, .data/runtime.json written by `npm start`.',
+    )
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  registerCheckCommands(program, run);
+  registerAccountCommands(program, run);
+  registerOverrideCommands(program, run);
+  for (const sub of allCommands(program)) sub.exitOverride();
+  return program;
+}
+
+function allCommands(cmd: Command): Command[] {
+  return cmd.commands.flatMap((c) => [c, ...allCommands(c)]);
+}
+
+async function flushAndExit(code: number): Promise<never> {
+  await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
+  await new Promise<void>((resolve) => process.stderr.write('', () => resolve()));
+  process.exit(code);
+}
+
+export async function main(argv: string[] = process.argv): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (err) {
+    // Commander has already printed its one-line message (unknown command, missing option, help).
+    const helpShown =
+      err instanceof CommanderError && (err.code === 'commander.helpDisplayed' || err.code === 'commander.version');
+    process.exitCode = helpShown ? EXIT.OK : EXIT.CANNOT_RUN;
+  }
+  await flushAndExit(typeof process.exitCode === 'number' ? process.exitCode : EXIT.OK);
+}
+
+if (require.main === module) void main();

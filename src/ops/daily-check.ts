@@ -1,0 +1,200 @@
+// The operations checklist's "daily 5-minute check" (SPEC §5, §7) as data: one small check per
+// line of the checklist, each ok / warn / fail, and every run kept in daily_check_runs. Runs from
+// the CLI, from GET /v1/ops/daily-check and from the Temporal Schedule `billing-daily-check`.
+import type pg from 'pg';
+import { statusDistribution } from '../db/queries/billing-accounts';
+import {
+  countEventsSince,
+  duplicateDedupeKeys,
+  insertDailyCheckRun,
+  lastEventMismatches,
+  lastProviderSync,
+  overdueCancels,
+  rejectionsSince,
+  startOfDay,
+  unprocessedBacklog,
+} from '../db/queries/ops';
+import { temporalReachable, type BillingTemporal } from '../temporal/client';
+import { fail, ok, runChecks, warn, worstStatus, type Check, type CheckItem, type CheckStatus } from './check-item';
+
+// Thresholds, and why:
+// - QUIET_PROVIDER_MS 24 h: a small SaaS can have quiet hours, but a whole day without a single
+//   Stripe or MyASP webhook usually means an endpoint, secret or firewall changed. Warn, since a
+//   genuinely quiet day is possible.
+// - REJECTION_WINDOW_MS 24 h: any 400/401 in the last day is worth a look (secret rotation, a
+//   MyASP form misconfigured); warn, because rejected requests were never acknowledged.
+// - BACKLOG_AGE_MS 5 min: the webhook path signals at once and the sweeper retries every few
+//   seconds (backing off to at most 5 min), so an event still unprocessed after 5 min means
+//   Temporal or the worker is not doing its job. Fail: entitlements are stale.
+// - OVERDUE_CANCEL_MS 1 h: the cancel timer fires at scheduled_cancel_at; an hour of slack covers
+//   worker restarts. Still `canceling` after that means a timer did not fire. Warn.
+// - TEMPORAL_TIMEOUT_MS 5 s: a reachable frontend answers GetSystemInfo in milliseconds.
+// "Today" is the calendar day in Japan, where the operators of this service work.
+export const DAILY_CHECK_THRESHOLDS = {
+  QUIET_PROVIDER_MS: 24 * 3_600_000,
+  REJECTION_WINDOW_MS: 24 * 3_600_000,
+  BACKLOG_AGE_MS: 5 * 60_000,
+  OVERDUE_CANCEL_MS: 3_600_000,
+  TEMPORAL_TIMEOUT_MS: 5_000,
+  DAY_TIME_ZONE: 'Asia/Tokyo',
+} as const;
+
+const T = DAILY_CHECK_THRESHOLDS;
+
+export type DailyCheckTrigger = 'cli' | 'api' | 'schedule';
+
+export interface DailyCheckResult {
+  /** false when any item failed (warnings alone leave it true). */
+  ok: boolean;
+  status: CheckStatus;
+  ran_at: string;
+  trigger: DailyCheckTrigger;
+  items: CheckItem[];
+}
+
+export interface DailyCheckOptions {
+  trigger: DailyCheckTrigger;
+  temporal?: BillingTemporal;
+  now?: Date;
+}
+
+interface Ctx {
+  pool: pg.Pool;
+  now: Date;
+  temporal?: BillingTemporal;
+}
+
+const ago = (ctx: Ctx, ms: number) => new Date(ctx.now.getTime() - ms).toISOString();
+
+async function eventsToday(ctx: Ctx) {
+  const since = await startOfDay(ctx.pool, ctx.now.toISOString(), T.DAY_TIME_ZONE);
+  const bySource = await countEventsSince(ctx.pool, since);
+  const total = bySource.reduce((sum, s) => sum + s.n, 0);
+  const value = { since, total, by_source: Object.fromEntries(bySource.map((s) => [s.source, s.n])) };
+  return ok(value, `${total} event(s) received since ${since} (start of today, ${T.DAY_TIME_ZONE}).`);
+}
+
+async function lastSync(ctx: Ctx) {
+  const last = await lastProviderSync(ctx.pool);
+  const newest = Object.values(last).sort().pop() ?? null;
+  const value = { last_received_at: newest, by_source: last };
+  if (newest === null)
+    return warn(value, 'No Stripe or MyASP webhook has ever been stored; check the webhook endpoints.');
+  const ageMs = ctx.now.getTime() - Date.parse(newest);
+  if (ageMs > T.QUIET_PROVIDER_MS) {
+    return warn(
+      value,
+      `The last provider webhook arrived ${(ageMs / 3_600_000).toFixed(1)} h ago (${newest}); check that Stripe and MyASP still reach us.`,
+    );
+  }
+  return ok(value, `The last provider webhook arrived at ${newest}.`);
+}
+
+async function statuses(ctx: Ctx) {
+  const dist = await statusDistribution(ctx.pool);
+  const total = Object.values(dist).reduce((sum, n) => sum + n, 0);
+  const parts = Object.entries(dist).map(([s, n]) => `${s} ${n}`);
+  return ok({ total, by_status: dist }, `${total} account(s): ${parts.join(', ') || 'none yet'}.`);
+}
+
+async function duplicates(ctx: Ctx) {
+  const dup = await duplicateDedupeKeys(ctx.pool);
+  if (dup.total > 0)
+    return fail(dup, `${dup.total} dedupe_key(s) are stored more than once; events may have been applied twice.`);
+  return ok(dup, 'No dedupe_key is stored twice.');
+}
+
+async function lastEventJoin(ctx: Ctx) {
+  const rows = await lastEventMismatches(ctx.pool);
+  if (rows.length > 0) {
+    return fail(
+      { count: rows.length, rows },
+      `${rows.length} account(s) do not match the event that last changed them; run integrity-check.`,
+    );
+  }
+  return ok({ count: 0, rows }, 'Every account matches the applied event that last changed it.');
+}
+
+async function rejections(ctx: Ctx) {
+  const rows = await rejectionsSince(ctx.pool, ago(ctx, T.REJECTION_WINDOW_MS));
+  const total = rows.reduce((sum, r) => sum + r.n, 0);
+  const byReason: Record<string, number> = {};
+  for (const r of rows) byReason[r.reason] = (byReason[r.reason] ?? 0) + r.n;
+  const value = { total, by_reason: byReason, by_source_reason: rows };
+  if (total > 0)
+    return warn(
+      value,
+      `${total} webhook(s) were rejected in the last 24 h: ${Object.entries(byReason)
+        .map(([k, n]) => `${k} ${n}`)
+        .join(', ')}.`,
+    );
+  return ok(value, 'No webhook was rejected in the last 24 h.');
+}
+
+async function backlog(ctx: Ctx) {
+  const b = await unprocessedBacklog(ctx.pool, ago(ctx, T.BACKLOG_AGE_MS));
+  if (b.count > 0) {
+    return fail(
+      b,
+      `${b.count} stored event(s) are still unprocessed after 5 min (oldest ${b.oldest_received_at}); check Temporal and the worker.`,
+    );
+  }
+  return ok(b, 'Every event older than 5 min has been processed.');
+}
+
+async function overdue(ctx: Ctx) {
+  const rows = await overdueCancels(ctx.pool, ago(ctx, T.OVERDUE_CANCEL_MS));
+  if (rows.length > 0) {
+    return warn(
+      { count: rows.length, accounts: rows },
+      `${rows.length} account(s) are still canceling more than 1 h after their cancel time; a timer did not fire.`,
+    );
+  }
+  return ok({ count: 0, accounts: [] }, 'No account is canceling past its cancel time.');
+}
+
+async function temporal(ctx: Ctx) {
+  if (!ctx.temporal) return ok({ checked: false }, 'Temporal was not checked (no connection given).');
+  const reachable = await temporalReachable(ctx.temporal, T.TEMPORAL_TIMEOUT_MS);
+  const value = { checked: true, reachable, namespace: ctx.temporal.namespace };
+  if (!reachable)
+    return fail(value, 'Temporal did not answer within 5 s; events are stored but not processed until it is back.');
+  return ok(value, 'Temporal is reachable.');
+}
+
+export const DAILY_CHECKS: readonly Check<Ctx>[] = [
+  { name: 'events_today', run: eventsToday },
+  { name: 'last_sync', run: lastSync },
+  { name: 'status_distribution', run: statuses },
+  { name: 'duplicate_dedupe_keys', run: duplicates },
+  { name: 'last_event_mismatch', run: lastEventJoin },
+  { name: 'webhook_rejections_24h', run: rejections },
+  { name: 'delivery_backlog', run: backlog },
+  { name: 'overdue_cancels', run: overdue },
+  { name: 'temporal', run: temporal },
+];
+
+/** Runs the daily check and keeps its result in daily_check_runs. */
+export async function runDailyCheck(pool: pg.Pool, opts: DailyCheckOptions): Promise<DailyCheckResult> {
+  const now = opts.now ?? new Date();
+  const items = await runChecks(DAILY_CHECKS, { pool, now, temporal: opts.temporal });
+  const result = summarize(items, now, opts.trigger);
+  try {
+    await insertDailyCheckRun(pool, { ran_at: result.ran_at, trigger: result.trigger, ok: result.ok, result });
+    return result;
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    const notKept: CheckItem = {
+      name: 'result_kept',
+      status: 'fail',
+      value: null,
+      message: `The result could not be saved in daily_check_runs: ${reason}`,
+    };
+    return summarize([...items, notKept], now, opts.trigger);
+  }
+}
+
+function summarize(items: CheckItem[], now: Date, trigger: DailyCheckTrigger): DailyCheckResult {
+  const status = worstStatus(items);
+  return { ok: status !== 'fail', status, ran_at: now.toISOString(), trigger, items };
+}
