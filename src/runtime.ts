@@ -10,7 +10,7 @@ import { runMigrations } from './db/migrate';
 import { createApp } from './http/app';
 import type { Logger } from './log';
 import { createMetrics } from './metrics';
-import { connectTemporal } from './temporal/client';
+import { connectTemporal, type BillingTemporal } from './temporal/client';
 import { EventDelivery } from './temporal/delivery';
 import { createBillingWorker } from './temporal/worker';
 import { ensureDailyCheckSchedule } from './temporal/schedules';
@@ -31,6 +31,8 @@ export interface RuntimeInfo {
 
 export interface Running {
   info: RuntimeInfo;
+  /** The Temporal client the service uses (tests and benchmarks look through it). */
+  temporalClient(): BillingTemporal;
   stop(): Promise<void>;
 }
 
@@ -161,6 +163,7 @@ export async function runServices(
         databaseUrl: infra.databaseUrl,
         databaseUrlRedacted: redact(infra.databaseUrl),
       },
+      temporalClient: () => temporal,
       stop,
     };
   } catch (err) {

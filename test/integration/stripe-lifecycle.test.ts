@@ -122,6 +122,29 @@ describe('Stripe account resolution', () => {
   });
 });
 
+describe('Temporal UI search attributes', () => {
+  it('when an account changes status, then its workflow is found by BillingAccountId, BillingStatus and BillingProvider', async () => {
+    const customerId = fx.stripeId('cus');
+    const id = `acct_sa_${Date.now()}`;
+    await postStripe(svc.baseUrl, fx.subscriptionCreated({ customerId, accountId: id, created: nowS() }));
+    await statusBecomes(id, 'active');
+    const periodEnd = nowS() + 30 * 86_400;
+    await postStripe(svc.baseUrl, fx.subscriptionUpdated({ customerId, accountId: id, created: nowS() + 1, cancelAtPeriodEnd: true, currentPeriodEnd: periodEnd }));
+    await statusBecomes(id, 'canceling');
+    const { client } = svc.running.temporalClient();
+    const query = `BillingAccountId = "${id}" AND BillingStatus = "canceling" AND BillingProvider = "stripe"`;
+    const found = await waitFor(async () => {
+      const ids: string[] = [];
+      for await (const wf of client.workflow.list({ query })) ids.push(wf.workflowId);
+      return ids.length > 0 ? ids : undefined;
+    }, { what: 'the workflow in visibility', timeoutMs: 30_000, intervalMs: 250 });
+    expect(found).toEqual([`billing-account:${id}`]);
+    const described = await client.workflow.getHandle(`billing-account:${id}`).describe();
+    const cancelAt = described.typedSearchAttributes.getAll().find((p) => p.key.name === 'ScheduledCancelAt');
+    expect((cancelAt?.value as Date).toISOString()).toBe(new Date(periodEnd * 1000).toISOString());
+  });
+});
+
 describe('API and health', () => {
   it('when /v1 is called without the admin token, then 401 with a JSON error', async () => {
     const r = await json(fetch(`${svc.baseUrl}/v1/accounts/x`));
