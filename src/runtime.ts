@@ -60,7 +60,8 @@ function installTemporalRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   try {
-    Runtime.install({ logger: new DefaultLogger('WARN') });
+    // Shutdown order is ours (server, sweeper, worker, pools, servers): no SDK signal handlers.
+    Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
   } catch {
     // Already installed by the embedding process (tests, benchmarks): keep theirs.
   }
@@ -125,7 +126,7 @@ export async function runServices(
       if (config.temporalAddress) await ensureSearchAttributes(temporal.connection, config.temporalNamespace);
       const done = worker.run();
       stoppers.push(async () => {
-        worker.shutdown();
+        if (worker.getState() === 'RUNNING') worker.shutdown();
         await done;
         await connection.close();
       });
