@@ -136,7 +136,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: LoadOptio
   const neverGated = gatedActions.filter((a) => a === 'propose' || a === 'vote');
   if (neverGated.length > 0) {
     throw new ConfigError(
-      `GATED_ACTIONS lists ${neverGated.join(' and ')}, which are never gated; remove them (default is confirm).`,
+      `GATED_ACTIONS lists ${neverGated.join(' and ')}, which ${neverGated.length > 1 ? 'are' : 'is'} never gated; remove ${neverGated.length > 1 ? 'them' : 'it'} (the default is confirm).`,
     );
   }
   return {

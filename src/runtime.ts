@@ -108,7 +108,12 @@ export async function runServices(
   };
   try {
     const infra = await ensureInfrastructure(config, logger, stoppers);
-    if (overrides.migrate !== false) await runMigrations(infra.databaseUrl, (m) => logger.debug(m));
+    if (overrides.migrate !== false) {
+      await runMigrations(infra.databaseUrl, (m) => logger.debug(m)).catch((err: unknown) => {
+        const reason = err instanceof Error ? err.message : String(err);
+        throw new Error(`PostgreSQL at ${redact(infra.databaseUrl)} could not be migrated (${reason}); check DATABASE_URL and that the server is up.`);
+      });
+    }
     const pool = createPool(infra.databaseUrl, { statementTimeoutMs: config.dbStatementTimeoutMs });
     stoppers.push(() => pool.end());
     const temporal = connectTemporal({ address: infra.temporalAddress, namespace: config.temporalNamespace, taskQueue: config.taskQueue });
