@@ -21,6 +21,7 @@ export interface DeliveryOptions {
 
 export class EventDelivery {
   private timer: NodeJS.Timeout | null = null;
+  private stopping = false;
   private sweeping: Promise<number> | null = null;
   private readonly inFlight = new Set<Promise<unknown>>();
 
@@ -74,7 +75,12 @@ export class EventDelivery {
         limit: this.opts.sweepBatch ?? 200,
       });
       let sent = 0;
-      for (const event of due) if (await this.attempt(event)) sent += 1;
+      for (const event of due) {
+        // While Temporal is down each attempt takes the full signal timeout; stop() must not wait
+        // for a whole batch of them. What is left stays in billing_events for the next sweeper.
+        if (this.stopping) break;
+        if (await this.attempt(event)) sent += 1;
+      }
       if (due.length > 0) this.logger.info({ due: due.length, sent }, 'delivery sweep');
       return sent;
     })().finally(() => {
@@ -94,6 +100,7 @@ export class EventDelivery {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     await Promise.allSettled([...this.inFlight, this.sweeping]);

@@ -1,0 +1,373 @@
+// SPEC §4.5 and §9 "faults", the Temporal side, over HTTP against the real service: Temporal down
+// while webhooks arrive, a process dying between commit and signal, Temporal restarting, and an
+// account long enough to reach Temporal's history limit. Real PostgreSQL, real dev servers: the
+// suite's, a private one that persists to a file and is stopped and started again, and a private
+// one that suggests continue-as-new after 50 history events.
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import type pg from 'pg';
+import { insertEvent } from '../../src/db/queries/billing-events';
+import {
+  findFreePort,
+  makeThrowawayDir,
+  startTemporalDevServer,
+  type TemporalDevServerHandle,
+} from '../../src/dev/local-stack';
+import { normalizeStripeEvent } from '../../src/domain/normalize-stripe';
+import { accountWorkflowId } from '../../src/temporal/ids';
+import * as fx from '../fixtures/stripe';
+import { createTestDatabase, type TestDatabase } from '../helpers/db';
+import { json, postStripe, type Answer } from '../helpers/http';
+import { startService, type TestService } from '../helpers/service';
+import { startDevServerForTest } from '../helpers/temporal';
+import { waitFor } from '../helpers/wait';
+
+const nowS = () => Math.floor(Date.now() / 1000);
+const newAccountId = (label: string) => `acct_fault_${label}_${randomBytes(4).toString('hex')}`;
+
+/** A webhook answer is bounded by DELIVERY_WAIT_MS (1.5 s by default), never by Temporal. */
+const QUICK_ANSWER_MS = 5000;
+/** EventDelivery's per-attempt signal timeout. */
+const SIGNAL_TIMEOUT_MS = 5000;
+
+interface EventRow {
+  id: string;
+  outcome: string | null;
+  attempts: number | null;
+  last_error: string | null;
+  delivered_at: string | null;
+}
+
+async function eventRows(pool: pg.Pool, ids: unknown[]): Promise<EventRow[]> {
+  const r = await pool.query<EventRow>(
+    `SELECT e.id, e.outcome, d.attempts, d.last_error, d.delivered_at
+       FROM billing_events e LEFT JOIN event_deliveries d ON d.event_id = e.id
+      WHERE e.id = ANY($1::bigint[]) ORDER BY e.id`,
+    [ids.map(String)],
+  );
+  return r.rows;
+}
+
+async function allApplied(pool: pg.Pool, ids: unknown[], timeoutMs = 30_000): Promise<EventRow[]> {
+  let last: EventRow[] = [];
+  try {
+    return await waitFor(
+      async () => {
+        last = await eventRows(pool, ids);
+        return last.length === ids.length && last.every((r) => r.outcome === 'applied')
+          ? last
+          : undefined;
+      },
+      { timeoutMs, intervalMs: 100, what: `events ${ids.join(', ')} applied` },
+    );
+  } catch (err) {
+    throw new Error(`${(err as Error).message} Last seen: ${JSON.stringify(last)}`, { cause: err });
+  }
+}
+
+/** Every event's signal attempt failed and was recorded; none was delivered or processed. */
+async function deliveryAttemptsFailed(pool: pg.Pool, ids: unknown[]): Promise<void> {
+  const rows = await waitFor(
+    async () => {
+      const r = await eventRows(pool, ids);
+      return r.every((row) => (row.attempts ?? 0) >= 1 && row.last_error) ? r : undefined;
+    },
+    { timeoutMs: 20_000, what: 'failed delivery attempts recorded' },
+  );
+  expect(rows.map((r) => [r.outcome, r.delivered_at])).toEqual(ids.map(() => [null, null]));
+}
+
+async function accountStatus(svc: TestService, accountId: string): Promise<string | null> {
+  const r = await json(svc.admin(`/v1/accounts/${encodeURIComponent(accountId)}`));
+  return r.status === 200 ? (r.body.status as string) : null;
+}
+
+async function timedPost(
+  svc: TestService,
+  event: fx.StripeEventJson,
+): Promise<Answer & { ms: number }> {
+  const started = Date.now();
+  const answer = await postStripe(svc.baseUrl, event);
+  return { ...answer, ms: Date.now() - started };
+}
+
+/** Posts each account's events in order; the accounts in parallel. */
+async function postPerAccount(svc: TestService, perAccount: fx.StripeEventJson[][]) {
+  const answers = await Promise.all(
+    perAccount.map(async (events) => {
+      const out: (Answer & { ms: number })[] = [];
+      for (const event of events) out.push(await timedPost(svc, event));
+      return out;
+    }),
+  );
+  return answers.flat();
+}
+
+function subscriptionParts(accountId: string) {
+  return { accountId, customerId: fx.stripeId('cus'), subscriptionId: fx.stripeId('sub') };
+}
+
+describe('Temporal down while webhooks arrive', () => {
+  let db: TestDatabase;
+  let api: TestService | undefined;
+  let full: TestService | undefined;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+  });
+  afterAll(async () => {
+    await api?.stop();
+    await full?.stop();
+    await db?.drop();
+  });
+
+  it('when nothing listens at TEMPORAL_ADDRESS, then every webhook is answered 200 quickly and stored with outcome NULL, and a full service started later delivers and applies them without a new POST', async () => {
+    const deadAddress = `127.0.0.1:${await findFreePort()}`;
+    api = await startService({ db, role: 'api', env: { TEMPORAL_ADDRESS: deadAddress } });
+    const t = nowS();
+    const a = subscriptionParts(newAccountId('down_a'));
+    const b = subscriptionParts(newAccountId('down_b'));
+    const c = subscriptionParts(newAccountId('down_c'));
+
+    const answers = await postPerAccount(api, [
+      [
+        fx.subscriptionCreated({ ...a, created: t }),
+        fx.invoicePaymentFailed({ ...a, created: t + 10 }),
+      ],
+      [
+        fx.checkoutSessionCompleted({
+          ...b,
+          accountId: undefined,
+          clientReferenceId: b.accountId,
+          created: t,
+        }),
+      ],
+      [
+        fx.subscriptionCreated({ ...c, created: t }),
+        fx.subscriptionUpdated({
+          ...c,
+          created: t + 10,
+          cancelAtPeriodEnd: true,
+          currentPeriodEnd: t + 30 * 86_400,
+        }),
+      ],
+    ]);
+
+    expect(answers.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
+    for (const r of answers) {
+      expect(r.ms).toBeLessThan(QUICK_ANSWER_MS);
+      expect(r.body).toMatchObject({ received: true, duplicate: false, delivery: 'pending' });
+    }
+    const ids = answers.map((r) => r.body.event_id);
+    expect((await eventRows(db.pool, ids)).map((r) => r.outcome)).toEqual([
+      null,
+      null,
+      null,
+      null,
+      null,
+    ]);
+
+    await deliveryAttemptsFailed(db.pool, ids);
+    const ready = await json(fetch(`${api.baseUrl}/readyz`));
+    expect(ready).toMatchObject({
+      status: 503,
+      body: { ok: false, postgres: true, temporal: false },
+    });
+    // Stopping must not wait for a sweep of attempts that each take the full signal timeout.
+    const stopping = Date.now();
+    await api.stop();
+    api = undefined;
+    expect(Date.now() - stopping).toBeLessThan(SIGNAL_TIMEOUT_MS * 2);
+
+    // Temporal is back: a full service on the same database, and no new POST.
+    full = await startService({ db, role: 'all' });
+    const applied = await allApplied(db.pool, ids);
+    expect(applied.every((r) => r.delivered_at !== null)).toBe(true);
+    expect(await accountStatus(full, a.accountId)).toBe('past_due');
+    expect(await accountStatus(full, b.accountId)).toBe('active');
+    expect(await accountStatus(full, c.accountId)).toBe('canceling');
+  });
+});
+
+describe('A process killed between storing and signalling', () => {
+  let svc: TestService;
+
+  beforeAll(async () => {
+    svc = await startService();
+  });
+  afterAll(async () => {
+    await svc?.stop();
+  });
+
+  it('when an event is committed but never signalled, then the running service sweeps it to its workflow and it is applied', async () => {
+    const accountId = newAccountId('killed');
+    const payload = fx.subscriptionCreated({ ...subscriptionParts(accountId), created: nowS() });
+    const normalized = normalizeStripeEvent(payload, { pastDueGraceMs: svc.config.pastDueGraceMs });
+    // What the webhook route commits before it signals; the process "dies" right after.
+    const { event } = await insertEvent(svc.db.pool, {
+      source: normalized.source,
+      dedupe_key: normalized.dedupe_key,
+      event_type: normalized.event_type,
+      account_id: accountId,
+      occurred_at: normalized.occurred_at,
+      object_key: normalized.object_key,
+      payload,
+      data: normalized.data,
+    });
+    expect(event.outcome).toBeNull();
+
+    const [row] = await allApplied(svc.db.pool, [event.id], 20_000);
+    // Sent once, by the sweeper: there was no request to deliver it.
+    expect(row).toMatchObject({ attempts: 1, last_error: null });
+    expect(row?.delivered_at).not.toBeNull();
+    expect(await accountStatus(svc, accountId)).toBe('active');
+    const again = await postStripe(svc.baseUrl, payload);
+    expect(again).toMatchObject({ status: 200, body: { duplicate: true, event_id: event.id } });
+  });
+});
+
+describe('Temporal restarting', () => {
+  let dir: string;
+  let dbFilename: string;
+  let dev: TemporalDevServerHandle | undefined;
+  let svc: TestService | undefined;
+
+  beforeAll(async () => {
+    dir = makeThrowawayDir('billing-faults-temporal-');
+    dbFilename = path.join(dir, 'temporal.db');
+    dev = await startTemporalDevServer({ namespace: 'default', headless: true, dbFilename });
+    svc = await startService({ env: { TEMPORAL_ADDRESS: dev.address } });
+  });
+  afterAll(async () => {
+    await svc?.stop();
+    await dev?.stop();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function runIdOf(address: string, workflowId: string): Promise<string> {
+    const connection = await Connection.connect({ address });
+    try {
+      const description = await new Client({ connection }).workflow
+        .getHandle(workflowId)
+        .describe();
+      return description.runId;
+    } finally {
+      await connection.close();
+    }
+  }
+
+  it('when the dev server stops while webhooks arrive and starts again on the same port and file, then they are answered 200 and applied without a new POST, on the same workflow run', async () => {
+    const server = dev as TemporalDevServerHandle;
+    const service = svc as TestService;
+    const t = nowS();
+    const known = subscriptionParts(newAccountId('restart_known'));
+    const fresh = subscriptionParts(newAccountId('restart_new'));
+    const created = await postStripe(
+      service.baseUrl,
+      fx.subscriptionCreated({ ...known, created: t }),
+    );
+    expect(created.body).toMatchObject({ delivery: 'delivered' });
+    await allApplied(service.db.pool, [created.body.event_id]);
+    const runBefore = await runIdOf(server.address, accountWorkflowId(known.accountId));
+
+    await server.stop();
+    const answers = await postPerAccount(service, [
+      [fx.invoicePaymentFailed({ ...known, created: t + 10 })],
+      [
+        fx.checkoutSessionCompleted({
+          ...fresh,
+          accountId: undefined,
+          clientReferenceId: fresh.accountId,
+          created: t,
+        }),
+      ],
+    ]);
+    expect(answers.map((r) => [r.status, r.body.delivery])).toEqual([
+      [200, 'pending'],
+      [200, 'pending'],
+    ]);
+    for (const r of answers) expect(r.ms).toBeLessThan(QUICK_ANSWER_MS);
+    const ids = answers.map((r) => r.body.event_id);
+    expect((await eventRows(service.db.pool, ids)).map((r) => r.outcome)).toEqual([null, null]);
+    // Down longer than a signal attempt: only the sweeper can deliver them now.
+    await deliveryAttemptsFailed(service.db.pool, ids);
+
+    const port = Number(server.address.split(':')[1]);
+    dev = await startTemporalDevServer({ namespace: 'default', headless: true, dbFilename, port });
+    await allApplied(service.db.pool, ids, 45_000);
+    expect(await accountStatus(service, known.accountId)).toBe('past_due');
+    expect(await accountStatus(service, fresh.accountId)).toBe('active');
+    // The workflow survived in the server's file: the event went to the run that existed before.
+    expect(await runIdOf(dev.address, accountWorkflowId(known.accountId))).toBe(runBefore);
+  });
+});
+
+describe('An account reaching Temporal history limits', () => {
+  const HISTORY_SUGGEST_CAN = 50;
+  const EVENTS = 40;
+  let dev: TemporalDevServerHandle | undefined;
+  let svc: TestService | undefined;
+  let connection: Connection | undefined;
+
+  beforeAll(async () => {
+    dev = await startDevServerForTest([
+      '--dynamic-config-value',
+      `limit.historyCount.suggestContinueAsNew=${HISTORY_SUGGEST_CAN}`,
+    ]);
+    svc = await startService({ env: { TEMPORAL_ADDRESS: dev.address } });
+    connection = await Connection.connect({ address: dev.address });
+  });
+  afterAll(async () => {
+    await connection?.close();
+    await svc?.stop();
+    await dev?.stop();
+  });
+
+  it(`when one account receives ${EVENTS} events and Temporal suggests continue-as-new at ${HISTORY_SUGGEST_CAN} history events, then the workflow continues as new and every event is applied exactly once`, async () => {
+    const service = svc as TestService;
+    const client = new Client({ connection: connection as Connection });
+    const parts = subscriptionParts(newAccountId('history'));
+    const t = nowS();
+    const events = [fx.subscriptionCreated({ ...parts, created: t })];
+    for (let i = 1; i < EVENTS; i++) {
+      const o = { ...parts, created: t + i * 10 };
+      events.push(i % 2 === 1 ? fx.invoicePaymentFailed(o) : fx.invoicePaid(o));
+    }
+    const ids: unknown[] = [];
+    for (const event of events) {
+      const r = await postStripe(service.baseUrl, event);
+      expect(r.status).toBe(200);
+      ids.push(r.body.event_id);
+    }
+
+    await allApplied(service.db.pool, ids, 60_000);
+    // The last event (i = 39) is a payment failure.
+    expect(await accountStatus(service, parts.accountId)).toBe('past_due');
+    const audit = await service.db.pool.query<{ n: number }>(
+      'SELECT count(*)::int AS n, count(DISTINCT event_id)::int AS d FROM audit_logs WHERE account_id = $1',
+      [parts.accountId],
+    );
+    expect(audit.rows[0]).toEqual({ n: EVENTS, d: EVENTS });
+
+    const workflowId = accountWorkflowId(parts.accountId);
+    const runs = await waitFor(
+      async () => {
+        const list: { runId: string; status: string }[] = [];
+        for await (const w of client.workflow.list({ query: `WorkflowId = "${workflowId}"` })) {
+          list.push({ runId: w.runId, status: w.status.name });
+        }
+        return list.length >= 2 ? list : undefined;
+      },
+      { what: `more than one run of ${workflowId}` },
+    );
+    const current = await client.workflow.getHandle(workflowId).describe();
+    expect(current.status.name).toBe('RUNNING');
+    const closed = runs.filter((r) => r.runId !== current.runId);
+    expect(closed.length).toBeGreaterThanOrEqual(1);
+    expect(new Set(closed.map((r) => r.status))).toEqual(new Set(['CONTINUED_AS_NEW']));
+    // One run would hold hundreds of events for 40 signals and activities; each run stays small.
+    expect(current.historyLength).toBeLessThan(HISTORY_SUGGEST_CAN * 3);
+  });
+});
