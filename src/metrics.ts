@@ -26,36 +26,21 @@ export function createMetrics(pool: pg.Pool): Metrics {
     confirmRejected: new client.Counter({ name: 'confirm_rejected', help: 'Gate checks for confirm that were denied.', ...r }),
     proposeTotal: new client.Counter({ name: 'propose_total', help: 'Gate checks for propose (never blocked).', ...r }),
   };
-  new client.Gauge({
-    name: 'billing_last_sync_age_seconds',
-    help: 'Seconds since the last webhook was received (billing_events.received_at).',
-    ...r,
-    async collect() {
-      const q = await pool.query<{ age: number | null }>(
-        `SELECT EXTRACT(EPOCH FROM now() - max(received_at))::float8 AS age FROM billing_events WHERE source IN ('stripe','myasp')`,
-      );
-      this.set(q.rows[0]?.age ?? -1);
-    },
+  const r2 = { registry, pool };
+  dbGauge(r2, 'billing_last_sync_age_seconds', 'Seconds since the last provider webhook was received (billing_events.received_at); -1 when none yet.', async (g) => {
+    const q = await pool.query<{ age: number | null }>(
+      `SELECT EXTRACT(EPOCH FROM now() - max(received_at))::float8 AS age FROM billing_events WHERE source IN ('stripe','myasp')`,
+    );
+    g.set(q.rows[0]?.age ?? -1);
   });
-  new client.Gauge({
-    name: 'billing_accounts',
-    help: 'Accounts by status (billing_accounts).',
-    labelNames: ['status'],
-    ...r,
-    async collect() {
-      const q = await pool.query<{ status: string; n: number }>('SELECT status, count(*)::int AS n FROM billing_accounts GROUP BY status');
-      const counts = new Map(q.rows.map((row) => [row.status, row.n]));
-      for (const s of STATUSES) this.set({ status: s }, counts.get(s) ?? 0);
-    },
-  });
-  new client.Gauge({
-    name: 'billing_events_pending',
-    help: 'Stored events not yet processed by their account workflow.',
-    ...r,
-    async collect() {
-      const q = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM billing_events WHERE outcome IS NULL');
-      this.set(q.rows[0]?.n ?? 0);
-    },
+  dbGauge(r2, 'billing_accounts', 'Accounts by status (billing_accounts).', async (g) => {
+    const q = await pool.query<{ status: string; n: number }>('SELECT status, count(*)::int AS n FROM billing_accounts GROUP BY status');
+    const counts = new Map(q.rows.map((row) => [row.status, row.n]));
+    for (const s of STATUSES) g.set({ status: s }, counts.get(s) ?? 0);
+  }, ['status']);
+  dbGauge(r2, 'billing_events_pending', 'Stored events not yet processed by their account workflow.', async (g) => {
+    const q = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM billing_events WHERE outcome IS NULL');
+    g.set(q.rows[0]?.n ?? 0);
   });
   return metrics;
 }
@@ -67,4 +52,31 @@ export function countGate(m: Metrics, action: string, allowed: boolean): void {
     if (!allowed) m.confirmRejected.inc();
   }
   if (action === 'propose') m.proposeTotal.inc();
+}
+
+/**
+ * A gauge read from PostgreSQL at scrape time. When the database is down the gauge reads NaN and
+ * the scrape still answers, so the in-process counters stay visible during an outage.
+ */
+function dbGauge(
+  ctx: { registry: client.Registry; pool: pg.Pool },
+  name: string,
+  help: string,
+  read: (gauge: client.Gauge<string>) => Promise<void>,
+  labelNames: string[] = [],
+): void {
+  new client.Gauge({
+    name,
+    help,
+    labelNames,
+    registers: [ctx.registry],
+    async collect() {
+      try {
+        await read(this);
+      } catch {
+        if (labelNames.length === 0) this.set(NaN);
+        else this.reset();
+      }
+    },
+  });
 }

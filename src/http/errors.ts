@@ -42,10 +42,9 @@ export function webhookErrorHandler(deps: AppDeps, source: string) {
   return async (err: unknown, req: Request, res: Response, _next: NextFunction): Promise<void> => {
     const error = toAppError(err);
     deps.metrics.webhooks.inc({ source, result: 'rejected' });
-    if (error.status >= 400 && error.status < 500) {
-      deps.metrics.rejections.inc({ source, reason: error.code });
-      const body = Buffer.isBuffer(req.body) ? req.body : null;
-      await insertRejection(deps.pool, {
+    deps.metrics.rejections.inc({ source, reason: error.code });
+    const body = Buffer.isBuffer(req.body) ? req.body : null;
+    const recorded = insertRejection(deps.pool, {
         source,
         http_status: error.status,
         reason: error.code,
@@ -53,9 +52,11 @@ export function webhookErrorHandler(deps: AppDeps, source: string) {
         content_type: req.get('content-type')?.slice(0, 200) ?? null,
         body_bytes: body?.length ?? (Number(req.get('content-length')) || null),
         body_sha256: body ? createHash('sha256').update(body).digest('hex') : null,
-        remote_addr: req.ip ?? null,
-      }).catch((e: unknown) => deps.logger.error({ err: String(e) }, 'could not record a webhook rejection'));
-    }
+      remote_addr: req.ip ?? null,
+    }).catch((e: unknown) => deps.logger.error({ err: String(e) }, 'could not record a webhook rejection'));
+    // A 4xx is recorded before it is answered. A 5xx usually means the database itself is in
+    // trouble: answer at once and record it if the database lets us.
+    if (error.status < 500) await recorded;
     logError(deps, req, error, err);
     sendError(res, error);
   };

@@ -160,6 +160,16 @@ describe('PostgreSQL down', () => {
     expect(r).toMatchObject({ status: 503, body: { ok: false, postgres: false, temporal: true } });
     expect(r.headers.get('retry-after')).not.toBeNull();
   });
+
+  it('when metrics are scraped, then the answer is 200 with the in-process counters and NaN for database gauges', async () => {
+    const res = await fetch(`${baseUrl}/metrics`);
+    const text = await res.text();
+    expect(res.status).toBe(200);
+    expect(text).toMatch(/^confirm_total \d+$/m);
+    // prom-client writes NaN as "Nan".
+    expect(text).toMatch(/^billing_events_pending nan$/im);
+    expect(text).toMatch(/^billing_last_sync_age_seconds nan$/im);
+  });
 });
 
 describe('A slow database and an activity the database refuses (DB_STATEMENT_TIMEOUT_MS=500)', () => {
@@ -207,6 +217,13 @@ describe('A slow database and an activity the database refuses (DB_STATEMENT_TIM
     expect(ms).toBeGreaterThanOrEqual(STATEMENT_TIMEOUT_MS - 50);
     expect(ms).toBeLessThan(2000);
     expect(await storedCount(db.pool, event.id)).toBe(0);
+    const recorded = await waitFor(async () => {
+      const r = await db.pool.query<{ http_status: number; reason: string }>(
+        "SELECT http_status, reason FROM webhook_rejections WHERE source = 'stripe' AND http_status = 503",
+      );
+      return r.rows.length > 0 ? r.rows : undefined;
+    }, { what: 'the 503 recorded in webhook_rejections' });
+    expect(recorded).toEqual([{ http_status: 503, reason: 'database_unavailable' }]);
 
     const retried = await postStripe(service.baseUrl, event);
     expect(retried).toMatchObject({ status: 200, body: { received: true, duplicate: false } });
