@@ -1,0 +1,93 @@
+// Starts the suite's PostgreSQL + Temporal dev server once, in a child process (see
+// stack-process.ts), and hands their addresses to every test file through process.env.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { StackInfo } from './stack-process';
+
+const START_TIMEOUT_MS = 120_000;
+
+// Dev-server flags for the whole suite, e.g. ['--dynamic-config-value', 'K=V']. A test that needs
+// different settings starts its own server with startDevServerForTest() from ./temporal.
+const DEV_SERVER_EXTRA_ARGS: string[] = [];
+
+export interface TestStack {
+  child: ChildProcess;
+  logFile: string;
+  serverPids: number[];
+}
+
+declare global {
+  var __BILLING_TEST_STACK__: TestStack | undefined;
+}
+
+export default async function globalSetup(): Promise<void> {
+  const repoRoot = path.resolve(__dirname, '..', '..');
+  // A file, not a pipe: nobody reads the child's log while tests run, and a full pipe would block it.
+  const logFile = path.join(os.tmpdir(), `billing-test-stack-${process.pid}.log`);
+  const logFd = fs.openSync(logFile, 'w');
+  const tsxLoader = pathToFileURL(require.resolve('tsx')).href;
+  const child = spawn(
+    process.execPath,
+    ['--import', tsxLoader, path.join(__dirname, 'stack-process.ts'), ...DEV_SERVER_EXTRA_ARGS],
+    { cwd: repoRoot, stdio: ['pipe', 'pipe', logFd] },
+  );
+  fs.closeSync(logFd);
+  const stack: TestStack = { child, logFile, serverPids: [] };
+  globalThis.__BILLING_TEST_STACK__ = stack;
+
+  const info = await readReadyLine(child, logFile);
+  stack.serverPids = info.pids;
+  process.env.TEST_PG_ADMIN_URL = info.adminUrl;
+  process.env.TEST_PG_TEMPLATE = info.templateDb;
+  process.env.TEST_TEMPORAL_ADDRESS = info.temporalAddress;
+  process.env.TEST_TEMPORAL_NAMESPACE = info.namespace;
+}
+
+function readReadyLine(child: ChildProcess, logFile: string): Promise<StackInfo> {
+  return new Promise((resolve, reject) => {
+    let buffered = '';
+    const fail = (reason: string) => {
+      cleanup();
+      child.kill('SIGTERM');
+      reject(
+        new Error(
+          `The test stack (PostgreSQL + Temporal) did not start: ${reason}\n${tail(logFile)}`,
+        ),
+      );
+    };
+    const onData = (chunk: Buffer) => {
+      buffered += chunk.toString('utf8');
+      const newline = buffered.indexOf('\n');
+      if (newline < 0) return;
+      cleanup();
+      try {
+        resolve(JSON.parse(buffered.slice(0, newline)) as StackInfo);
+      } catch {
+        fail(`unexpected output ${JSON.stringify(buffered.slice(0, 200))}`);
+      }
+    };
+    const onExit = (code: number | null) => fail(`the stack process exited (code ${code}).`);
+    const timer = setTimeout(
+      () => fail(`no answer within ${START_TIMEOUT_MS / 1000} s.`),
+      START_TIMEOUT_MS,
+    );
+    const cleanup = () => {
+      clearTimeout(timer);
+      child.stdout?.off('data', onData);
+      child.off('exit', onExit);
+    };
+    child.stdout?.on('data', onData);
+    child.once('exit', onExit);
+  });
+}
+
+function tail(file: string, lines = 40): string {
+  try {
+    return fs.readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
+  }
+}
