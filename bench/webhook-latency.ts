@@ -110,7 +110,7 @@ async function main(): Promise<void> {
         DELIVERY_WAIT_MS: wait,
         TEMPORAL_TASK_QUEUE: `bench-${wait}`,
         LOG_LEVEL: 'silent',
-      } as NodeJS.ProcessEnv);
+      });
       const running = await runServices(config, 'all', pino({ level: 'silent' }), { schedules: false });
       try {
         results[label] = await postAll(running.info.apiUrl ?? '', n, `w${wait}`);

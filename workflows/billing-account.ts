@@ -62,7 +62,7 @@ export async function billingAccountWorkflow(input: BillingAccountInput): Promis
       return { event_id: event.event_id, outcome: outcomes.get(event.event_id) ?? 'duplicate', state };
     },
     {
-      validator: (event) => {
+      validator: (event: BillingEvent) => {
         if (event.account_id !== accountId) throw new Error(`Event ${event.event_id} is for ${event.account_id}, not ${accountId}.`);
       },
     },

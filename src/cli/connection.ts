@@ -16,7 +16,7 @@ export interface ConnectionSettings {
   namespace: string;
   taskQueue: string;
   /** Where the settings came from, for messages. */
-  from: 'environment' | string;
+  from: string;
 }
 
 /** Nothing to connect to; the message is one sentence for the operator. */
@@ -46,7 +46,7 @@ function findRuntimeFile(env: NodeJS.ProcessEnv, cwd: string): string | null {
 function readRuntimeFile(file: string): RuntimeFile {
   try {
     const parsed: unknown = JSON.parse(fs.readFileSync(file, 'utf8'));
-    return parsed !== null && typeof parsed === 'object' ? (parsed as RuntimeFile) : {};
+    return parsed !== null && typeof parsed === 'object' ? (parsed) : {};
   } catch {
     throw new ConnectionSettingsError(
       `${file} is not readable JSON; restart \`npm start\` to rewrite it, or set DATABASE_URL.`,

@@ -26,7 +26,8 @@ export function writeChecks(
 
 /** Aligned columns; every cell printed as text, null as "-". */
 export function writeTable(out: NodeJS.WritableStream, header: string[], rows: unknown[][]): void {
-  const text = (v: unknown) => (v === null || v === undefined ? '-' : Array.isArray(v) ? v.join(',') : String(v));
+  const text = (v: unknown): string =>
+    v === null || v === undefined ? '-' : Array.isArray(v) ? v.join(',') : typeof v === 'string' ? v : JSON.stringify(v);
   const cells = [header, ...rows.map((r) => r.map(text))];
   const widths = header.map((_, c) => Math.max(...cells.map((r) => (r[c] ?? '').length)));
   for (const row of cells)

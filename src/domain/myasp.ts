@@ -35,6 +35,7 @@ const MAX_EMAIL_LENGTH = 254;
 /** A ts this far ahead would make every later real event look stale; refuse it instead. */
 const MAX_FUTURE_SKEW_MS = 24 * 60 * 60 * 1000;
 const JAPAN_OFFSET_MINUTES = 9 * 60;
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
 
 function fieldError(code: string, field: string, message: string): AppError {
@@ -192,6 +193,7 @@ function readEmail(fields: Record<string, unknown>): string | null {
     first.value.length > MAX_EMAIL_LENGTH ||
     at < 1 ||
     at === first.value.length - 1 ||
+    // eslint-disable-next-line no-control-regex -- finding control characters is the point
     /[\s\u0000-\u001f\u007f]/.test(first.value);
   if (broken) {
     throw fieldError(

@@ -22,7 +22,7 @@ const setSchema = z
 
 export function expiryFrom(input: { expires_at?: string; ttl?: string }, now: Date): string {
   if (input.expires_at) return input.expires_at;
-  let ms: number | null = null;
+  let ms: number | null;
   try {
     ms = parseDuration(input.ttl);
   } catch {

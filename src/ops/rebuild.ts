@@ -126,7 +126,7 @@ function normalize(kind: Kind, v: unknown): unknown {
   if (kind === 'time') return new Date(v as string).toISOString();
   if (kind === 'number') return Number(v);
   if (kind === 'json') return sortKeys(v);
-  return String(v);
+  return typeof v === 'string' ? v : JSON.stringify(v);
 }
 
 export function diffAccount(projection: AccountState, rebuilt: AccountState): ColumnDiff[] {

@@ -11,7 +11,7 @@ export interface Answer {
 
 async function answer(res: Response): Promise<Answer> {
   const text = await res.text();
-  let body: Record<string, unknown> = {};
+  let body: Record<string, unknown>;
   try {
     body = text ? (JSON.parse(text) as Record<string, unknown>) : {};
   } catch {

@@ -58,7 +58,7 @@ export async function startService(opts: ServiceOptions = {}): Promise<TestServi
     PORT: '0',
     LOG_LEVEL: 'silent',
     ...opts.env,
-  } as NodeJS.ProcessEnv);
+  });
   const running = await runServices(config, opts.role ?? 'all', pino({ level: 'silent' }), {
     workflowBundle: await workflowBundle(),
     migrate: false,

@@ -231,7 +231,7 @@ describe('ordering', () => {
 });
 
 describe('dunning grace', () => {
-  const graceFailed: EventData = { ...failed, past_due_grace_ms: 3 * 86_400_000 } as EventData;
+  const graceFailed: EventData = { ...failed, past_due_grace_ms: 3 * 86_400_000 };
 
   it('when a payment fails with a grace period, then grace_until is set and a grace timer is next', () => {
     const d = transition(account('active', { trial_end: null }), event(graceFailed, { occurred_at: '2026-06-01T00:00:00.000Z' }));
@@ -260,7 +260,7 @@ describe('dunning grace', () => {
 
 describe('bookkeeping', () => {
   it('when an invoice with tax fails, then the subscription price stays the account amount', () => {
-    const invoice: EventData = { ...failed, amount: 2178 } as EventData;
+    const invoice: EventData = { ...failed, amount: 2178 };
     const d = transition(account('active', { amount: 1980 }), event(invoice));
     expect(d.state?.amount).toBe(1980);
   });

@@ -30,7 +30,7 @@ beforeAll(async () => {
   [env, db, bundle] = await Promise.all([
     createTimeSkippingEnv(),
     createTestDatabase(),
-    bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { info() {}, warn() {}, error() {}, debug() {}, trace() {}, log() {} } as never }),
+    bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { info() {}, warn() {}, error() {}, debug() {}, trace() {}, log() {} } }),
   ]);
   await registerSearchAttributes(env.connection);
   temporal = { client: env.client, connection: env.connection, taskQueue, namespace: 'default' };

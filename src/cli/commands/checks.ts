@@ -69,7 +69,7 @@ function writeRebuild(out: NodeJS.WritableStream, r: RebuildResult, apply: boole
 
 async function rebuild(ctx: CliContext, opts: JsonOpt & { apply?: boolean }): Promise<number> {
   const apply = opts.apply === true;
-  const onProgress = progressReporter(ctx.err as NodeJS.WritableStream & { isTTY?: boolean }, 'rebuild-projection');
+  const onProgress = progressReporter(ctx.err, 'rebuild-projection');
   const result = await rebuildProjection(await ctx.db(), { apply, onProgress });
   if (opts.json) writeJson(ctx.out, result);
   else writeRebuild(ctx.out, result, apply);

@@ -28,7 +28,7 @@ export function overrideExpiry(opts: { ttl?: string; expiresAt?: string }, now: 
     );
   }
   if (opts.expiresAt) return opts.expiresAt;
-  let ms: number | null = null;
+  let ms: number | null;
   try {
     ms = parseDuration(opts.ttl);
   } catch {
