@@ -35,7 +35,8 @@ export function applyTransition({ pool, logger }: ActivityDeps) {
       }
       if (current.outcome !== null) return { outcome: current.outcome, already_processed: true };
       await writeOutcome(client, event.event_id, decision.outcome);
-      if (decision.outcome === 'applied' && decision.state) await upsertAccount(client, decision.state);
+      if (decision.outcome === 'applied' && decision.state)
+        await upsertAccount(client, decision.state);
       await insertAudit(client, {
         account_id: event.account_id,
         action: decision.audit.action,
@@ -47,7 +48,12 @@ export function applyTransition({ pool, logger }: ActivityDeps) {
         details: { outcome: decision.outcome, ...decision.audit.details },
       });
       logger.info(
-        { account_id: event.account_id, event_id: event.event_id, outcome: decision.outcome, action: decision.audit.action },
+        {
+          account_id: event.account_id,
+          event_id: event.event_id,
+          outcome: decision.outcome,
+          action: decision.audit.action,
+        },
         'event processed',
       );
       return { outcome: decision.outcome, already_processed: false };

@@ -18,7 +18,9 @@ export interface DailyCheckSummary {
 export function runDailyCheckActivity({ pool, logger }: ActivityDeps) {
   return async (): Promise<DailyCheckSummary> => {
     const result = await runDailyCheck(pool, { trigger: 'schedule' });
-    const problems = result.items.filter((i) => i.status !== 'ok').map((i) => `${i.name}: ${i.message}`);
+    const problems = result.items
+      .filter((i) => i.status !== 'ok')
+      .map((i) => `${i.name}: ${i.message}`);
     const log = result.ok ? logger.info.bind(logger) : logger.warn.bind(logger);
     log({ status: result.status, problems }, 'daily check');
     return { ok: result.ok, status: result.status, ran_at: result.ran_at, problems };

@@ -47,7 +47,13 @@ async function time(n: number, fn: (i: number) => Promise<void>): Promise<number
 }
 
 function body(i: number, run: string): string {
-  return toBody(invoicePaid({ eventId: `evt_${run}_${i}`, customerId: `cus_bench_${i % 50}`, created: Math.floor(Date.now() / 1000) }));
+  return toBody(
+    invoicePaid({
+      eventId: `evt_${run}_${i}`,
+      customerId: `cus_bench_${i % 50}`,
+      created: Math.floor(Date.now() / 1000),
+    }),
+  );
 }
 
 async function postAll(baseUrl: string, n: number, run: string): Promise<number[]> {
@@ -55,7 +61,10 @@ async function postAll(baseUrl: string, n: number, run: string): Promise<number[
     const b = body(i, run);
     const res = await fetch(`${baseUrl}/webhooks/stripe`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'stripe-signature': signStripePayload(b, SECRET) },
+      headers: {
+        'content-type': 'application/json',
+        'stripe-signature': signStripePayload(b, SECRET),
+      },
       body: b,
     });
     if (res.status !== 200) throw new Error(`webhook answered ${res.status}: ${await res.text()}`);
@@ -66,7 +75,10 @@ async function postAll(baseUrl: string, n: number, run: string): Promise<number[
 async function plainWebhook(pool: pg.Pool, n: number): Promise<number[]> {
   const app = express();
   app.post('/hook', express.raw({ type: () => true }), async (req, res) => {
-    await pool.query('INSERT INTO bench_plain (dedupe_key, payload) VALUES ($1, $2::jsonb)', [stripeId('p', 12), (req.body as Buffer).toString('utf8')]);
+    await pool.query('INSERT INTO bench_plain (dedupe_key, payload) VALUES ($1, $2::jsonb)', [
+      stripeId('p', 12),
+      (req.body as Buffer).toString('utf8'),
+    ]);
     res.json({ received: true });
   });
   const server = await new Promise<Server>((resolve) => {
@@ -76,7 +88,11 @@ async function plainWebhook(pool: pg.Pool, n: number): Promise<number[]> {
   const url = `http://localhost:${typeof address === 'object' && address ? address.port : 0}/hook`;
   try {
     return await time(n, async (i) => {
-      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: body(i, 'plain') });
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: body(i, 'plain'),
+      });
       await res.text();
     });
   } finally {
@@ -88,19 +104,33 @@ async function main(): Promise<void> {
   const n = arg('n', 300);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'billing-bench-'));
   fs.chmodSync(dir, 0o755);
-  const pgServer = await startEmbeddedPostgres({ dataDir: path.join(dir, 'pg'), persistent: false });
+  const pgServer = await startEmbeddedPostgres({
+    dataDir: path.join(dir, 'pg'),
+    persistent: false,
+  });
   const temporal = await startTemporalDevServer({ namespace: 'default', headless: true });
   const rows: string[] = [];
   try {
     const pool = new pg.Pool({ connectionString: pgServer.databaseUrl, max: 4 });
-    await pool.query('CREATE TABLE bench_plain (id bigserial PRIMARY KEY, dedupe_key text UNIQUE, payload jsonb)');
+    await pool.query(
+      'CREATE TABLE bench_plain (id bigserial PRIMARY KEY, dedupe_key text UNIQUE, payload jsonb)',
+    );
     const baseline = await time(n, async (i) => {
-      await pool.query('INSERT INTO bench_plain (dedupe_key, payload) VALUES ($1, $2::jsonb)', [`b${i}_${stripeId('x', 6)}`, body(i, 'base')]);
+      await pool.query('INSERT INTO bench_plain (dedupe_key, payload) VALUES ($1, $2::jsonb)', [
+        `b${i}_${stripeId('x', 6)}`,
+        body(i, 'base'),
+      ]);
     });
     const plainHttp = await plainWebhook(pool, n);
     await pool.end();
-    const results: Record<string, number[]> = { baseline, 'plain webhook (express + one INSERT)': plainHttp };
-    for (const [label, wait] of [['stored (DELIVERY_WAIT_MS=0)', '0'], ['delivered (DELIVERY_WAIT_MS=1500)', '1500']] as const) {
+    const results: Record<string, number[]> = {
+      baseline,
+      'plain webhook (express + one INSERT)': plainHttp,
+    };
+    for (const [label, wait] of [
+      ['stored (DELIVERY_WAIT_MS=0)', '0'],
+      ['delivered (DELIVERY_WAIT_MS=1500)', '1500'],
+    ] as const) {
       const config = loadConfig({
         DATABASE_URL: pgServer.databaseUrl,
         TEMPORAL_ADDRESS: temporal.address,
@@ -111,7 +141,9 @@ async function main(): Promise<void> {
         TEMPORAL_TASK_QUEUE: `bench-${wait}`,
         LOG_LEVEL: 'silent',
       });
-      const running = await runServices(config, 'all', pino({ level: 'silent' }), { schedules: false });
+      const running = await runServices(config, 'all', pino({ level: 'silent' }), {
+        schedules: false,
+      });
       try {
         results[label] = await postAll(running.info.apiUrl ?? '', n, `w${wait}`);
       } finally {
@@ -119,12 +151,19 @@ async function main(): Promise<void> {
       }
     }
     const base = stats(plainHttp);
-    rows.push(`| path | p50 ms | p95 ms | p50 ÷ plain webhook | p95 ÷ plain webhook |`, `|---|---|---|---|---|`);
+    rows.push(
+      `| path | p50 ms | p95 ms | p50 ÷ plain webhook | p95 ÷ plain webhook |`,
+      `|---|---|---|---|---|`,
+    );
     for (const [label, samples] of Object.entries(results)) {
       const s = stats(samples);
-      rows.push(`| ${label} | ${s.p50.toFixed(2)} | ${s.p95.toFixed(2)} | ${(s.p50 / base.p50).toFixed(1)}× | ${(s.p95 / base.p95).toFixed(1)}× |`);
+      rows.push(
+        `| ${label} | ${s.p50.toFixed(2)} | ${s.p95.toFixed(2)} | ${(s.p50 / base.p50).toFixed(1)}× | ${(s.p95 / base.p95).toFixed(1)}× |`,
+      );
     }
-    process.stdout.write(`${n} sequential requests each, ${os.cpus().length} cores, Node ${process.version}\n\n${rows.join('\n')}\n`);
+    process.stdout.write(
+      `${n} sequential requests each, ${os.cpus().length} cores, Node ${process.version}\n\n${rows.join('\n')}\n`,
+    );
   } finally {
     await temporal.stop();
     await pgServer.stop();
@@ -132,6 +171,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.stderr.write(
+    `bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+  );
   process.exit(1);
 });

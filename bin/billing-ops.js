@@ -6,7 +6,9 @@ const path = require('node:path');
 
 const cli = path.join(__dirname, '..', 'src', 'cli', 'index.ts');
 const tsx = require.resolve('tsx/cli', { paths: [path.join(__dirname, '..')] });
-const result = spawnSync(process.execPath, [tsx, cli, ...process.argv.slice(2)], { stdio: 'inherit' });
+const result = spawnSync(process.execPath, [tsx, cli, ...process.argv.slice(2)], {
+  stdio: 'inherit',
+});
 if (result.error) {
   process.stderr.write(`Could not start the billing-ops CLI: ${result.error.message}\n`);
   process.exit(2);

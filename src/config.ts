@@ -44,7 +44,10 @@ const port = (name: string, fallback: number) =>
     .transform((v, ctx) => {
       const n = Number(v ?? fallback);
       if (!Number.isInteger(n) || n < 0 || n > 65535) {
-        ctx.addIssue({ code: 'custom', message: `${name} must be a port number between 0 (any free port) and 65535.` });
+        ctx.addIssue({
+          code: 'custom',
+          message: `${name} must be a port number between 0 (any free port) and 65535.`,
+        });
       }
       return n;
     });
@@ -123,7 +126,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: LoadOptio
   const dev = opts.devSecrets;
   const adminToken = e.ADMIN_TOKEN ?? dev?.adminToken;
   if (!adminToken) {
-    throw new ConfigError('ADMIN_TOKEN is not set; set it to a long random string (see .env.example).');
+    throw new ConfigError(
+      'ADMIN_TOKEN is not set; set it to a long random string (see .env.example).',
+    );
   }
   const stripeWebhookSecrets = list(e.STRIPE_WEBHOOK_SECRET ?? dev?.stripeWebhookSecret);
   const myaspTokens = list(e.MYASP_TOKEN ?? dev?.myaspToken);

@@ -37,14 +37,19 @@ async function main(): Promise<void> {
   }
   const logger: Logger = createLogger(setup.config.logLevel);
   const running = await runServices(setup.config, setup.role, logger);
-  fs.writeFileSync(path.resolve(setup.config.dataDir, 'runtime.json'), JSON.stringify(running.info, null, 2) + '\n', { mode: 0o600 });
+  fs.writeFileSync(
+    path.resolve(setup.config.dataDir, 'runtime.json'),
+    JSON.stringify(running.info, null, 2) + '\n',
+    { mode: 0o600 },
+  );
   const lines = [
     `billing orchestrator is running (${setup.role})`,
     running.info.apiUrl && `  API:          ${running.info.apiUrl}`,
     running.info.temporalUiUrl && `  Temporal UI:  ${running.info.temporalUiUrl}`,
     `  Temporal:     ${running.info.temporalAddress} (namespace ${running.info.namespace})`,
     `  PostgreSQL:   ${running.info.databaseUrlRedacted}`,
-    setup.secretsFile && `  Local secrets (webhook secret, MyASP token, admin token): ${setup.secretsFile}`,
+    setup.secretsFile &&
+      `  Local secrets (webhook secret, MyASP token, admin token): ${setup.secretsFile}`,
     '  Stop with Ctrl-C.',
   ];
   process.stdout.write(lines.filter(Boolean).join('\n') + '\n');
@@ -57,7 +62,9 @@ async function main(): Promise<void> {
       .stop()
       .then(() => process.exit(0))
       .catch((err: unknown) => {
-        process.stderr.write(`billing: shutdown failed: ${err instanceof Error ? err.message : String(err)}\n`);
+        process.stderr.write(
+          `billing: shutdown failed: ${err instanceof Error ? err.message : String(err)}\n`,
+        );
         process.exit(1);
       });
   };
@@ -66,6 +73,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`billing: could not start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.stderr.write(
+    `billing: could not start: ${err instanceof Error ? err.message : String(err)}\n`,
+  );
   process.exit(1);
 });

@@ -19,29 +19,76 @@ export function createMetrics(pool: pg.Pool): Metrics {
   const r = { registers: [registry] };
   const metrics: Metrics = {
     registry,
-    webhooks: new client.Counter({ name: 'billing_webhooks_total', help: 'Webhooks by source and result (accepted, duplicate, rejected).', labelNames: ['source', 'result'], ...r }),
-    rejections: new client.Counter({ name: 'billing_webhook_rejections_total', help: 'Rejected webhooks by source and reason.', labelNames: ['source', 'reason'], ...r }),
-    gateDecisions: new client.Counter({ name: 'billing_gate_decisions_total', help: 'Gate answers by action and result.', labelNames: ['action', 'allowed'], ...r }),
-    confirmTotal: new client.Counter({ name: 'confirm_total', help: 'Gate checks for confirm.', ...r }),
-    confirmRejected: new client.Counter({ name: 'confirm_rejected', help: 'Gate checks for confirm that were denied.', ...r }),
-    proposeTotal: new client.Counter({ name: 'propose_total', help: 'Gate checks for propose (never blocked).', ...r }),
+    webhooks: new client.Counter({
+      name: 'billing_webhooks_total',
+      help: 'Webhooks by source and result (accepted, duplicate, rejected).',
+      labelNames: ['source', 'result'],
+      ...r,
+    }),
+    rejections: new client.Counter({
+      name: 'billing_webhook_rejections_total',
+      help: 'Rejected webhooks by source and reason.',
+      labelNames: ['source', 'reason'],
+      ...r,
+    }),
+    gateDecisions: new client.Counter({
+      name: 'billing_gate_decisions_total',
+      help: 'Gate answers by action and result.',
+      labelNames: ['action', 'allowed'],
+      ...r,
+    }),
+    confirmTotal: new client.Counter({
+      name: 'confirm_total',
+      help: 'Gate checks for confirm.',
+      ...r,
+    }),
+    confirmRejected: new client.Counter({
+      name: 'confirm_rejected',
+      help: 'Gate checks for confirm that were denied.',
+      ...r,
+    }),
+    proposeTotal: new client.Counter({
+      name: 'propose_total',
+      help: 'Gate checks for propose (never blocked).',
+      ...r,
+    }),
   };
   const r2 = { registry, pool };
-  dbGauge(r2, 'billing_last_sync_age_seconds', 'Seconds since the last provider webhook was received (billing_events.received_at); -1 when none yet.', async (g) => {
-    const q = await pool.query<{ age: number | null }>(
-      `SELECT EXTRACT(EPOCH FROM now() - max(received_at))::float8 AS age FROM billing_events WHERE source IN ('stripe','myasp')`,
-    );
-    g.set(q.rows[0]?.age ?? -1);
-  });
-  dbGauge(r2, 'billing_accounts', 'Accounts by status (billing_accounts).', async (g) => {
-    const q = await pool.query<{ status: string; n: number }>('SELECT status, count(*)::int AS n FROM billing_accounts GROUP BY status');
-    const counts = new Map(q.rows.map((row) => [row.status, row.n]));
-    for (const s of STATUSES) g.set({ status: s }, counts.get(s) ?? 0);
-  }, ['status']);
-  dbGauge(r2, 'billing_events_pending', 'Stored events not yet processed by their account workflow.', async (g) => {
-    const q = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM billing_events WHERE outcome IS NULL');
-    g.set(q.rows[0]?.n ?? 0);
-  });
+  dbGauge(
+    r2,
+    'billing_last_sync_age_seconds',
+    'Seconds since the last provider webhook was received (billing_events.received_at); -1 when none yet.',
+    async (g) => {
+      const q = await pool.query<{ age: number | null }>(
+        `SELECT EXTRACT(EPOCH FROM now() - max(received_at))::float8 AS age FROM billing_events WHERE source IN ('stripe','myasp')`,
+      );
+      g.set(q.rows[0]?.age ?? -1);
+    },
+  );
+  dbGauge(
+    r2,
+    'billing_accounts',
+    'Accounts by status (billing_accounts).',
+    async (g) => {
+      const q = await pool.query<{ status: string; n: number }>(
+        'SELECT status, count(*)::int AS n FROM billing_accounts GROUP BY status',
+      );
+      const counts = new Map(q.rows.map((row) => [row.status, row.n]));
+      for (const s of STATUSES) g.set({ status: s }, counts.get(s) ?? 0);
+    },
+    ['status'],
+  );
+  dbGauge(
+    r2,
+    'billing_events_pending',
+    'Stored events not yet processed by their account workflow.',
+    async (g) => {
+      const q = await pool.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM billing_events WHERE outcome IS NULL',
+      );
+      g.set(q.rows[0]?.n ?? 0);
+    },
+  );
   return metrics;
 }
 

@@ -14,7 +14,11 @@ import { connectTemporal, type BillingTemporal } from './temporal/client';
 import { EventDelivery } from './temporal/delivery';
 import { createBillingWorker } from './temporal/worker';
 import { ensureDailyCheckSchedule } from './temporal/schedules';
-import { ensureSearchAttributes, startEmbeddedPostgres, startTemporalDevServer } from './dev/local-stack';
+import {
+  ensureSearchAttributes,
+  startEmbeddedPostgres,
+  startTemporalDevServer,
+} from './dev/local-stack';
 
 export type Role = 'all' | 'api' | 'worker';
 
@@ -104,19 +108,26 @@ export async function runServices(
 ): Promise<Running> {
   const stoppers: Stopper[] = [];
   const stop = async () => {
-    for (const s of stoppers.reverse()) await s().catch((err: unknown) => logger.warn({ err: String(err) }, 'stop step failed'));
+    for (const s of stoppers.reverse())
+      await s().catch((err: unknown) => logger.warn({ err: String(err) }, 'stop step failed'));
   };
   try {
     const infra = await ensureInfrastructure(config, logger, stoppers);
     if (overrides.migrate !== false) {
       await runMigrations(infra.databaseUrl, (m) => logger.debug(m)).catch((err: unknown) => {
         const reason = err instanceof Error ? err.message : String(err);
-        throw new Error(`PostgreSQL at ${redact(infra.databaseUrl)} could not be migrated (${reason}); check DATABASE_URL and that the server is up.`);
+        throw new Error(
+          `PostgreSQL at ${redact(infra.databaseUrl)} could not be migrated (${reason}); check DATABASE_URL and that the server is up.`,
+        );
       });
     }
     const pool = createPool(infra.databaseUrl, { statementTimeoutMs: config.dbStatementTimeoutMs });
     stoppers.push(() => pool.end());
-    const temporal = connectTemporal({ address: infra.temporalAddress, namespace: config.temporalNamespace, taskQueue: config.taskQueue });
+    const temporal = connectTemporal({
+      address: infra.temporalAddress,
+      namespace: config.temporalNamespace,
+      taskQueue: config.taskQueue,
+    });
     stoppers.push(() => temporal.connection.close());
 
     if (role !== 'api') {
@@ -128,7 +139,8 @@ export async function runServices(
         activities: createActivities({ pool, logger }),
         workflowBundle: overrides.workflowBundle,
       });
-      if (config.temporalAddress) await ensureSearchAttributes(temporal.connection, config.temporalNamespace);
+      if (config.temporalAddress)
+        await ensureSearchAttributes(temporal.connection, config.temporalNamespace);
       const done = worker.run();
       stoppers.push(async () => {
         if (worker.getState() === 'RUNNING') worker.shutdown();
@@ -149,7 +161,14 @@ export async function runServices(
       });
       delivery.start();
       stoppers.push(() => delivery.stop());
-      const app = createApp({ config, pool, temporal, delivery, metrics: createMetrics(pool), logger });
+      const app = createApp({
+        config,
+        pool,
+        temporal,
+        delivery,
+        metrics: createMetrics(pool),
+        logger,
+      });
       const server = await new Promise<Server>((resolve, reject) => {
         const s = app.listen(config.port, '0.0.0.0', () => resolve(s)).on('error', reject);
       });

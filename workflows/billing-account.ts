@@ -20,7 +20,12 @@ import {
   billingEventSignal,
   type ApplyEventResult,
 } from './messages';
-import { BillingAccountId, BillingProvider, BillingStatus, ScheduledCancelAt } from './search-attributes';
+import {
+  BillingAccountId,
+  BillingProvider,
+  BillingStatus,
+  ScheduledCancelAt,
+} from './search-attributes';
 import { RecentIds } from './recent-ids';
 
 export interface BillingAccountInput {
@@ -45,10 +50,14 @@ export async function billingAccountWorkflow(input: BillingAccountInput): Promis
 
   const accept = (event: BillingEvent): boolean => {
     if (event.account_id !== accountId) {
-      log.warn('Event for another account ignored', { event_id: event.event_id, account_id: event.account_id });
+      log.warn('Event for another account ignored', {
+        event_id: event.event_id,
+        account_id: event.account_id,
+      });
       return false;
     }
-    if (!processed.has(event.event_id) && !queue.some((q) => q.event_id === event.event_id)) queue.push(event);
+    if (!processed.has(event.event_id) && !queue.some((q) => q.event_id === event.event_id))
+      queue.push(event);
     return true;
   };
 
@@ -59,11 +68,16 @@ export async function billingAccountWorkflow(input: BillingAccountInput): Promis
     async (event): Promise<ApplyEventResult> => {
       accept(event);
       await condition(() => processed.has(event.event_id));
-      return { event_id: event.event_id, outcome: outcomes.get(event.event_id) ?? 'duplicate', state };
+      return {
+        event_id: event.event_id,
+        outcome: outcomes.get(event.event_id) ?? 'duplicate',
+        state,
+      };
     },
     {
       validator: (event: BillingEvent) => {
-        if (event.account_id !== accountId) throw new Error(`Event ${event.event_id} is for ${event.account_id}, not ${accountId}.`);
+        if (event.account_id !== accountId)
+          throw new Error(`Event ${event.event_id} is for ${event.account_id}, not ${accountId}.`);
       },
     },
   );
@@ -81,7 +95,11 @@ export async function billingAccountWorkflow(input: BillingAccountInput): Promis
     if (processed.has(event.event_id)) return;
     const before = state;
     const decision = transition(before, event);
-    const result = await billingDb.applyTransition({ event, decision, from_status: before?.status ?? null });
+    const result = await billingDb.applyTransition({
+      event,
+      decision,
+      from_status: before?.status ?? null,
+    });
     // Already committed (a retried activity, or an event delivered again after a restart): the
     // database holds the truth, so take the state from there instead of re-deciding.
     state = result.already_processed ? await billingDb.loadAccount(accountId) : decision.state;
@@ -89,12 +107,16 @@ export async function billingAccountWorkflow(input: BillingAccountInput): Promis
     outcomes.set(event.event_id, result.outcome);
     if (outcomes.size > PROCESSED_IDS_KEPT) outcomes.delete(outcomes.keys().next().value as string);
     processedInRun += 1;
-    if (before?.status !== state?.status || before?.scheduled_cancel_at !== state?.scheduled_cancel_at) {
+    if (
+      before?.status !== state?.status ||
+      before?.scheduled_cancel_at !== state?.scheduled_cancel_at
+    ) {
       publishSearchAttributes(accountId, state);
     }
   };
 
-  const shouldContinueAsNew = () => processedInRun >= maxEvents || workflowInfo().continueAsNewSuggested;
+  const shouldContinueAsNew = () =>
+    processedInRun >= maxEvents || workflowInfo().continueAsNewSuggested;
 
   for (;;) {
     const timer = nextTimer(state);
@@ -107,7 +129,12 @@ export async function billingAccountWorkflow(input: BillingAccountInput): Promis
     if (!woken && armed) {
       lastTimerKey = timerKey;
       queue.unshift(
-        await billingDb.recordEvent({ account_id: accountId, timer: timer.timer, due_at: timer.due_at, after_event_id: state?.last_event_id ?? null }),
+        await billingDb.recordEvent({
+          account_id: accountId,
+          timer: timer.timer,
+          due_at: timer.due_at,
+          after_event_id: state?.last_event_id ?? null,
+        }),
       );
     }
     while (queue.length > 0) await process(queue.shift() as BillingEvent);
@@ -129,6 +156,9 @@ function publishSearchAttributes(accountId: string, state: AccountState | null):
     { key: BillingAccountId, value: accountId },
     { key: BillingStatus, value: state?.status ?? 'none' },
     { key: BillingProvider, value: state?.provider ?? 'none' },
-    { key: ScheduledCancelAt, value: state?.scheduled_cancel_at ? new Date(state.scheduled_cancel_at) : null },
+    {
+      key: ScheduledCancelAt,
+      value: state?.scheduled_cancel_at ? new Date(state.scheduled_cancel_at) : null,
+    },
   ]);
 }

@@ -5,7 +5,12 @@ import type { DailyCheckSummary, runDailyCheckActivity } from '../activities/run
 
 const ops = proxyActivities<{ runDailyCheck: ReturnType<typeof runDailyCheckActivity> }>({
   startToCloseTimeout: '2 minutes',
-  retry: { initialInterval: '10 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 5 },
+  retry: {
+    initialInterval: '10 seconds',
+    backoffCoefficient: 2,
+    maximumInterval: '5 minutes',
+    maximumAttempts: 5,
+  },
 });
 
 export async function dailyCheckWorkflow(): Promise<DailyCheckSummary> {

@@ -8,7 +8,9 @@ export interface GateOverrideInput {
   expires_at: string;
 }
 
-export async function gateOverrideWorkflow(input: GateOverrideInput): Promise<'expired' | 'cleared'> {
+export async function gateOverrideWorkflow(
+  input: GateOverrideInput,
+): Promise<'expired' | 'cleared'> {
   let cleared = false;
   setHandler(overrideClearedSignal, () => {
     cleared = true;

@@ -31,7 +31,8 @@ interface RuntimeFile {
   taskQueue?: string;
 }
 
-const nonEmpty = (v: unknown): string | undefined => (typeof v === 'string' && v.trim() !== '' ? v : undefined);
+const nonEmpty = (v: unknown): string | undefined =>
+  typeof v === 'string' && v.trim() !== '' ? v : undefined;
 
 /** `.data/runtime.json` from the working directory, else from this checkout's root. */
 function findRuntimeFile(env: NodeJS.ProcessEnv, cwd: string): string | null {
@@ -46,7 +47,7 @@ function findRuntimeFile(env: NodeJS.ProcessEnv, cwd: string): string | null {
 function readRuntimeFile(file: string): RuntimeFile {
   try {
     const parsed: unknown = JSON.parse(fs.readFileSync(file, 'utf8'));
-    return parsed !== null && typeof parsed === 'object' ? (parsed) : {};
+    return parsed !== null && typeof parsed === 'object' ? parsed : {};
   } catch {
     throw new ConnectionSettingsError(
       `${file} is not readable JSON; restart \`npm start\` to rewrite it, or set DATABASE_URL.`,

@@ -25,7 +25,9 @@ export interface CliContext {
 const CONNECT_TIMEOUT_MS = 5_000;
 const STATEMENT_TIMEOUT_MS = 120_000;
 
-export function createCliContext(resolve: () => ConnectionSettings = () => resolveConnection()): CliContext {
+export function createCliContext(
+  resolve: () => ConnectionSettings = () => resolveConnection(),
+): CliContext {
   let settings: ConnectionSettings | undefined;
   let pool: pg.Pool | undefined;
   let ready: Promise<pg.Pool> | undefined;
@@ -41,7 +43,11 @@ export function createCliContext(resolve: () => ConnectionSettings = () => resol
     temporalIfKnown: () => {
       const s = ctx.settings();
       if (!temporal && s.temporalAddress) {
-        temporal = connectTemporal({ address: s.temporalAddress, namespace: s.namespace, taskQueue: s.taskQueue });
+        temporal = connectTemporal({
+          address: s.temporalAddress,
+          namespace: s.namespace,
+          taskQueue: s.taskQueue,
+        });
       }
       return temporal;
     },

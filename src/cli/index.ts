@@ -9,7 +9,9 @@ import { createRunner, type Runner } from './run';
 
 export function buildProgram(run: Runner = createRunner()): Command {
   const program = new Command('billing-ops')
-    .description('Operator commands for the billing orchestrator: checks, rebuild, corrections, gate overrides.')
+    .description(
+      'Operator commands for the billing orchestrator: checks, rebuild, corrections, gate overrides.',
+    )
     .addHelpText(
       'after',
       '\nConnection: DATABASE_URL, TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_TASK_QUEUE; when unset, .data/runtime.json written by `npm start`.',
@@ -39,7 +41,8 @@ export async function main(argv: string[] = process.argv): Promise<void> {
   } catch (err) {
     // Commander has already printed its one-line message (unknown command, missing option, help).
     const helpShown =
-      err instanceof CommanderError && (err.code === 'commander.helpDisplayed' || err.code === 'commander.version');
+      err instanceof CommanderError &&
+      (err.code === 'commander.helpDisplayed' || err.code === 'commander.version');
     process.exitCode = helpShown ? EXIT.OK : EXIT.CANNOT_RUN;
   }
   await flushAndExit(typeof process.exitCode === 'number' ? process.exitCode : EXIT.OK);

@@ -21,13 +21,20 @@ export function writeChecks(
 ): void {
   out.write(`${title}: ${result.status.toUpperCase()}\n`);
   const width = Math.max(...result.items.map((i) => i.name.length), 4);
-  for (const item of result.items) out.write(`  ${LABEL[item.status]}  ${item.name.padEnd(width)}  ${item.message}\n`);
+  for (const item of result.items)
+    out.write(`  ${LABEL[item.status]}  ${item.name.padEnd(width)}  ${item.message}\n`);
 }
 
 /** Aligned columns; every cell printed as text, null as "-". */
 export function writeTable(out: NodeJS.WritableStream, header: string[], rows: unknown[][]): void {
   const text = (v: unknown): string =>
-    v === null || v === undefined ? '-' : Array.isArray(v) ? v.join(',') : typeof v === 'string' ? v : JSON.stringify(v);
+    v === null || v === undefined
+      ? '-'
+      : Array.isArray(v)
+        ? v.join(',')
+        : typeof v === 'string'
+          ? v
+          : JSON.stringify(v);
   const cells = [header, ...rows.map((r) => r.map(text))];
   const widths = header.map((_, c) => Math.max(...cells.map((r) => (r[c] ?? '').length)));
   for (const row of cells)
@@ -71,7 +78,8 @@ function connectionProblem(err: unknown): string {
 /** One sentence for any error; never a stack trace. */
 export function describeError(err: unknown): string {
   if (err instanceof ConnectionSettingsError || isAppError(err)) return err.message;
-  if (isDatabaseUnavailable(err) || (err as { code?: string })?.code === 'ECONNREFUSED') return connectionProblem(err);
+  if (isDatabaseUnavailable(err) || (err as { code?: string })?.code === 'ECONNREFUSED')
+    return connectionProblem(err);
   const message = err instanceof Error ? err.message : String(err);
   const firstLine = message.split('\n')[0]?.trim() || 'unknown error';
   return `The command failed: ${firstLine}`;

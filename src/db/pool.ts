@@ -49,7 +49,16 @@ export async function withTransaction<T>(
 export function isDatabaseUnavailable(err: unknown): boolean {
   const e = err as { code?: string; message?: string } | null;
   if (!e) return false;
-  const codes = ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', '57P01', '57P03', '57014', '53300'];
+  const codes = [
+    'ECONNREFUSED',
+    'ECONNRESET',
+    'ETIMEDOUT',
+    'ENOTFOUND',
+    '57P01',
+    '57P03',
+    '57014',
+    '53300',
+  ];
   if (e.code && codes.includes(e.code)) return true;
   return /timeout|terminat|Connection terminated|connect ECONNREFUSED/i.test(e.message ?? '');
 }

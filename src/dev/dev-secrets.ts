@@ -12,7 +12,8 @@ export interface DevSecrets {
 
 export function loadOrCreateDevSecrets(dataDir: string): { secrets: DevSecrets; file: string } {
   const file = path.resolve(dataDir, 'dev-secrets.json');
-  if (fs.existsSync(file)) return { secrets: JSON.parse(fs.readFileSync(file, 'utf8')) as DevSecrets, file };
+  if (fs.existsSync(file))
+    return { secrets: JSON.parse(fs.readFileSync(file, 'utf8')) as DevSecrets, file };
   const secrets: DevSecrets = {
     stripeWebhookSecret: `whsec_${randomBytes(24).toString('hex')}`,
     myaspToken: randomBytes(24).toString('hex'),

@@ -87,7 +87,12 @@ export function decideGate(input: GateInput): GateDecision {
   const base = { action, status: account?.status ?? null, provenance };
   const described = account ? provenanceText(account) : 'no billing account';
   if (!isGated(action, input.gatedActions)) {
-    return { ...base, allowed: true, reason: 'not_gated', message: `${action} is never gated (${described}).` };
+    return {
+      ...base,
+      allowed: true,
+      reason: 'not_gated',
+      message: `${action} is never gated (${described}).`,
+    };
   }
   const override = matchingOverride(input);
   if (override) {

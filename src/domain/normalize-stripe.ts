@@ -433,7 +433,9 @@ function readEnvelope(event: unknown): Envelope {
 function checkObject(entry: HandlerEntry, env: Envelope): string {
   const kind = field<{ object: string }>(env.object, 'object');
   if (kind !== undefined && kind !== entry.object) {
-    throw malformed(`A ${env.type} event must carry a ${entry.object}, not ${JSON.stringify(kind)}.`);
+    throw malformed(
+      `A ${env.type} event must carry a ${entry.object}, not ${JSON.stringify(kind)}.`,
+    );
   }
   const id = text(field<{ id: string }>(env.object, 'id'));
   if (id === null) throw malformed(`The ${entry.object} in a ${env.type} event has no id.`);

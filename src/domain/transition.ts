@@ -145,7 +145,11 @@ function updateWithoutCancel(
     return { kind: 'change', patch: { ...restored, status }, action: 'billing.payment_recovered' };
   }
   if ((state === null || state.status === 'free') && paying) {
-    return { kind: 'change', patch: { ...restored, status }, action: 'billing.subscription_started' };
+    return {
+      kind: 'change',
+      patch: { ...restored, status },
+      action: 'billing.subscription_started',
+    };
   }
   return { kind: 'change', patch: base, action: 'billing.subscription_updated' };
 }
@@ -162,7 +166,8 @@ const deleteSubscription: Handler<'stripe.subscription_deleted'> = (state, d) =>
 
 const paymentFailed: Handler<'stripe.payment_failed'> = (state, d, e) => {
   if (state?.status === 'canceled') return { kind: 'ignore', reason: 'account_canceled' };
-  const since = state?.status === 'past_due' ? (state.status_since ?? e.occurred_at) : e.occurred_at;
+  const since =
+    state?.status === 'past_due' ? (state.status_since ?? e.occurred_at) : e.occurred_at;
   const grace = d.past_due_grace_ms === null ? null : addMs(since, d.past_due_grace_ms);
   const keepGrace = state?.status === 'past_due' ? (state.grace_until ?? grace) : grace;
   const stillInGrace = keepGrace !== null && ms(keepGrace) > ms(e.occurred_at) ? keepGrace : null;
@@ -301,7 +306,9 @@ function baseDetails(event: BillingEvent): Record<string, unknown> {
     source: event.source,
     occurred_at: event.occurred_at,
     ...(event.data.kind === 'manual.correction' ? { reason: event.data.reason } : {}),
-    ...(event.data.kind === 'timer.fired' ? { timer: event.data.timer, due_at: event.data.due_at } : {}),
+    ...(event.data.kind === 'timer.fired'
+      ? { timer: event.data.timer, due_at: event.data.due_at }
+      : {}),
   };
 }
 
@@ -385,8 +392,10 @@ export function nextTimer(
   state: AccountState | null,
 ): { timer: 'trial_end' | 'cancel_at_period_end' | 'grace_end'; due_at: string } | null {
   if (state === null) return null;
-  const candidates: { timer: 'trial_end' | 'cancel_at_period_end' | 'grace_end'; due_at: string }[] =
-    [];
+  const candidates: {
+    timer: 'trial_end' | 'cancel_at_period_end' | 'grace_end';
+    due_at: string;
+  }[] = [];
   if (state.trial_end && (state.status === 'free' || state.status === 'early_payment')) {
     candidates.push({ timer: 'trial_end', due_at: state.trial_end });
   }

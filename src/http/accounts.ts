@@ -6,13 +6,22 @@ import { getAccountView } from '../db/queries/billing-accounts';
 import { listAccountEvents } from '../db/queries/billing-events';
 import { listAccountAudit } from '../db/queries/audit-logs';
 import { AppError } from '../domain/errors';
-import { correctAccount, registerAccount, type AccountEventResult } from '../services/account-events';
+import {
+  correctAccount,
+  registerAccount,
+  type AccountEventResult,
+} from '../services/account-events';
 import type { AppDeps } from './deps';
 import { nowOf } from './deps';
 import { parseBody } from './validation';
 
 const isoTime = z.string().refine((v) => !Number.isNaN(Date.parse(v)), 'must be an ISO-8601 time');
-const accountId = z.string().trim().min(1).max(200).regex(/^[^\s/]+$/, 'must not contain spaces or slashes');
+const accountId = z
+  .string()
+  .trim()
+  .min(1)
+  .max(200)
+  .regex(/^[^\s/]+$/, 'must not contain spaces or slashes');
 
 const registerSchema = z.object({
   account_id: accountId,
@@ -52,27 +61,42 @@ export function accountsRouter(deps: AppDeps): Router {
 
   router.post('/accounts', async (req, res) => {
     const input = parseBody(registerSchema, req.body);
-    const r = await registerAccount(eventDeps, input, { defaultTrialDays: deps.config.defaultTrialDays, now: nowOf(deps) });
+    const r = await registerAccount(eventDeps, input, {
+      defaultTrialDays: deps.config.defaultTrialDays,
+      now: nowOf(deps),
+    });
     answer(res, r, !r.duplicate && r.outcome === 'applied');
   });
 
   router.get('/accounts/:id', async (req, res) => {
     const view = await getAccountView(deps.pool, param(req, 'id'));
-    if (!view) throw new AppError('account_not_found', `No billing account ${param(req, 'id')}; register it with POST /v1/accounts.`, 404);
+    if (!view)
+      throw new AppError(
+        'account_not_found',
+        `No billing account ${param(req, 'id')}; register it with POST /v1/accounts.`,
+        404,
+      );
     res.json(view);
   });
 
   router.get('/accounts/:id/events', async (req, res) => {
     const id = param(req, 'id');
     const limit = Math.min(Number(req.query.limit) || 200, 1000);
-    const [events, audit] = await Promise.all([listAccountEvents(deps.pool, id, limit), listAccountAudit(deps.pool, id, limit)]);
+    const [events, audit] = await Promise.all([
+      listAccountEvents(deps.pool, id, limit),
+      listAccountAudit(deps.pool, id, limit),
+    ]);
     res.json({ account_id: id, events, audit });
   });
 
   router.post('/accounts/:id/corrections', async (req, res) => {
     const body = parseBody(correctionSchema, req.body);
     const requestId = req.get('idempotency-key') ?? randomUUID();
-    const r = await correctAccount(eventDeps, { account_id: param(req, 'id'), ...body }, { now: nowOf(deps), requestId });
+    const r = await correctAccount(
+      eventDeps,
+      { account_id: param(req, 'id'), ...body },
+      { now: nowOf(deps), requestId },
+    );
     answer(res, r, false);
   });
 

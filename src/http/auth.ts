@@ -9,11 +9,21 @@ export function requireAdmin(adminToken: string) {
     const header = req.get('authorization') ?? '';
     const match = /^Bearer\s+(.+)$/i.exec(header.trim());
     if (!match?.[1]) {
-      sendError(res, new AppError('missing_admin_token', 'Send the admin token as "Authorization: Bearer <ADMIN_TOKEN>".', 401));
+      sendError(
+        res,
+        new AppError(
+          'missing_admin_token',
+          'Send the admin token as "Authorization: Bearer <ADMIN_TOKEN>".',
+          401,
+        ),
+      );
       return;
     }
     if (!tokensEqual(match[1], adminToken)) {
-      sendError(res, new AppError('invalid_admin_token', 'The admin token is not valid for this server.', 401));
+      sendError(
+        res,
+        new AppError('invalid_admin_token', 'The admin token is not valid for this server.', 401),
+      );
       return;
     }
     next();

@@ -11,13 +11,25 @@ function fromBodyParser(err: unknown): AppError | null {
   const e = err as { type?: string; status?: number; limit?: number } | null;
   if (!e?.type) return null;
   if (e.type === 'entity.too.large') {
-    return new AppError('payload_too_large', `The body is larger than the ${e.limit ?? ''} byte limit; webhooks from the provider are far smaller, so check what is being sent.`, 413);
+    return new AppError(
+      'payload_too_large',
+      `The body is larger than the ${e.limit ?? ''} byte limit; webhooks from the provider are far smaller, so check what is being sent.`,
+      413,
+    );
   }
   if (e.type === 'encoding.unsupported' || e.type === 'charset.unsupported') {
-    return new AppError('unsupported_encoding', 'The body uses a Content-Encoding or charset this endpoint does not accept.', 415);
+    return new AppError(
+      'unsupported_encoding',
+      'The body uses a Content-Encoding or charset this endpoint does not accept.',
+      415,
+    );
   }
   if (e.type === 'request.aborted' || e.type === 'request.size.invalid') {
-    return new AppError('incomplete_body', 'The body ended before its declared length; send it again.', 400);
+    return new AppError(
+      'incomplete_body',
+      'The body ended before its declared length; send it again.',
+      400,
+    );
   }
   return null;
 }
@@ -27,9 +39,17 @@ export function toAppError(err: unknown): AppError {
   const parsed = fromBodyParser(err);
   if (parsed) return parsed;
   if (isDatabaseUnavailable(err)) {
-    return new AppError('database_unavailable', 'The billing database is unavailable or too slow right now; nothing was stored. Retry later.', 503);
+    return new AppError(
+      'database_unavailable',
+      'The billing database is unavailable or too slow right now; nothing was stored. Retry later.',
+      503,
+    );
   }
-  return new AppError('internal_error', 'Something went wrong on our side; nothing is lost if the provider retries.', 500);
+  return new AppError(
+    'internal_error',
+    'Something went wrong on our side; nothing is lost if the provider retries.',
+    500,
+  );
 }
 
 export function sendError(res: Response, error: AppError): void {
@@ -45,15 +65,17 @@ export function webhookErrorHandler(deps: AppDeps, source: string) {
     deps.metrics.rejections.inc({ source, reason: error.code });
     const body = Buffer.isBuffer(req.body) ? req.body : null;
     const recorded = insertRejection(deps.pool, {
-        source,
-        http_status: error.status,
-        reason: error.code,
-        message: error.message,
-        content_type: req.get('content-type')?.slice(0, 200) ?? null,
-        body_bytes: body?.length ?? (Number(req.get('content-length')) || null),
-        body_sha256: body ? createHash('sha256').update(body).digest('hex') : null,
+      source,
+      http_status: error.status,
+      reason: error.code,
+      message: error.message,
+      content_type: req.get('content-type')?.slice(0, 200) ?? null,
+      body_bytes: body?.length ?? (Number(req.get('content-length')) || null),
+      body_sha256: body ? createHash('sha256').update(body).digest('hex') : null,
       remote_addr: req.ip ?? null,
-    }).catch((e: unknown) => deps.logger.error({ err: String(e) }, 'could not record a webhook rejection'));
+    }).catch((e: unknown) =>
+      deps.logger.error({ err: String(e) }, 'could not record a webhook rejection'),
+    );
     // A 4xx is recorded before it is answered. A 5xx usually means the database itself is in
     // trouble: answer at once and record it if the database lets us.
     if (error.status < 500) await recorded;
@@ -72,6 +94,10 @@ export function apiErrorHandler(deps: AppDeps) {
 
 function logError(deps: AppDeps, req: Request, error: AppError, raw: unknown): void {
   const fields = { code: error.code, status: error.status, method: req.method, path: req.path };
-  if (error.status >= 500) deps.logger.error({ ...fields, err: raw instanceof Error ? raw.message : String(raw) }, 'request failed');
+  if (error.status >= 500)
+    deps.logger.error(
+      { ...fields, err: raw instanceof Error ? raw.message : String(raw) },
+      'request failed',
+    );
   else deps.logger.info(fields, 'request refused');
 }

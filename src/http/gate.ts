@@ -9,7 +9,12 @@ export function gateRouter(deps: AppDeps): Router {
   router.get('/gate/:id/:action', async (req, res) => {
     const accountId = String(req.params.id);
     const decision = await checkGate(
-      { pool: deps.pool, gatedActions: deps.config.gatedActions, metrics: deps.metrics, now: () => nowOf(deps) },
+      {
+        pool: deps.pool,
+        gatedActions: deps.config.gatedActions,
+        metrics: deps.metrics,
+        now: () => nowOf(deps),
+      },
       accountId,
       String(req.params.action),
     );

@@ -10,7 +10,10 @@ export function healthRouter(deps: AppDeps): Router {
   });
   router.get('/readyz', async (_req, res) => {
     const [postgres, temporal] = await Promise.all([
-      deps.pool.query('SELECT 1').then(() => true, () => false),
+      deps.pool.query('SELECT 1').then(
+        () => true,
+        () => false,
+      ),
       temporalReachable(deps.temporal, 2000),
     ]);
     const ok = postgres && temporal;

@@ -18,7 +18,10 @@ const setSchema = z
     expires_at: z.string().optional(),
     ttl: z.string().optional(),
   })
-  .refine((v) => Boolean(v.expires_at) !== Boolean(v.ttl), 'give either expires_at or ttl (e.g. "2h")');
+  .refine(
+    (v) => Boolean(v.expires_at) !== Boolean(v.ttl),
+    'give either expires_at or ttl (e.g. "2h")',
+  );
 
 export function expiryFrom(input: { expires_at?: string; ttl?: string }, now: Date): string {
   if (input.expires_at) return input.expires_at;
@@ -28,7 +31,12 @@ export function expiryFrom(input: { expires_at?: string; ttl?: string }, now: Da
   } catch {
     ms = null;
   }
-  if (!ms) throw new AppError('invalid_ttl', `ttl "${input.ttl ?? ''}" is not a duration; use e.g. 30m, 2h or 1d.`, 400);
+  if (!ms)
+    throw new AppError(
+      'invalid_ttl',
+      `ttl "${input.ttl ?? ''}" is not a duration; use e.g. 30m, 2h or 1d.`,
+      400,
+    );
   return new Date(now.getTime() + ms).toISOString();
 }
 
@@ -55,7 +63,8 @@ export function overridesRouter(deps: AppDeps): Router {
   });
   router.delete('/gate-overrides/:id', async (req, res) => {
     const body = (req.body ?? {}) as { reason?: unknown; actor?: unknown };
-    const reason = typeof body.reason === 'string' && body.reason ? body.reason : 'cleared by operator';
+    const reason =
+      typeof body.reason === 'string' && body.reason ? body.reason : 'cleared by operator';
     const actor = typeof body.actor === 'string' && body.actor ? body.actor : 'api';
     res.json({ override: await clearOverride(deps, String(req.params.id), actor, reason) });
   });

@@ -28,11 +28,19 @@ function decodeFields(req: Request): Record<string, unknown> {
   if (mediaType === 'application/json') {
     const parsed = decodeJsonBody(raw, charset);
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-      throw new AppError('malformed_json', 'The JSON body must be an object of MyASP fields, e.g. {"user_id": "…", "status": 1}.', 400);
+      throw new AppError(
+        'malformed_json',
+        'The JSON body must be an object of MyASP fields, e.g. {"user_id": "…", "status": 1}.',
+        400,
+      );
     }
     return parsed as Record<string, unknown>;
   }
-  throw new AppError('unsupported_media_type', 'Send MyASP webhooks as application/x-www-form-urlencoded (what MyASP sends) or application/json.', 415);
+  throw new AppError(
+    'unsupported_media_type',
+    'Send MyASP webhooks as application/x-www-form-urlencoded (what MyASP sends) or application/json.',
+    415,
+  );
 }
 
 export function myaspWebhookRouter(deps: AppDeps): Router {
@@ -42,7 +50,11 @@ export function myaspWebhookRouter(deps: AppDeps): Router {
     express.raw({ type: () => true, limit: MYASP_BODY_LIMIT }),
     async (req: Request, res: Response) => {
       if (deps.config.myaspTokens.length === 0) {
-        throw new AppError('myasp_not_configured', 'MyASP webhooks are not enabled on this server: MYASP_TOKEN is not set.', 404);
+        throw new AppError(
+          'myasp_not_configured',
+          'MyASP webhooks are not enabled on this server: MYASP_TOKEN is not set.',
+          404,
+        );
       }
       const { token } = resolveMyaspToken(req.query, req.get(MYASP_TOKEN_HEADER));
       verifyMyaspToken(token, deps.config.myaspTokens);
@@ -50,7 +62,10 @@ export function myaspWebhookRouter(deps: AppDeps): Router {
       const { token: _ignored, ...stored } = fields;
       const normalized = normalizeMyaspFields(stored, nowOf(deps));
       const result = await ingestEvent(deps, normalized, stored);
-      deps.metrics.webhooks.inc({ source: 'myasp', result: result.duplicate ? 'duplicate' : 'accepted' });
+      deps.metrics.webhooks.inc({
+        source: 'myasp',
+        result: result.duplicate ? 'duplicate' : 'accepted',
+      });
       res.status(200).json({
         received: true,
         duplicate: result.duplicate,

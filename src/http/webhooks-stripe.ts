@@ -14,10 +14,17 @@ export const STRIPE_BODY_LIMIT = '512kb';
 const stripeSignature = Stripe.webhooks.signature;
 
 function signatureTimestamp(header: string): number {
-  const t = header.split(',').map((p) => p.trim().split('=')).find(([k]) => k === 't')?.[1];
+  const t = header
+    .split(',')
+    .map((p) => p.trim().split('='))
+    .find(([k]) => k === 't')?.[1];
   const hasV1 = header.split(',').some((p) => p.trim().startsWith('v1='));
   if (!t || !/^\d+$/.test(t) || !hasV1) {
-    throw new AppError('malformed_signature', 'The Stripe-Signature header is malformed: it needs t=<timestamp> and at least one v1=<signature>.', 400);
+    throw new AppError(
+      'malformed_signature',
+      'The Stripe-Signature header is malformed: it needs t=<timestamp> and at least one v1=<signature>.',
+      400,
+    );
   }
   return Number(t);
 }
@@ -30,10 +37,19 @@ export function verifyStripeSignature(
   toleranceSeconds: number,
   now: Date,
 ): void {
-  if (!header) throw new AppError('missing_signature', 'The Stripe-Signature header is missing; Stripe always sends it, so check the endpoint is called by Stripe.', 400);
+  if (!header)
+    throw new AppError(
+      'missing_signature',
+      'The Stripe-Signature header is missing; Stripe always sends it, so check the endpoint is called by Stripe.',
+      400,
+    );
   const t = signatureTimestamp(header);
   if (Math.abs(now.getTime() / 1000 - t) > toleranceSeconds) {
-    throw new AppError('timestamp_out_of_tolerance', `The signature timestamp is more than ${toleranceSeconds} s away from our clock; check the sender's clock, or a replayed request.`, 400);
+    throw new AppError(
+      'timestamp_out_of_tolerance',
+      `The signature timestamp is more than ${toleranceSeconds} s away from our clock; check the sender's clock, or a replayed request.`,
+      400,
+    );
   }
   const valid = secrets.some((secret) => {
     try {
@@ -45,7 +61,12 @@ export function verifyStripeSignature(
       return false;
     }
   });
-  if (!valid) throw new AppError('invalid_signature', 'The Stripe signature does not match any configured STRIPE_WEBHOOK_SECRET; check the endpoint secret.', 400);
+  if (!valid)
+    throw new AppError(
+      'invalid_signature',
+      'The Stripe signature does not match any configured STRIPE_WEBHOOK_SECRET; check the endpoint secret.',
+      400,
+    );
 }
 
 export function stripeWebhookRouter(deps: AppDeps): Router {
@@ -56,18 +77,37 @@ export function stripeWebhookRouter(deps: AppDeps): Router {
     express.raw({ type: () => true, limit: STRIPE_BODY_LIMIT }),
     async (req: Request, res: Response) => {
       if (secrets.length === 0) {
-        throw new AppError('stripe_not_configured', 'Stripe webhooks are not enabled on this server: STRIPE_WEBHOOK_SECRET is not set.', 404);
+        throw new AppError(
+          'stripe_not_configured',
+          'Stripe webhooks are not enabled on this server: STRIPE_WEBHOOK_SECRET is not set.',
+          404,
+        );
       }
       const raw: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
       const contentType = parseContentType(req.get('content-type'));
       if (contentType.mediaType !== 'application/json') {
-        throw new AppError('unsupported_media_type', 'Stripe webhooks must be sent as application/json.', 415);
+        throw new AppError(
+          'unsupported_media_type',
+          'Stripe webhooks must be sent as application/json.',
+          415,
+        );
       }
-      verifyStripeSignature(raw, req.get('stripe-signature'), secrets, deps.config.stripeToleranceSeconds, nowOf(deps));
+      verifyStripeSignature(
+        raw,
+        req.get('stripe-signature'),
+        secrets,
+        deps.config.stripeToleranceSeconds,
+        nowOf(deps),
+      );
       const payload = decodeJsonBody(raw, contentType.charset);
-      const normalized = normalizeStripeEvent(payload, { pastDueGraceMs: deps.config.pastDueGraceMs });
+      const normalized = normalizeStripeEvent(payload, {
+        pastDueGraceMs: deps.config.pastDueGraceMs,
+      });
       const result = await ingestEvent(deps, normalized, payload);
-      deps.metrics.webhooks.inc({ source: 'stripe', result: result.duplicate ? 'duplicate' : 'accepted' });
+      deps.metrics.webhooks.inc({
+        source: 'stripe',
+        result: result.duplicate ? 'duplicate' : 'accepted',
+      });
       res.status(200).json({
         received: true,
         duplicate: result.duplicate,

@@ -20,7 +20,10 @@ export interface Check<C> {
 const RANK: Record<CheckStatus, number> = { ok: 0, warn: 1, fail: 2 };
 
 export function worstStatus(items: readonly { status: CheckStatus }[]): CheckStatus {
-  return items.reduce<CheckStatus>((worst, i) => (RANK[i.status] > RANK[worst] ? i.status : worst), 'ok');
+  return items.reduce<CheckStatus>(
+    (worst, i) => (RANK[i.status] > RANK[worst] ? i.status : worst),
+    'ok',
+  );
 }
 
 /** Runs every check; one that throws becomes a `fail` item instead of hiding the others. */
@@ -31,7 +34,12 @@ export async function runChecks<C>(checks: readonly Check<C>[], ctx: C): Promise
         return { name: check.name, ...(await check.run(ctx)) };
       } catch (err) {
         const reason = err instanceof Error ? err.message : String(err);
-        return { name: check.name, status: 'fail', value: null, message: `The check could not run: ${reason}` };
+        return {
+          name: check.name,
+          status: 'fail',
+          value: null,
+          message: `The check could not run: ${reason}`,
+        };
       }
     }),
   );

@@ -15,7 +15,16 @@ import {
   unprocessedBacklog,
 } from '../db/queries/ops';
 import { temporalReachable, type BillingTemporal } from '../temporal/client';
-import { fail, ok, runChecks, warn, worstStatus, type Check, type CheckItem, type CheckStatus } from './check-item';
+import {
+  fail,
+  ok,
+  runChecks,
+  warn,
+  worstStatus,
+  type Check,
+  type CheckItem,
+  type CheckStatus,
+} from './check-item';
 
 // Thresholds, and why:
 // - QUIET_PROVIDER_MS 24 h: a small SaaS can have quiet hours, but a whole day without a single
@@ -70,8 +79,15 @@ async function eventsToday(ctx: Ctx) {
   const since = await startOfDay(ctx.pool, ctx.now.toISOString(), T.DAY_TIME_ZONE);
   const bySource = await countEventsSince(ctx.pool, since);
   const total = bySource.reduce((sum, s) => sum + s.n, 0);
-  const value = { since, total, by_source: Object.fromEntries(bySource.map((s) => [s.source, s.n])) };
-  return ok(value, `${total} event(s) received since ${since} (start of today, ${T.DAY_TIME_ZONE}).`);
+  const value = {
+    since,
+    total,
+    by_source: Object.fromEntries(bySource.map((s) => [s.source, s.n])),
+  };
+  return ok(
+    value,
+    `${total} event(s) received since ${since} (start of today, ${T.DAY_TIME_ZONE}).`,
+  );
 }
 
 async function lastSync(ctx: Ctx) {
@@ -79,7 +95,10 @@ async function lastSync(ctx: Ctx) {
   const newest = Object.values(last).sort().pop() ?? null;
   const value = { last_received_at: newest, by_source: last };
   if (newest === null)
-    return warn(value, 'No Stripe or MyASP webhook has ever been stored; check the webhook endpoints.');
+    return warn(
+      value,
+      'No Stripe or MyASP webhook has ever been stored; check the webhook endpoints.',
+    );
   const ageMs = ctx.now.getTime() - Date.parse(newest);
   if (ageMs > T.QUIET_PROVIDER_MS) {
     return warn(
@@ -100,7 +119,10 @@ async function statuses(ctx: Ctx) {
 async function duplicates(ctx: Ctx) {
   const dup = await duplicateDedupeKeys(ctx.pool);
   if (dup.total > 0)
-    return fail(dup, `${dup.total} dedupe_key(s) are stored more than once; events may have been applied twice.`);
+    return fail(
+      dup,
+      `${dup.total} dedupe_key(s) are stored more than once; events may have been applied twice.`,
+    );
   return ok(dup, 'No dedupe_key is stored twice.');
 }
 
@@ -154,11 +176,15 @@ async function overdue(ctx: Ctx) {
 }
 
 async function temporal(ctx: Ctx) {
-  if (!ctx.temporal) return ok({ checked: false }, 'Temporal was not checked (no connection given).');
+  if (!ctx.temporal)
+    return ok({ checked: false }, 'Temporal was not checked (no connection given).');
   const reachable = await temporalReachable(ctx.temporal, T.TEMPORAL_TIMEOUT_MS);
   const value = { checked: true, reachable, namespace: ctx.temporal.namespace };
   if (!reachable)
-    return fail(value, 'Temporal did not answer within 5 s; events are stored but not processed until it is back.');
+    return fail(
+      value,
+      'Temporal did not answer within 5 s; events are stored but not processed until it is back.',
+    );
   return ok(value, 'Temporal is reachable.');
 }
 
@@ -175,12 +201,20 @@ export const DAILY_CHECKS: readonly Check<Ctx>[] = [
 ];
 
 /** Runs the daily check and keeps its result in daily_check_runs. */
-export async function runDailyCheck(pool: pg.Pool, opts: DailyCheckOptions): Promise<DailyCheckResult> {
+export async function runDailyCheck(
+  pool: pg.Pool,
+  opts: DailyCheckOptions,
+): Promise<DailyCheckResult> {
   const now = opts.now ?? new Date();
   const items = await runChecks(DAILY_CHECKS, { pool, now, temporal: opts.temporal });
   const result = summarize(items, now, opts.trigger);
   try {
-    await insertDailyCheckRun(pool, { ran_at: result.ran_at, trigger: result.trigger, ok: result.ok, result });
+    await insertDailyCheckRun(pool, {
+      ran_at: result.ran_at,
+      trigger: result.trigger,
+      ok: result.ok,
+      result,
+    });
     return result;
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);

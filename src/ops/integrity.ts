@@ -11,9 +11,22 @@ import {
   type DuplicateKey,
   type TableTrigger,
 } from '../db/queries/ops';
-import { fail, ok, runChecks, worstStatus, type Check, type CheckItem, type CheckStatus } from './check-item';
+import {
+  fail,
+  ok,
+  runChecks,
+  worstStatus,
+  type Check,
+  type CheckItem,
+  type CheckStatus,
+} from './check-item';
 
-export { rebuildProjection, type RebuildOptions, type RebuildResult, type ColumnDiff } from './rebuild';
+export {
+  rebuildProjection,
+  type RebuildOptions,
+  type RebuildResult,
+  type ColumnDiff,
+} from './rebuild';
 export { replayTimeline, type Timeline, type TimelineEntry } from './replay';
 
 export interface IntegrityResult {
@@ -45,23 +58,35 @@ async function dedupe(pool: pg.Pool) {
 async function projectionPointsAtEvents(pool: pg.Pool) {
   const rows = await lastEventMismatches(pool);
   if (rows.length === 0) {
-    return ok({ count: 0 }, "Every account's last_event_id is an applied event of that account, ending in its status.");
+    return ok(
+      { count: 0 },
+      "Every account's last_event_id is an applied event of that account, ending in its status.",
+    );
   }
   const kinds = [...new Set(rows.map((r) => r.problem))].join(', ');
-  return fail({ count: rows.length, rows }, `${rows.length} account(s) do not match their last event (${kinds}).`);
+  return fail(
+    { count: rows.length, rows },
+    `${rows.length} account(s) do not match their last event (${kinds}).`,
+  );
 }
 
 async function auditRefersToEvents(pool: pg.Pool) {
   const rows = await auditRowsWithUnknownEvent(pool);
   return rows.length === 0
     ? ok({ count: 0 }, 'Every audit row with an event_id refers to a stored event.')
-    : fail({ count: rows.length, rows }, `${rows.length} audit row(s) refer to events that do not exist.`);
+    : fail(
+        { count: rows.length, rows },
+        `${rows.length} audit row(s) refer to events that do not exist.`,
+      );
 }
 
 async function oneAuditPerEvent(pool: pg.Pool) {
   const r = await eventsWithBadAuditCount(pool);
   return r.total === 0
-    ? ok({ count: 0 }, 'Every processed event has exactly one audit row, and no pending event has one.')
+    ? ok(
+        { count: 0 },
+        'Every processed event has exactly one audit row, and no pending event has one.',
+      )
     : fail(
         { count: r.total, rows: r.rows },
         `${r.total} event(s) do not have exactly one audit row for their outcome.`,
@@ -98,7 +123,10 @@ async function appendOnlyTriggers(pool: pg.Pool) {
     const list = Object.entries(missing).map(([t, ops]) => `${t} (${ops.join(', ')})`);
     return fail(value, `Append-only triggers are missing or disabled on ${list.join('; ')}.`);
   }
-  return ok(value, 'billing_events and audit_logs refuse UPDATE, DELETE and TRUNCATE (append-only triggers in place).');
+  return ok(
+    value,
+    'billing_events and audit_logs refuse UPDATE, DELETE and TRUNCATE (append-only triggers in place).',
+  );
 }
 
 export const INTEGRITY_CHECKS: readonly Check<pg.Pool>[] = [
@@ -109,7 +137,10 @@ export const INTEGRITY_CHECKS: readonly Check<pg.Pool>[] = [
   { name: 'append_only_triggers', run: appendOnlyTriggers },
 ];
 
-export async function integrityCheck(pool: pg.Pool, now: Date = new Date()): Promise<IntegrityResult> {
+export async function integrityCheck(
+  pool: pg.Pool,
+  now: Date = new Date(),
+): Promise<IntegrityResult> {
   const items = await runChecks(INTEGRITY_CHECKS, pool);
   const status = worstStatus(items);
   return { ok: status !== 'fail', status, checked_at: now.toISOString(), items };

@@ -5,7 +5,11 @@
 import type pg from 'pg';
 import { withTransaction } from '../db/pool';
 import { listAllAccounts, upsertAccount } from '../db/queries/billing-accounts';
-import { listProcessedEvents, toBillingEvent, type StoredEvent } from '../db/queries/billing-events';
+import {
+  listProcessedEvents,
+  toBillingEvent,
+  type StoredEvent,
+} from '../db/queries/billing-events';
 import { countProcessedEvents, lastProcessedSeq, lockAccountRow } from '../db/queries/ops';
 import { transition } from '../domain/transition';
 import type { AccountState, Outcome } from '../domain/types';
@@ -117,7 +121,9 @@ const COLUMN_KINDS: Record<keyof AccountState, Kind> = {
 function sortKeys(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(sortKeys);
   if (v === null || typeof v !== 'object') return v;
-  const entries = Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const entries = Object.entries(v as Record<string, unknown>).sort(([a], [b]) =>
+    a < b ? -1 : a > b ? 1 : 0,
+  );
   return Object.fromEntries(entries.map(([k, x]) => [k, sortKeys(x)]));
 }
 
@@ -149,7 +155,14 @@ interface Comparison {
 
 function compare(rebuilt: AccountState[], projection: AccountState[]): Comparison {
   const rows = new Map(projection.map((p) => [p.account_id, p]));
-  const c: Comparison = { differing: [], toWrite: [], matching: 0, missing: [], extra: [], seenLastEvent: new Map() };
+  const c: Comparison = {
+    differing: [],
+    toWrite: [],
+    matching: 0,
+    missing: [],
+    extra: [],
+    seenLastEvent: new Map(),
+  };
   for (const state of rebuilt) {
     const row = rows.get(state.account_id);
     c.seenLastEvent.set(state.account_id, row?.last_event_id ?? null);
@@ -191,12 +204,16 @@ async function writeRebuilt(
   });
 }
 
-export async function rebuildProjection(pool: pg.Pool, opts: RebuildOptions): Promise<RebuildResult> {
+export async function rebuildProjection(
+  pool: pg.Pool,
+  opts: RebuildOptions,
+): Promise<RebuildResult> {
   const fold = await foldProcessedEvents(pool, opts);
   const rebuilt = [...fold.states.values()].filter((s): s is AccountState => s !== null);
   const c = compare(rebuilt, await listAllAccounts(pool));
   const changes = c.toWrite.length > 0;
-  const { written, skipped } = opts.apply && changes ? await writeRebuilt(pool, c, fold) : { written: [], skipped: [] };
+  const { written, skipped } =
+    opts.apply && changes ? await writeRebuilt(pool, c, fold) : { written: [], skipped: [] };
   const clean = !changes || (opts.apply && skipped.length === 0);
   return {
     ok: clean && c.extra.length === 0,

@@ -58,7 +58,15 @@ function toEntry(row: TimelineRow, index: number): TimelineEntry {
 }
 
 export async function replayTimeline(pool: pg.Pool, accountId: string): Promise<Timeline> {
-  const [rows, current] = await Promise.all([accountTimeline(pool, accountId), getAccount(pool, accountId)]);
+  const [rows, current] = await Promise.all([
+    accountTimeline(pool, accountId),
+    getAccount(pool, accountId),
+  ]);
   const entries = rows.map(toEntry);
-  return { account_id: accountId, current, entries, pending: entries.filter((e) => e.pending).length };
+  return {
+    account_id: accountId,
+    current,
+    entries,
+    pending: entries.filter((e) => e.pending).length,
+  };
 }

@@ -34,7 +34,9 @@ async function storeAndApply(
   let outcome: Outcome | null = event.outcome;
   if (outcome === null) {
     try {
-      outcome = (await applyEventAndWait(deps.temporal, toBillingEvent(event), deps.waitMs ?? 10_000)).outcome;
+      outcome = (
+        await applyEventAndWait(deps.temporal, toBillingEvent(event), deps.waitMs ?? 10_000)
+      ).outcome;
     } catch {
       // Stored: the delivery sweeper will bring it to the workflow. The caller is told it is pending.
       outcome = null;
@@ -96,20 +98,34 @@ export async function correctAccount(
   opts: { now: Date; requestId: string },
 ): Promise<AccountEventResult> {
   if (!(STATUSES as readonly string[]).includes(input.status)) {
-    throw new AppError('invalid_status', `"${input.status}" is not a status; use one of ${STATUSES.join(', ')}.`, 400);
+    throw new AppError(
+      'invalid_status',
+      `"${input.status}" is not a status; use one of ${STATUSES.join(', ')}.`,
+      400,
+    );
   }
   if (input.reason.trim() === '') {
-    throw new AppError('missing_reason', 'A manual correction needs a reason; say why the status is being changed.', 400);
+    throw new AppError(
+      'missing_reason',
+      'A manual correction needs a reason; say why the status is being changed.',
+      400,
+    );
   }
   if (input.status === 'canceling' && !input.scheduled_cancel_at) {
-    throw new AppError('missing_scheduled_cancel_at', 'Correcting to canceling needs scheduled_cancel_at (when the subscription ends).', 400);
+    throw new AppError(
+      'missing_scheduled_cancel_at',
+      'Correcting to canceling needs scheduled_cancel_at (when the subscription ends).',
+      400,
+    );
   }
   const data: ManualCorrection = {
     kind: 'manual.correction',
     status: input.status as Status,
     reason: input.reason,
     actor: input.actor,
-    scheduled_cancel_at: input.scheduled_cancel_at ? new Date(input.scheduled_cancel_at).toISOString() : null,
+    scheduled_cancel_at: input.scheduled_cancel_at
+      ? new Date(input.scheduled_cancel_at).toISOString()
+      : null,
   };
   return storeAndApply(deps, {
     source: 'manual',

@@ -12,7 +12,11 @@ export interface GateDeps {
   now?: () => Date;
 }
 
-export async function checkGate(deps: GateDeps, accountId: string, action: string): Promise<GateDecision> {
+export async function checkGate(
+  deps: GateDeps,
+  accountId: string,
+  action: string,
+): Promise<GateDecision> {
   const gated = isGated(action, deps.gatedActions);
   const [account, overrides] = await Promise.all([
     getGateAccount(deps.pool, accountId),

@@ -49,6 +49,7 @@ export async function ingestEvent(
     data: e.data,
   });
   // A duplicate is already on its way (or done): the first request or the sweeper delivers it.
-  if (duplicate) return { event, duplicate, delivery: event.outcome === null ? 'pending' : 'delivered' };
+  if (duplicate)
+    return { event, duplicate, delivery: event.outcome === null ? 'pending' : 'delivered' };
   return { event, duplicate, delivery: await deps.delivery.deliverSoon(event) };
 }

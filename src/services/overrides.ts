@@ -5,7 +5,11 @@ import { withTransaction } from '../db/pool';
 import { insertAudit } from '../db/queries/audit-logs';
 import { endOverride, insertOverride, type OverrideRow } from '../db/queries/gate-overrides';
 import { AppError } from '../domain/errors';
-import { signalOverrideCleared, startOverrideTimer, type BillingTemporal } from '../temporal/client';
+import {
+  signalOverrideCleared,
+  startOverrideTimer,
+  type BillingTemporal,
+} from '../temporal/client';
 
 export interface OverrideDeps {
   pool: pg.Pool;
@@ -27,10 +31,18 @@ export async function setOverride(
 ): Promise<{ override: OverrideRow; expiry_timer: 'started' | 'pending' }> {
   const expires = Date.parse(input.expires_at);
   if (Number.isNaN(expires) || expires <= now.getTime()) {
-    throw new AppError('invalid_expires_at', 'expires_at must be a time in the future (ISO-8601), e.g. two hours from now.', 400);
+    throw new AppError(
+      'invalid_expires_at',
+      'expires_at must be a time in the future (ISO-8601), e.g. two hours from now.',
+      400,
+    );
   }
   if (input.reason.trim() === '') {
-    throw new AppError('missing_reason', 'A gate override needs a reason; say what emergency it covers.', 400);
+    throw new AppError(
+      'missing_reason',
+      'A gate override needs a reason; say what emergency it covers.',
+      400,
+    );
   }
   const id = `ovr_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
   const override = await withTransaction(deps.pool, async (client) => {
@@ -50,7 +62,12 @@ export async function setOverride(
       event_id: null,
       from_status: null,
       to_status: null,
-      details: { override_id: row.id, actions: row.actions, reason: row.reason, expires_at: row.expires_at },
+      details: {
+        override_id: row.id,
+        actions: row.actions,
+        reason: row.reason,
+        expires_at: row.expires_at,
+      },
     });
     return row;
   });
@@ -84,7 +101,11 @@ export async function clearOverride(
     return row;
   });
   if (!ended) {
-    throw new AppError('override_not_found', `Gate override ${id} does not exist or has already ended; list live ones with gate-override list.`, 404);
+    throw new AppError(
+      'override_not_found',
+      `Gate override ${id} does not exist or has already ended; list live ones with gate-override list.`,
+      404,
+    );
   }
   await signalOverrideCleared(deps.temporal, id, 5000).catch(() => undefined);
   return ended;

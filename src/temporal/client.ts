@@ -2,7 +2,12 @@
 import { Client, Connection, WithStartWorkflowOperation } from '@temporalio/client';
 import type { BillingEvent } from '../domain/types';
 import type { billingAccountWorkflow, gateOverrideWorkflow } from '../../workflows';
-import { applyEventUpdate, billingEventSignal, overrideClearedSignal, type ApplyEventResult } from '../../workflows/messages';
+import {
+  applyEventUpdate,
+  billingEventSignal,
+  overrideClearedSignal,
+  type ApplyEventResult,
+} from '../../workflows/messages';
 import { accountWorkflowId, overrideWorkflowId } from './ids';
 
 export interface BillingTemporal {
@@ -16,7 +21,11 @@ export interface BillingTemporal {
  * A lazy connection: the API starts and keeps accepting webhooks while Temporal is down; the
  * delivery sweeper sends what was stored once it is back.
  */
-export function connectTemporal(opts: { address: string; namespace: string; taskQueue: string }): BillingTemporal {
+export function connectTemporal(opts: {
+  address: string;
+  namespace: string;
+  taskQueue: string;
+}): BillingTemporal {
   const connection = Connection.lazy({ address: opts.address });
   const client = new Client({ connection, namespace: opts.namespace });
   return { client, connection, taskQueue: opts.taskQueue, namespace: opts.namespace };
@@ -27,15 +36,22 @@ function withTimeout<T>(t: BillingTemporal, timeoutMs: number, fn: () => Promise
 }
 
 /** Signal-with-start: the workflow queues the event and processes it in order. */
-export async function deliverEvent(t: BillingTemporal, event: BillingEvent, timeoutMs: number): Promise<void> {
+export async function deliverEvent(
+  t: BillingTemporal,
+  event: BillingEvent,
+  timeoutMs: number,
+): Promise<void> {
   await withTimeout(t, timeoutMs, () =>
-    t.client.workflow.signalWithStart<typeof billingAccountWorkflow, [BillingEvent]>('billingAccountWorkflow', {
-      workflowId: accountWorkflowId(event.account_id),
-      taskQueue: t.taskQueue,
-      args: [{ account_id: event.account_id }],
-      signal: billingEventSignal,
-      signalArgs: [event],
-    }),
+    t.client.workflow.signalWithStart<typeof billingAccountWorkflow, [BillingEvent]>(
+      'billingAccountWorkflow',
+      {
+        workflowId: accountWorkflowId(event.account_id),
+        taskQueue: t.taskQueue,
+        args: [{ account_id: event.account_id }],
+        signal: billingEventSignal,
+        signalArgs: [event],
+      },
+    ),
   );
 }
 
@@ -45,12 +61,15 @@ export async function applyEventAndWait(
   event: BillingEvent,
   timeoutMs: number,
 ): Promise<ApplyEventResult> {
-  const startWorkflowOperation = new WithStartWorkflowOperation<typeof billingAccountWorkflow>('billingAccountWorkflow', {
-    workflowId: accountWorkflowId(event.account_id),
-    taskQueue: t.taskQueue,
-    args: [{ account_id: event.account_id }],
-    workflowIdConflictPolicy: 'USE_EXISTING',
-  });
+  const startWorkflowOperation = new WithStartWorkflowOperation<typeof billingAccountWorkflow>(
+    'billingAccountWorkflow',
+    {
+      workflowId: accountWorkflowId(event.account_id),
+      taskQueue: t.taskQueue,
+      args: [{ account_id: event.account_id }],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+    },
+  );
   return withTimeout(t, timeoutMs, () =>
     t.client.workflow.executeUpdateWithStart(applyEventUpdate, {
       args: [event],
@@ -75,8 +94,14 @@ export async function startOverrideTimer(
   );
 }
 
-export async function signalOverrideCleared(t: BillingTemporal, overrideId: string, timeoutMs: number): Promise<void> {
-  await withTimeout(t, timeoutMs, () => t.client.workflow.getHandle(overrideWorkflowId(overrideId)).signal(overrideClearedSignal));
+export async function signalOverrideCleared(
+  t: BillingTemporal,
+  overrideId: string,
+  timeoutMs: number,
+): Promise<void> {
+  await withTimeout(t, timeoutMs, () =>
+    t.client.workflow.getHandle(overrideWorkflowId(overrideId)).signal(overrideClearedSignal),
+  );
 }
 
 export async function temporalReachable(t: BillingTemporal, timeoutMs: number): Promise<boolean> {

@@ -43,7 +43,10 @@ export class EventDelivery {
       return true;
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
-      this.logger.warn({ event_id: event.id, account_id: event.account_id, err: message }, 'delivery deferred to the sweeper');
+      this.logger.warn(
+        { event_id: event.id, account_id: event.account_id, err: message },
+        'delivery deferred to the sweeper',
+      );
       this.track(markDeliveryFailed(this.pool, event.id, message).catch(() => undefined));
       return false;
     }
@@ -93,7 +96,10 @@ export class EventDelivery {
     const every = this.opts.sweepIntervalMs ?? 5000;
     this.timer = setInterval(() => {
       this.sweepOnce().catch((err: unknown) =>
-        this.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'delivery sweep failed'),
+        this.logger.warn(
+          { err: err instanceof Error ? err.message : String(err) },
+          'delivery sweep failed',
+        ),
       );
     }, every);
     this.timer.unref();

@@ -11,7 +11,10 @@ export interface DailyCheckScheduleOptions {
 }
 
 /** Creates the `billing-daily-check` schedule if missing. Returns whether it was created now. */
-export async function ensureDailyCheckSchedule(client: Client, opts: DailyCheckScheduleOptions): Promise<boolean> {
+export async function ensureDailyCheckSchedule(
+  client: Client,
+  opts: DailyCheckScheduleOptions,
+): Promise<boolean> {
   const hour = opts.cronHourUtc ?? 0;
   if (!Number.isInteger(hour) || hour < 0 || hour > 23) {
     throw new RangeError(`cronHourUtc must be a whole hour from 0 to 23, not ${hour}.`);

@@ -14,16 +14,28 @@ export interface StoreOptions {
   object_key?: string | null;
 }
 
-export async function storeEvent(pool: pg.Pool, data: EventData, o: StoreOptions): Promise<BillingEvent> {
+export async function storeEvent(
+  pool: pg.Pool,
+  data: EventData,
+  o: StoreOptions,
+): Promise<BillingEvent> {
   counter += 1;
-  const source = o.source ?? (data.kind.startsWith('stripe') ? 'stripe' : data.kind.startsWith('myasp') ? 'myasp' : 'api');
+  const source =
+    o.source ??
+    (data.kind.startsWith('stripe') ? 'stripe' : data.kind.startsWith('myasp') ? 'myasp' : 'api');
   const { event } = await insertEvent(pool, {
     source,
-    dedupe_key: o.dedupe_key ?? `test:${o.account_id}:${counter}:${Math.random().toString(36).slice(2)}`,
+    dedupe_key:
+      o.dedupe_key ?? `test:${o.account_id}:${counter}:${Math.random().toString(36).slice(2)}`,
     event_type: o.event_type ?? data.kind,
     account_id: o.account_id,
     occurred_at: o.occurred_at,
-    object_key: o.object_key === undefined ? (data.kind.startsWith('stripe') ? 'stripe:sub_1' : null) : o.object_key,
+    object_key:
+      o.object_key === undefined
+        ? data.kind.startsWith('stripe')
+          ? 'stripe:sub_1'
+          : null
+        : o.object_key,
     payload: data,
     data,
   });
@@ -33,11 +45,36 @@ export async function storeEvent(pool: pg.Pool, data: EventData, o: StoreOptions
 const links = { customer_id: 'cus_1', subscription_id: 'sub_1', plan: 'price_pro', amount: 1980 };
 
 export const data = {
-  registered: (trial_end: string | null): EventData => ({ kind: 'account.registered', trial_end, email: null, stripe_customer_id: null, myasp_user_id: null }),
-  started: (): EventData => ({ kind: 'stripe.subscription_started', stripe_type: 'customer.subscription.created', subscription_status: 'active', ...links }),
-  cancelScheduled: (cancel_at: string): EventData => ({ kind: 'stripe.subscription_updated', subscription_status: 'active', cancel_at, ...links }),
-  cancelWithdrawn: (): EventData => ({ kind: 'stripe.subscription_updated', subscription_status: 'active', cancel_at: null, ...links }),
-  paymentFailed: (past_due_grace_ms: number | null = null): EventData => ({ kind: 'stripe.payment_failed', past_due_grace_ms, ...links }),
+  registered: (trial_end: string | null): EventData => ({
+    kind: 'account.registered',
+    trial_end,
+    email: null,
+    stripe_customer_id: null,
+    myasp_user_id: null,
+  }),
+  started: (): EventData => ({
+    kind: 'stripe.subscription_started',
+    stripe_type: 'customer.subscription.created',
+    subscription_status: 'active',
+    ...links,
+  }),
+  cancelScheduled: (cancel_at: string): EventData => ({
+    kind: 'stripe.subscription_updated',
+    subscription_status: 'active',
+    cancel_at,
+    ...links,
+  }),
+  cancelWithdrawn: (): EventData => ({
+    kind: 'stripe.subscription_updated',
+    subscription_status: 'active',
+    cancel_at: null,
+    ...links,
+  }),
+  paymentFailed: (past_due_grace_ms: number | null = null): EventData => ({
+    kind: 'stripe.payment_failed',
+    past_due_grace_ms,
+    ...links,
+  }),
   paid: (): EventData => ({ kind: 'stripe.payment_succeeded', ...links }),
   deleted: (): EventData => ({ kind: 'stripe.subscription_deleted', ...links }),
 };

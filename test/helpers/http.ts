@@ -26,8 +26,13 @@ export async function postStripe(
   opts: SignOptions & { secret?: string; signature?: string | null; contentType?: string } = {},
 ): Promise<Answer> {
   const body = typeof event === 'string' ? event : toBody(event);
-  const signature = opts.signature === undefined ? signStripePayload(body, opts.secret ?? SECRETS.stripe, opts) : opts.signature;
-  const headers: Record<string, string> = { 'content-type': opts.contentType ?? 'application/json; charset=utf-8' };
+  const signature =
+    opts.signature === undefined
+      ? signStripePayload(body, opts.secret ?? SECRETS.stripe, opts)
+      : opts.signature;
+  const headers: Record<string, string> = {
+    'content-type': opts.contentType ?? 'application/json; charset=utf-8',
+  };
   if (signature !== null) headers['stripe-signature'] = signature;
   return answer(await fetch(`${baseUrl}/webhooks/stripe`, { method: 'POST', headers, body }));
 }
@@ -40,10 +45,18 @@ export async function postMyasp(
   const params = new URLSearchParams(opts.query ?? '');
   const token = opts.token === undefined ? SECRETS.myasp : opts.token;
   if (token !== null) params.set('token', token);
-  const headers: Record<string, string> = { 'content-type': opts.contentType ?? 'application/x-www-form-urlencoded' };
+  const headers: Record<string, string> = {
+    'content-type': opts.contentType ?? 'application/x-www-form-urlencoded',
+  };
   if (opts.headerToken !== undefined) headers['x-myasp-token'] = opts.headerToken;
   const qs = params.toString();
-  return answer(await fetch(`${baseUrl}/webhooks/myasp${qs ? `?${qs}` : ''}`, { method: 'POST', headers, body }));
+  return answer(
+    await fetch(`${baseUrl}/webhooks/myasp${qs ? `?${qs}` : ''}`, {
+      method: 'POST',
+      headers,
+      body,
+    }),
+  );
 }
 
 export async function json(res: Promise<Response>): Promise<Answer> {

@@ -12,7 +12,10 @@ const TYPES = {
  * The time-skipping test server refuses undefined search attributes but accepts registering
  * them (it cannot list them back), so workflow tests register the billing ones first.
  */
-export async function registerSearchAttributes(connection: Connection, namespace = 'default'): Promise<void> {
+export async function registerSearchAttributes(
+  connection: Connection,
+  namespace = 'default',
+): Promise<void> {
   await connection.operatorService.addSearchAttributes({
     namespace,
     searchAttributes: Object.fromEntries(

@@ -17,7 +17,14 @@ export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
 }
 
 const noop = () => undefined;
-const silentBundlerLogger = { info: noop, warn: noop, error: noop, debug: noop, trace: noop, log: noop } as never;
+const silentBundlerLogger = {
+  info: noop,
+  warn: noop,
+  error: noop,
+  debug: noop,
+  trace: noop,
+  log: noop,
+} as never;
 
 export const SECRETS = {
   stripe: 'whsec_test_primary_0123456789',
@@ -79,7 +86,11 @@ export async function startService(opts: ServiceOptions = {}): Promise<TestServi
     admin: (path, init = {}) =>
       fetch(baseUrl + path, {
         ...init,
-        headers: { authorization: `Bearer ${SECRETS.admin}`, 'content-type': 'application/json', ...(init.headers ?? {}) },
+        headers: {
+          authorization: `Bearer ${SECRETS.admin}`,
+          'content-type': 'application/json',
+          ...(init.headers ?? {}),
+        },
       }),
   };
 }

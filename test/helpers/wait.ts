@@ -7,7 +7,8 @@ export async function waitFor<T>(
   for (;;) {
     const value = await probe();
     if (value !== undefined && value !== false && value !== null) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${opts.what ?? 'condition'}.`);
+    if (Date.now() > deadline)
+      throw new Error(`Timed out waiting for ${opts.what ?? 'condition'}.`);
     await new Promise((r) => setTimeout(r, opts.intervalMs ?? 50));
   }
 }

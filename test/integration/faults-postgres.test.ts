@@ -217,12 +217,15 @@ describe('A slow database and an activity the database refuses (DB_STATEMENT_TIM
     expect(ms).toBeGreaterThanOrEqual(STATEMENT_TIMEOUT_MS - 50);
     expect(ms).toBeLessThan(2000);
     expect(await storedCount(db.pool, event.id)).toBe(0);
-    const recorded = await waitFor(async () => {
-      const r = await db.pool.query<{ http_status: number; reason: string }>(
-        "SELECT http_status, reason FROM webhook_rejections WHERE source = 'stripe' AND http_status = 503",
-      );
-      return r.rows.length > 0 ? r.rows : undefined;
-    }, { what: 'the 503 recorded in webhook_rejections' });
+    const recorded = await waitFor(
+      async () => {
+        const r = await db.pool.query<{ http_status: number; reason: string }>(
+          "SELECT http_status, reason FROM webhook_rejections WHERE source = 'stripe' AND http_status = 503",
+        );
+        return r.rows.length > 0 ? r.rows : undefined;
+      },
+      { what: 'the 503 recorded in webhook_rejections' },
+    );
     expect(recorded).toEqual([{ http_status: 503, reason: 'database_unavailable' }]);
 
     const retried = await postStripe(service.baseUrl, event);

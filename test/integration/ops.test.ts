@@ -12,13 +12,29 @@ import { createLogger } from '../../src/log';
 import { transition } from '../../src/domain/transition';
 import type { AccountState, EventData } from '../../src/domain/types';
 import { getAccount, listAllAccounts } from '../../src/db/queries/billing-accounts';
-import { insertEvent, toBillingEvent, type NewEvent, type StoredEvent } from '../../src/db/queries/billing-events';
+import {
+  insertEvent,
+  toBillingEvent,
+  type NewEvent,
+  type StoredEvent,
+} from '../../src/db/queries/billing-events';
 import { insertRejection } from '../../src/db/queries/webhook-rejections';
 import { runDailyCheck, type DailyCheckResult } from '../../src/ops/daily-check';
-import { dedupeCheck, integrityCheck, rebuildProjection, replayTimeline } from '../../src/ops/integrity';
+import {
+  dedupeCheck,
+  integrityCheck,
+  rebuildProjection,
+  replayTimeline,
+} from '../../src/ops/integrity';
 import { connectTemporal } from '../../src/temporal/client';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import {
+  bundleWorkflowCode,
+  DefaultLogger,
+  NativeConnection,
+  Runtime,
+  Worker,
+} from '@temporalio/worker';
 import { runDailyCheckActivity } from '../../activities/run-daily-check';
 import { ensureDailyCheckSchedule } from '../../src/temporal/schedules';
 import { DAILY_CHECK_SCHEDULE_ID, accountWorkflowId } from '../../src/temporal/ids';
@@ -54,7 +70,11 @@ async function apply(stored: StoredEvent) {
   const event = toBillingEvent(stored);
   const before = workflowState.get(event.account_id) ?? null;
   const decision = transition(before, event);
-  const result = await activities.applyTransition({ event, decision, from_status: before?.status ?? null });
+  const result = await activities.applyTransition({
+    event,
+    decision,
+    from_status: before?.status ?? null,
+  });
   workflowState.set(event.account_id, decision.state);
   return result;
 }
@@ -111,7 +131,12 @@ async function seedStripeAccount(): Promise<void> {
     dedupe_key: 'evt_old',
     event_type: 'customer.subscription.updated',
     occurred_at: at(1.5 * DAY),
-    data: { kind: 'stripe.subscription_updated', subscription_status: 'trialing', cancel_at: null, ...stripeLinks },
+    data: {
+      kind: 'stripe.subscription_updated',
+      subscription_status: 'trialing',
+      cancel_at: null,
+      ...stripeLinks,
+    },
   });
   await storeAndApply({
     account_id: 'acct_a',
@@ -145,7 +170,12 @@ async function seedOtherAccounts(overdueCancelAt: string): Promise<void> {
     plan: 'basic',
     amount: 1980,
   });
-  const m = { source: 'myasp' as const, account_id: 'myasp:42', object_key: 'myasp:42', event_type: 'myasp.status' };
+  const m = {
+    source: 'myasp' as const,
+    account_id: 'myasp:42',
+    object_key: 'myasp:42',
+    event_type: 'myasp.status',
+  };
   await storeAndApply({ ...m, dedupe_key: 'myasp:42:1', occurred_at: at(0), data: myasp('1') });
   await storeAndApply({ ...m, dedupe_key: 'myasp:42:2', occurred_at: at(DAY), data: myasp('2') });
   const registered: EventData = {
@@ -224,8 +254,14 @@ describe('daily check', () => {
       total: 3,
       by_status: { early_payment: 1, stopped: 1, canceling: 1 },
     });
-    expect(item(result, 'duplicate_dedupe_keys')).toMatchObject({ status: 'ok', value: { total: 0 } });
-    expect(item(result, 'last_event_mismatch')).toMatchObject({ status: 'ok', value: { count: 0 } });
+    expect(item(result, 'duplicate_dedupe_keys')).toMatchObject({
+      status: 'ok',
+      value: { total: 0 },
+    });
+    expect(item(result, 'last_event_mismatch')).toMatchObject({
+      status: 'ok',
+      value: { count: 0 },
+    });
     expect(item(result, 'webhook_rejections_24h')).toMatchObject({
       status: 'warn',
       value: { total: 1, by_reason: { bad_signature: 1 } },
@@ -239,7 +275,10 @@ describe('daily check', () => {
   });
 
   it('when an event has waited more than 5 minutes, then the delivery backlog fails the check', async () => {
-    const result = await runDailyCheck(db.pool, { trigger: 'api', now: new Date(Date.now() + 10 * 60_000) });
+    const result = await runDailyCheck(db.pool, {
+      trigger: 'api',
+      now: new Date(Date.now() + 10 * 60_000),
+    });
     expect(item(result, 'delivery_backlog')).toMatchObject({
       status: 'fail',
       value: { count: 1, sample: [{ event_type: 'invoice.upcoming' }] },
@@ -248,17 +287,26 @@ describe('daily check', () => {
   });
 
   it('when no provider webhook arrived for two days, then last sync warns and old rejections no longer count', async () => {
-    const result = await runDailyCheck(db.pool, { trigger: 'cli', now: new Date(Date.now() + 2 * DAY) });
+    const result = await runDailyCheck(db.pool, {
+      trigger: 'cli',
+      now: new Date(Date.now() + 2 * DAY),
+    });
     expect(item(result, 'last_sync').status).toBe('warn');
     expect(item(result, 'webhook_rejections_24h').status).toBe('ok');
   });
 
   it('when it runs, then its result is kept in daily_check_runs', async () => {
     const result = await runDailyCheck(db.pool, { trigger: 'schedule' });
-    const { rows } = await db.pool.query<{ trigger: string; ok: boolean; result: DailyCheckResult }>(
-      `SELECT trigger, ok, result FROM daily_check_runs ORDER BY id DESC LIMIT 1`,
-    );
-    expect(rows[0]).toEqual({ trigger: 'schedule', ok: result.ok, result: JSON.parse(JSON.stringify(result)) });
+    const { rows } = await db.pool.query<{
+      trigger: string;
+      ok: boolean;
+      result: DailyCheckResult;
+    }>(`SELECT trigger, ok, result FROM daily_check_runs ORDER BY id DESC LIMIT 1`);
+    expect(rows[0]).toEqual({
+      trigger: 'schedule',
+      ok: result.ok,
+      result: JSON.parse(JSON.stringify(result)),
+    });
   });
 
   it('when Temporal is reachable or not, then the temporal item says so', async () => {
@@ -267,10 +315,18 @@ describe('daily check', () => {
       namespace: 'default',
       taskQueue: 'ops-test',
     });
-    const down = connectTemporal({ address: '127.0.0.1:1', namespace: 'default', taskQueue: 'ops-test' });
+    const down = connectTemporal({
+      address: '127.0.0.1:1',
+      namespace: 'default',
+      taskQueue: 'ops-test',
+    });
     try {
-      expect(item(await runDailyCheck(db.pool, { trigger: 'cli', temporal: up }), 'temporal').status).toBe('ok');
-      expect(item(await runDailyCheck(db.pool, { trigger: 'cli', temporal: down }), 'temporal').status).toBe('fail');
+      expect(
+        item(await runDailyCheck(db.pool, { trigger: 'cli', temporal: up }), 'temporal').status,
+      ).toBe('ok');
+      expect(
+        item(await runDailyCheck(db.pool, { trigger: 'cli', temporal: down }), 'temporal').status,
+      ).toBe('fail');
     } finally {
       await Promise.allSettled([up.connection.close(), down.connection.close()]);
     }
@@ -359,7 +415,9 @@ describe('integrity check and rebuild', () => {
 describe('replay', () => {
   it('when an account is replayed, then its events come in processed order with outcome, action and status change, pending last', async () => {
     const t = await replayTimeline(db.pool, 'acct_a');
-    expect(t.entries.map((e) => [e.dedupe_key, e.outcome, e.action, e.from_status, e.to_status])).toEqual([
+    expect(
+      t.entries.map((e) => [e.dedupe_key, e.outcome, e.action, e.from_status, e.to_status]),
+    ).toEqual([
       ['api:account.registered:acct_a', 'applied', 'billing.account_registered', null, 'free'],
       ['evt_1', 'applied', 'billing.subscription_started', 'free', 'early_payment'],
       ['evt_2', 'applied', 'billing.cancel_scheduled', 'early_payment', 'canceling'],
@@ -391,7 +449,8 @@ function cli(args: string[], env: Record<string, string>, cwd = REPO): Promise<C
       process.execPath,
       [path.join(REPO, 'bin', 'billing-ops.js'), ...args],
       { cwd, env: { ...base, DATA_DIR: '/nonexistent-billing-ops', ...env } },
-      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      (err, stdout, stderr) =>
+        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
 }
@@ -427,20 +486,28 @@ describe('billing-ops CLI', () => {
   });
 
   it('when the projection is corrupted, then integrity-check exits 1 and rebuild-projection --apply repairs it with progress on stderr', async () => {
-    await db.pool.query(`UPDATE billing_accounts SET plan = 'hacked', status = 'active' WHERE account_id = 'acct_a'`);
+    await db.pool.query(
+      `UPDATE billing_accounts SET plan = 'hacked', status = 'active' WHERE account_id = 'acct_a'`,
+    );
     const env = { DATABASE_URL: db.databaseUrl };
     expect(await cli(['integrity-check'], env)).toMatchObject({
       code: 1,
       stdout: expect.stringMatching(/FAIL\s+projection_last_event/),
     });
     const dry = await cli(['rebuild-projection'], env);
-    expect(dry).toMatchObject({ code: 1, stdout: expect.stringMatching(/acct_a\s+plan\s+"hacked"\s+"pro"/) });
+    expect(dry).toMatchObject({
+      code: 1,
+      stdout: expect.stringMatching(/acct_a\s+plan\s+"hacked"\s+"pro"/),
+    });
     const fixed = await cli(['rebuild-projection', '--apply'], env);
     expect(fixed).toMatchObject({
       code: 0,
       stderr: expect.stringContaining('rebuild-projection: 11/11 events (100%)'),
     });
-    expect(await getAccount(db.pool, 'acct_a')).toMatchObject({ plan: 'pro', status: 'early_payment' });
+    expect(await getAccount(db.pool, 'acct_a')).toMatchObject({
+      plan: 'pro',
+      status: 'early_payment',
+    });
     expect((await cli(['integrity-check'], env)).code).toBe(0);
   });
 
@@ -470,7 +537,14 @@ function quietWorkerLogs(): void {
   }
 }
 
-const silentBundler = { info() {}, warn() {}, error() {}, debug() {}, trace() {}, log() {} } as never;
+const silentBundler = {
+  info() {},
+  warn() {},
+  error() {},
+  debug() {},
+  trace() {},
+  log() {},
+} as never;
 
 /** Runs `body` while a worker with `workflowsPath` and `acts` polls a fresh task queue. */
 async function withWorker(
@@ -502,26 +576,40 @@ async function withWorker(
 
 describe('with Temporal', () => {
   it('when the schedule is ensured twice, then it exists once and a triggered run keeps a schedule-trigger result', async () => {
-    const acts = { runDailyCheck: runDailyCheckActivity({ pool: db.pool, logger: createLogger('silent') }) };
-    await withWorker(require.resolve('../../workflows/daily-check'), acts, async (taskQueue, client) => {
-      const handle = client.schedule.getHandle(DAILY_CHECK_SCHEDULE_ID);
-      await handle.delete().catch(() => undefined); // left by another run of the suite
-      try {
-        expect(await ensureDailyCheckSchedule(client, { taskQueue, cronHourUtc: 0 })).toBe(true);
-        expect(await ensureDailyCheckSchedule(client, { taskQueue })).toBe(false);
-        const described = await handle.describe();
-        expect(described.action).toMatchObject({ workflowType: 'dailyCheckWorkflow', taskQueue });
-        expect(described.spec.calendars?.[0]).toMatchObject({ hour: [{ start: 0, end: 0, step: 1 }] });
-        const count = async () =>
-          (await db.pool.query(`SELECT count(*)::int AS n FROM daily_check_runs WHERE trigger = 'schedule'`)).rows[0]
-            .n as number;
-        const before = await count();
-        await handle.trigger();
-        await waitFor(async () => (await count()) > before, { timeoutMs: 30_000, what: 'a scheduled daily check' });
-      } finally {
-        await handle.delete().catch(() => undefined);
-      }
-    });
+    const acts = {
+      runDailyCheck: runDailyCheckActivity({ pool: db.pool, logger: createLogger('silent') }),
+    };
+    await withWorker(
+      require.resolve('../../workflows/daily-check'),
+      acts,
+      async (taskQueue, client) => {
+        const handle = client.schedule.getHandle(DAILY_CHECK_SCHEDULE_ID);
+        await handle.delete().catch(() => undefined); // left by another run of the suite
+        try {
+          expect(await ensureDailyCheckSchedule(client, { taskQueue, cronHourUtc: 0 })).toBe(true);
+          expect(await ensureDailyCheckSchedule(client, { taskQueue })).toBe(false);
+          const described = await handle.describe();
+          expect(described.action).toMatchObject({ workflowType: 'dailyCheckWorkflow', taskQueue });
+          expect(described.spec.calendars?.[0]).toMatchObject({
+            hour: [{ start: 0, end: 0, step: 1 }],
+          });
+          const count = async () =>
+            (
+              await db.pool.query(
+                `SELECT count(*)::int AS n FROM daily_check_runs WHERE trigger = 'schedule'`,
+              )
+            ).rows[0].n as number;
+          const before = await count();
+          await handle.trigger();
+          await waitFor(async () => (await count()) > before, {
+            timeoutMs: 30_000,
+            what: 'a scheduled daily check',
+          });
+        } finally {
+          await handle.delete().catch(() => undefined);
+        }
+      },
+    );
   });
 
   it('when an operator corrects and overrides through the CLI, then the account workflow applies it and the rebuild still matches', async () => {
@@ -548,20 +636,44 @@ describe('with Temporal', () => {
       };
       try {
         const corrected = await cli(
-          ['correct', account, 'past_due', '--reason', 'chargeback reported by the bank', '--actor', 'ops:test'],
+          [
+            'correct',
+            account,
+            'past_due',
+            '--reason',
+            'chargeback reported by the bank',
+            '--actor',
+            'ops:test',
+          ],
           env,
         );
-        expect(corrected).toMatchObject({ code: 0, stdout: expect.stringContaining(`${account} is now past_due`) });
+        expect(corrected).toMatchObject({
+          code: 0,
+          stdout: expect.stringContaining(`${account} is now past_due`),
+        });
         const set = await cli(
-          ['gate-override', 'set', '--account', account, '--reason', 'bank outage', '--ttl', '2h', '--json'],
+          [
+            'gate-override',
+            'set',
+            '--account',
+            account,
+            '--reason',
+            'bank outage',
+            '--ttl',
+            '2h',
+            '--json',
+          ],
           env,
         );
-        const id = (JSON.parse(set.stdout) as { override: { id: string }; expiry_timer: string }).override.id;
+        const id = (JSON.parse(set.stdout) as { override: { id: string }; expiry_timer: string })
+          .override.id;
         expect(JSON.parse(set.stdout)).toMatchObject({
           expiry_timer: 'started',
           override: { account_id: account, actions: ['confirm'] },
         });
-        expect((await cli(['gate-override', 'clear', id, '--reason', 'bank is back'], env)).code).toBe(0);
+        expect(
+          (await cli(['gate-override', 'clear', id, '--reason', 'bank is back'], env)).code,
+        ).toBe(0);
         const listed = await cli(['gate-override', 'list', '--all'], env);
         expect(listed.stdout).toMatch(new RegExp(`${id}\\s+cleared\\s+${account}`));
       } finally {
@@ -571,7 +683,9 @@ describe('with Temporal', () => {
           .catch(() => undefined);
       }
     });
-    expect((await replayTimeline(db.pool, account)).entries.map((e) => [e.source, e.to_status, e.actor])).toEqual([
+    expect(
+      (await replayTimeline(db.pool, account)).entries.map((e) => [e.source, e.to_status, e.actor]),
+    ).toEqual([
       ['api', 'free', 'api'],
       ['manual', 'past_due', 'ops:test'],
     ]);
@@ -593,7 +707,9 @@ describe('the database enforces the invariants itself', () => {
     await expect(
       db.pool.query(`UPDATE billing_events SET event_type = 'x' WHERE dedupe_key = 'evt_1'`),
     ).rejects.toThrow(refused);
-    await expect(db.pool.query(`DELETE FROM billing_events WHERE dedupe_key = 'evt_1'`)).rejects.toThrow(refused);
+    await expect(
+      db.pool.query(`DELETE FROM billing_events WHERE dedupe_key = 'evt_1'`),
+    ).rejects.toThrow(refused);
     await expect(db.pool.query('TRUNCATE billing_events CASCADE')).rejects.toThrow(refused);
   });
 
@@ -604,7 +720,11 @@ describe('the database enforces the invariants itself', () => {
   });
 
   it('when an outcome is written, then it is accepted once and never changed or written with other columns', async () => {
-    const e = await store({ account_id: 'acct_z', dedupe_key: 'evt_once', data: { kind: 'unhandled' } });
+    const e = await store({
+      account_id: 'acct_z',
+      dedupe_key: 'evt_once',
+      data: { kind: 'unhandled' },
+    });
     const write = (outcome: string, extra = '') =>
       db.pool.query(
         `UPDATE billing_events SET outcome = $2::text, processed_at = now(), processed_seq = nextval('billing_events_processed_seq')${extra} WHERE id = $1::bigint`,

@@ -22,17 +22,26 @@ async function account(id: string) {
 }
 
 async function statusBecomes(id: string, status: string) {
-  return waitFor(async () => {
-    const a = await account(id);
-    return a?.status === status ? a : undefined;
-  }, { what: `${id} to become ${status}` });
+  return waitFor(
+    async () => {
+      const a = await account(id);
+      return a?.status === status ? a : undefined;
+    },
+    { what: `${id} to become ${status}` },
+  );
 }
 
 async function processed(eventId: unknown): Promise<string> {
-  return waitFor(async () => {
-    const r = await svc.db.pool.query<{ outcome: string | null }>('SELECT outcome FROM billing_events WHERE id = $1', [eventId]);
-    return r.rows[0]?.outcome ?? undefined;
-  }, { what: `event ${String(eventId)} processed` });
+  return waitFor(
+    async () => {
+      const r = await svc.db.pool.query<{ outcome: string | null }>(
+        'SELECT outcome FROM billing_events WHERE id = $1',
+        [eventId],
+      );
+      return r.rows[0]?.outcome ?? undefined;
+    },
+    { what: `event ${String(eventId)} processed` },
+  );
 }
 
 describe.each(fx.PAYLOAD_SHAPES)('Stripe lifecycle over HTTP (%s payloads)', (shape) => {
@@ -45,31 +54,66 @@ describe.each(fx.PAYLOAD_SHAPES)('Stripe lifecycle over HTTP (%s payloads)', (sh
 
   it('when an account is registered with a trial, then it is free (201), and again 200', async () => {
     const trialEnd = new Date(Date.now() + 14 * 86_400_000).toISOString();
-    const first = await json(svc.admin('/v1/accounts', { method: 'POST', body: JSON.stringify({ account_id: acct, trial_end: trialEnd, email: 'taro@example.jp' }) }));
+    const first = await json(
+      svc.admin('/v1/accounts', {
+        method: 'POST',
+        body: JSON.stringify({ account_id: acct, trial_end: trialEnd, email: 'taro@example.jp' }),
+      }),
+    );
     expect(first.status).toBe(201);
-    expect(first.body.account).toMatchObject({ account_id: acct, status: 'free', trial_end: trialEnd });
-    const again = await json(svc.admin('/v1/accounts', { method: 'POST', body: JSON.stringify({ account_id: acct }) }));
+    expect(first.body.account).toMatchObject({
+      account_id: acct,
+      status: 'free',
+      trial_end: trialEnd,
+    });
+    const again = await json(
+      svc.admin('/v1/accounts', { method: 'POST', body: JSON.stringify({ account_id: acct }) }),
+    );
     expect(again.status).toBe(200);
   });
 
   it('when checkout completes in trial, then early_payment with customer and subscription linked', async () => {
-    const r = await postStripe(svc.baseUrl, fx.checkoutSessionCompleted({ ...base, accountId: undefined, clientReferenceId: acct, created: next() }));
+    const r = await postStripe(
+      svc.baseUrl,
+      fx.checkoutSessionCompleted({
+        ...base,
+        accountId: undefined,
+        clientReferenceId: acct,
+        created: next(),
+      }),
+    );
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({ received: true, duplicate: false, account_id: acct });
     const a = await statusBecomes(acct, 'early_payment');
-    expect(a).toMatchObject({ stripe_customer_id: customerId, stripe_subscription_id: subscriptionId, provider: 'stripe' });
+    expect(a).toMatchObject({
+      stripe_customer_id: customerId,
+      stripe_subscription_id: subscriptionId,
+      provider: 'stripe',
+    });
   });
 
   it('when a payment fails, then past_due; when it is paid, then back to early_payment', async () => {
-    expect((await postStripe(svc.baseUrl, fx.invoicePaymentFailed({ ...base, created: next() }))).status).toBe(200);
+    expect(
+      (await postStripe(svc.baseUrl, fx.invoicePaymentFailed({ ...base, created: next() }))).status,
+    ).toBe(200);
     await statusBecomes(acct, 'past_due');
-    expect((await postStripe(svc.baseUrl, fx.invoicePaid({ ...base, created: next() }))).status).toBe(200);
+    expect(
+      (await postStripe(svc.baseUrl, fx.invoicePaid({ ...base, created: next() }))).status,
+    ).toBe(200);
     await statusBecomes(acct, 'early_payment');
   });
 
   it('when a cancel at period end is scheduled, then canceling with scheduled_cancel_at; withdrawn restores it', async () => {
     const periodEnd = next() + 30 * 86_400;
-    await postStripe(svc.baseUrl, fx.subscriptionUpdated({ ...base, created: next(), cancelAtPeriodEnd: true, currentPeriodEnd: periodEnd }));
+    await postStripe(
+      svc.baseUrl,
+      fx.subscriptionUpdated({
+        ...base,
+        created: next(),
+        cancelAtPeriodEnd: true,
+        currentPeriodEnd: periodEnd,
+      }),
+    );
     const canceling = await statusBecomes(acct, 'canceling');
     expect(canceling.scheduled_cancel_at).toBe(new Date(periodEnd * 1000).toISOString());
     await postStripe(svc.baseUrl, fx.subscriptionUpdated({ ...base, created: next() }));
@@ -82,13 +126,20 @@ describe.each(fx.PAYLOAD_SHAPES)('Stripe lifecycle over HTTP (%s payloads)', (sh
     await statusBecomes(acct, 'canceled');
     const confirm = await json(svc.admin(`/v1/gate/${acct}/confirm`));
     expect(confirm.status).toBe(200);
-    expect(confirm.body).toMatchObject({ allowed: false, status: 'canceled', reason: 'status:canceled' });
+    expect(confirm.body).toMatchObject({
+      allowed: false,
+      status: 'canceled',
+      reason: 'status:canceled',
+    });
     const propose = await json(svc.admin(`/v1/gate/${acct}/propose`));
     expect(propose.body).toMatchObject({ allowed: true });
   });
 
   it('when an unknown event type arrives, then 200, stored, audited as ignored, state unchanged', async () => {
-    const r = await postStripe(svc.baseUrl, fx.customerUpdated({ shape, customerId, created: next() }));
+    const r = await postStripe(
+      svc.baseUrl,
+      fx.customerUpdated({ shape, customerId, created: next() }),
+    );
     expect(r.status).toBe(200);
     expect(await processed(r.body.event_id)).toBe('ignored');
     expect((await account(acct))?.status).toBe('canceled');
@@ -113,10 +164,16 @@ describe.each(fx.PAYLOAD_SHAPES)('Stripe lifecycle over HTTP (%s payloads)', (sh
 describe('Stripe account resolution', () => {
   it('when an event carries no account id, then it lands on stripe:<customer>, and later events follow the link', async () => {
     const customerId = fx.stripeId('cus');
-    const r = await postStripe(svc.baseUrl, fx.subscriptionCreated({ customerId, created: nowS() }));
+    const r = await postStripe(
+      svc.baseUrl,
+      fx.subscriptionCreated({ customerId, created: nowS() }),
+    );
     expect(r.body.account_id).toBe(`stripe:${customerId}`);
     await statusBecomes(`stripe:${customerId}`, 'active');
-    const f = await postStripe(svc.baseUrl, fx.invoicePaymentFailed({ customerId, created: nowS() + 5 }));
+    const f = await postStripe(
+      svc.baseUrl,
+      fx.invoicePaymentFailed({ customerId, created: nowS() + 5 }),
+    );
     expect(f.body.account_id).toBe(`stripe:${customerId}`);
     await statusBecomes(`stripe:${customerId}`, 'past_due');
   });
@@ -126,21 +183,38 @@ describe('Temporal UI search attributes', () => {
   it('when an account changes status, then its workflow is found by BillingAccountId, BillingStatus and BillingProvider', async () => {
     const customerId = fx.stripeId('cus');
     const id = `acct_sa_${Date.now()}`;
-    await postStripe(svc.baseUrl, fx.subscriptionCreated({ customerId, accountId: id, created: nowS() }));
+    await postStripe(
+      svc.baseUrl,
+      fx.subscriptionCreated({ customerId, accountId: id, created: nowS() }),
+    );
     await statusBecomes(id, 'active');
     const periodEnd = nowS() + 30 * 86_400;
-    await postStripe(svc.baseUrl, fx.subscriptionUpdated({ customerId, accountId: id, created: nowS() + 1, cancelAtPeriodEnd: true, currentPeriodEnd: periodEnd }));
+    await postStripe(
+      svc.baseUrl,
+      fx.subscriptionUpdated({
+        customerId,
+        accountId: id,
+        created: nowS() + 1,
+        cancelAtPeriodEnd: true,
+        currentPeriodEnd: periodEnd,
+      }),
+    );
     await statusBecomes(id, 'canceling');
     const { client } = svc.running.temporalClient();
     const query = `BillingAccountId = "${id}" AND BillingStatus = "canceling" AND BillingProvider = "stripe"`;
-    const found = await waitFor(async () => {
-      const ids: string[] = [];
-      for await (const wf of client.workflow.list({ query })) ids.push(wf.workflowId);
-      return ids.length > 0 ? ids : undefined;
-    }, { what: 'the workflow in visibility', timeoutMs: 30_000, intervalMs: 250 });
+    const found = await waitFor(
+      async () => {
+        const ids: string[] = [];
+        for await (const wf of client.workflow.list({ query })) ids.push(wf.workflowId);
+        return ids.length > 0 ? ids : undefined;
+      },
+      { what: 'the workflow in visibility', timeoutMs: 30_000, intervalMs: 250 },
+    );
     expect(found).toEqual([`billing-account:${id}`]);
     const described = await client.workflow.getHandle(`billing-account:${id}`).describe();
-    const cancelAt = described.typedSearchAttributes.getAll().find((p) => p.key.name === 'ScheduledCancelAt');
+    const cancelAt = described.typedSearchAttributes
+      .getAll()
+      .find((p) => p.key.name === 'ScheduledCancelAt');
     expect((cancelAt?.value as Date).toISOString()).toBe(new Date(periodEnd * 1000).toISOString());
   });
 });
@@ -150,7 +224,9 @@ describe('API and health', () => {
     const r = await json(fetch(`${svc.baseUrl}/v1/accounts/x`));
     expect(r.status).toBe(401);
     expect(r.body).toEqual({ error: { code: 'missing_admin_token', message: expect.any(String) } });
-    const wrong = await json(fetch(`${svc.baseUrl}/v1/accounts/x`, { headers: { authorization: 'Bearer nope' } }));
+    const wrong = await json(
+      fetch(`${svc.baseUrl}/v1/accounts/x`, { headers: { authorization: 'Bearer nope' } }),
+    );
     expect(wrong.status).toBe(401);
   });
 

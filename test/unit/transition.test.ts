@@ -13,7 +13,11 @@ function event(data: EventData, overrides: Partial<BillingEvent> = {}): BillingE
   seq += 1;
   return {
     event_id: String(1000 + seq),
-    source: data.kind.startsWith('stripe') ? 'stripe' : data.kind.startsWith('myasp') ? 'myasp' : 'api',
+    source: data.kind.startsWith('stripe')
+      ? 'stripe'
+      : data.kind.startsWith('myasp')
+        ? 'myasp'
+        : 'api',
     dedupe_key: `k${seq}`,
     event_type: data.kind,
     account_id: 'acct_1',
@@ -54,7 +58,10 @@ const updated = (subscription_status: string, cancel_at: string | null): EventDa
 const failed: EventData = { kind: 'stripe.payment_failed', past_due_grace_ms: null, ...links };
 const paid: EventData = { kind: 'stripe.payment_succeeded', ...links };
 const deleted: EventData = { kind: 'stripe.subscription_deleted', ...links };
-const timer = (t: 'trial_end' | 'cancel_at_period_end' | 'grace_end', due_at: string): EventData => ({
+const timer = (
+  t: 'trial_end' | 'cancel_at_period_end' | 'grace_end',
+  due_at: string,
+): EventData => ({
   kind: 'timer.fired',
   timer: t,
   due_at,
@@ -74,14 +81,33 @@ const rows: Row[] = [
   {
     when: 'an account is registered with a trial end',
     state: null,
-    data: { kind: 'account.registered', trial_end: TRIAL_END, email: 'a@example.jp', stripe_customer_id: null, myasp_user_id: null },
+    data: {
+      kind: 'account.registered',
+      trial_end: TRIAL_END,
+      email: 'a@example.jp',
+      stripe_customer_id: null,
+      myasp_user_id: null,
+    },
     at: T0,
     outcome: 'applied',
     status: 'free',
     check: (s) => expect(nextTimer(s)).toEqual({ timer: 'trial_end', due_at: TRIAL_END }),
   },
-  { when: 'checkout completes in trial', state: account('free', { stripe_subscription_id: null }), data: started(), at: IN_TRIAL, outcome: 'applied', status: 'early_payment' },
-  { when: 'checkout completes after the trial', state: account('past_due', { stripe_subscription_id: null }), data: started(), outcome: 'applied', status: 'active' },
+  {
+    when: 'checkout completes in trial',
+    state: account('free', { stripe_subscription_id: null }),
+    data: started(),
+    at: IN_TRIAL,
+    outcome: 'applied',
+    status: 'early_payment',
+  },
+  {
+    when: 'checkout completes after the trial',
+    state: account('past_due', { stripe_subscription_id: null }),
+    data: started(),
+    outcome: 'applied',
+    status: 'active',
+  },
   {
     when: 'a subscription is created for an unknown account',
     state: null,
@@ -94,10 +120,35 @@ const rows: Row[] = [
       expect(s.provider).toBe('stripe');
     },
   },
-  { when: 'an invoice payment fails', state: account('active'), data: failed, outcome: 'applied', status: 'past_due' },
-  { when: 'an invoice is paid while past_due', state: account('past_due'), data: paid, outcome: 'applied', status: 'active' },
-  { when: 'an invoice is paid while past_due in trial', state: account('past_due'), data: paid, at: IN_TRIAL, outcome: 'applied', status: 'early_payment' },
-  { when: 'an invoice is paid while active', state: account('active'), data: paid, outcome: 'ignored', status: 'active' },
+  {
+    when: 'an invoice payment fails',
+    state: account('active'),
+    data: failed,
+    outcome: 'applied',
+    status: 'past_due',
+  },
+  {
+    when: 'an invoice is paid while past_due',
+    state: account('past_due'),
+    data: paid,
+    outcome: 'applied',
+    status: 'active',
+  },
+  {
+    when: 'an invoice is paid while past_due in trial',
+    state: account('past_due'),
+    data: paid,
+    at: IN_TRIAL,
+    outcome: 'applied',
+    status: 'early_payment',
+  },
+  {
+    when: 'an invoice is paid while active',
+    state: account('active'),
+    data: paid,
+    outcome: 'ignored',
+    status: 'active',
+  },
   {
     when: 'a cancel at period end is scheduled',
     state: account('active'),
@@ -128,9 +179,28 @@ const rows: Row[] = [
       expect(nextTimer(s)).toBeNull();
     },
   },
-  { when: 'a cancel is withdrawn in trial with a subscription', state: account('canceling', { scheduled_cancel_at: PERIOD_END }), data: updated('active', null), at: IN_TRIAL, outcome: 'applied', status: 'early_payment' },
-  { when: 'the subscription turns past_due', state: account('active'), data: updated('past_due', null), outcome: 'applied', status: 'past_due' },
-  { when: 'the subscription turns unpaid', state: account('canceling', { scheduled_cancel_at: PERIOD_END }), data: updated('unpaid', null), outcome: 'applied', status: 'past_due' },
+  {
+    when: 'a cancel is withdrawn in trial with a subscription',
+    state: account('canceling', { scheduled_cancel_at: PERIOD_END }),
+    data: updated('active', null),
+    at: IN_TRIAL,
+    outcome: 'applied',
+    status: 'early_payment',
+  },
+  {
+    when: 'the subscription turns past_due',
+    state: account('active'),
+    data: updated('past_due', null),
+    outcome: 'applied',
+    status: 'past_due',
+  },
+  {
+    when: 'the subscription turns unpaid',
+    state: account('canceling', { scheduled_cancel_at: PERIOD_END }),
+    data: updated('unpaid', null),
+    outcome: 'applied',
+    status: 'past_due',
+  },
   {
     when: 'the subscription is deleted',
     state: account('canceling', { scheduled_cancel_at: PERIOD_END }),
@@ -139,15 +209,74 @@ const rows: Row[] = [
     status: 'canceled',
     check: (s) => expect(nextTimer(s)).toBeNull(),
   },
-  { when: 'the cancel timer fires while canceling', state: account('canceling', { scheduled_cancel_at: PERIOD_END }), data: timer('cancel_at_period_end', PERIOD_END), at: PERIOD_END, outcome: 'applied', status: 'canceled' },
-  { when: 'the cancel timer fires after the cancel was withdrawn', state: account('active'), data: timer('cancel_at_period_end', PERIOD_END), at: PERIOD_END, outcome: 'ignored', status: 'active' },
-  { when: 'the trial timer fires on a free account', state: account('free', { stripe_subscription_id: null }), data: timer('trial_end', TRIAL_END), at: TRIAL_END, outcome: 'applied', status: 'past_due' },
-  { when: 'the trial timer fires on an early_payment account', state: account('early_payment'), data: timer('trial_end', TRIAL_END), at: TRIAL_END, outcome: 'applied', status: 'active' },
-  { when: 'the trial timer fires for an old trial end', state: account('free'), data: timer('trial_end', T0), at: T0, outcome: 'ignored', status: 'free' },
-  { when: 'an unknown event type arrives', state: account('active'), data: { kind: 'unhandled' }, outcome: 'ignored', status: 'active' },
-  { when: 'MyASP says registered (1)', state: null, data: myasp('1'), outcome: 'applied', status: 'active' },
-  { when: 'MyASP says stopped (2)', state: account('active', { provider: 'myasp' }), data: myasp('2'), outcome: 'applied', status: 'stopped' },
-  { when: 'MyASP says revived (3)', state: account('stopped', { provider: 'myasp' }), data: myasp('3'), outcome: 'applied', status: 'active' },
+  {
+    when: 'the cancel timer fires while canceling',
+    state: account('canceling', { scheduled_cancel_at: PERIOD_END }),
+    data: timer('cancel_at_period_end', PERIOD_END),
+    at: PERIOD_END,
+    outcome: 'applied',
+    status: 'canceled',
+  },
+  {
+    when: 'the cancel timer fires after the cancel was withdrawn',
+    state: account('active'),
+    data: timer('cancel_at_period_end', PERIOD_END),
+    at: PERIOD_END,
+    outcome: 'ignored',
+    status: 'active',
+  },
+  {
+    when: 'the trial timer fires on a free account',
+    state: account('free', { stripe_subscription_id: null }),
+    data: timer('trial_end', TRIAL_END),
+    at: TRIAL_END,
+    outcome: 'applied',
+    status: 'past_due',
+  },
+  {
+    when: 'the trial timer fires on an early_payment account',
+    state: account('early_payment'),
+    data: timer('trial_end', TRIAL_END),
+    at: TRIAL_END,
+    outcome: 'applied',
+    status: 'active',
+  },
+  {
+    when: 'the trial timer fires for an old trial end',
+    state: account('free'),
+    data: timer('trial_end', T0),
+    at: T0,
+    outcome: 'ignored',
+    status: 'free',
+  },
+  {
+    when: 'an unknown event type arrives',
+    state: account('active'),
+    data: { kind: 'unhandled' },
+    outcome: 'ignored',
+    status: 'active',
+  },
+  {
+    when: 'MyASP says registered (1)',
+    state: null,
+    data: myasp('1'),
+    outcome: 'applied',
+    status: 'active',
+  },
+  {
+    when: 'MyASP says stopped (2)',
+    state: account('active', { provider: 'myasp' }),
+    data: myasp('2'),
+    outcome: 'applied',
+    status: 'stopped',
+  },
+  {
+    when: 'MyASP says revived (3)',
+    state: account('stopped', { provider: 'myasp' }),
+    data: myasp('3'),
+    outcome: 'applied',
+    status: 'active',
+  },
   {
     when: 'MyASP says cancelled (4)',
     state: account('active', { provider: 'myasp' }),
@@ -159,21 +288,40 @@ const rows: Row[] = [
   {
     when: 'an operator corrects the status',
     state: account('past_due'),
-    data: { kind: 'manual.correction', status: 'active', reason: 'paid by bank transfer', actor: 'ops@example.jp', scheduled_cancel_at: null },
+    data: {
+      kind: 'manual.correction',
+      status: 'active',
+      reason: 'paid by bank transfer',
+      actor: 'ops@example.jp',
+      scheduled_cancel_at: null,
+    },
     outcome: 'applied',
     status: 'active',
   },
   {
     when: 'an operator corrects to canceling without a cancel time',
     state: account('active'),
-    data: { kind: 'manual.correction', status: 'canceling', reason: 'x', actor: 'ops', scheduled_cancel_at: null },
+    data: {
+      kind: 'manual.correction',
+      status: 'canceling',
+      reason: 'x',
+      actor: 'ops',
+      scheduled_cancel_at: null,
+    },
     outcome: 'rejected',
     status: 'active',
   },
 ];
 
 function myasp(code: '1' | '2' | '3' | '4'): EventData {
-  return { kind: 'myasp.status_changed', myasp_user_id: 'u42', provider_status: code, email: null, plan: 'standard', amount: 1980 };
+  return {
+    kind: 'myasp.status_changed',
+    myasp_user_id: 'u42',
+    provider_status: code,
+    email: null,
+    plan: 'standard',
+    amount: 1980,
+  };
 }
 
 describe('transition (SPEC §3)', () => {
@@ -193,8 +341,14 @@ describe('transition (SPEC §3)', () => {
 
 describe('ordering', () => {
   it('when an older event on the same subscription arrives after a newer one, then it is stale and state does not move back', () => {
-    const afterDelete = transition(account('active'), event(deleted, { occurred_at: '2026-06-10T00:00:00.000Z' })).state;
-    const late = transition(afterDelete, event(updated('active', PERIOD_END), { occurred_at: '2026-06-09T00:00:00.000Z' }));
+    const afterDelete = transition(
+      account('active'),
+      event(deleted, { occurred_at: '2026-06-10T00:00:00.000Z' }),
+    ).state;
+    const late = transition(
+      afterDelete,
+      event(updated('active', PERIOD_END), { occurred_at: '2026-06-09T00:00:00.000Z' }),
+    );
     expect(late.outcome).toBe('stale');
     expect(late.state?.status).toBe('canceled');
     expect(late.audit.action).toBe('billing.event_stale');
@@ -209,8 +363,12 @@ describe('ordering', () => {
   });
 
   it('when events come in reverse order, then the newest wins', () => {
-    const created = event(started('customer.subscription.created'), { occurred_at: '2026-06-01T00:00:00.000Z' });
-    const cancel = event(updated('active', PERIOD_END), { occurred_at: '2026-06-02T00:00:00.000Z' });
+    const created = event(started('customer.subscription.created'), {
+      occurred_at: '2026-06-01T00:00:00.000Z',
+    });
+    const cancel = event(updated('active', PERIOD_END), {
+      occurred_at: '2026-06-02T00:00:00.000Z',
+    });
     const del = event(deleted, { occurred_at: '2026-06-03T00:00:00.000Z' });
     let s: AccountState | null = null;
     const outcomes = [del, cancel, created].map((e) => {
@@ -223,8 +381,16 @@ describe('ordering', () => {
   });
 
   it('when MyASP posts an older ts after a newer one, then the state does not go back', () => {
-    const stopped = transition(null, { ...event(myasp('2')), object_key: 'myasp:u42', occurred_at: '2026-06-02T00:00:00.000Z' }).state;
-    const old = transition(stopped, { ...event(myasp('1')), object_key: 'myasp:u42', occurred_at: '2026-06-01T00:00:00.000Z' });
+    const stopped = transition(null, {
+      ...event(myasp('2')),
+      object_key: 'myasp:u42',
+      occurred_at: '2026-06-02T00:00:00.000Z',
+    }).state;
+    const old = transition(stopped, {
+      ...event(myasp('1')),
+      object_key: 'myasp:u42',
+      occurred_at: '2026-06-01T00:00:00.000Z',
+    });
     expect(old.outcome).toBe('stale');
     expect(old.state?.status).toBe('stopped');
   });
@@ -234,14 +400,20 @@ describe('dunning grace', () => {
   const graceFailed: EventData = { ...failed, past_due_grace_ms: 3 * 86_400_000 };
 
   it('when a payment fails with a grace period, then grace_until is set and a grace timer is next', () => {
-    const d = transition(account('active', { trial_end: null }), event(graceFailed, { occurred_at: '2026-06-01T00:00:00.000Z' }));
+    const d = transition(
+      account('active', { trial_end: null }),
+      event(graceFailed, { occurred_at: '2026-06-01T00:00:00.000Z' }),
+    );
     expect(d.state?.status).toBe('past_due');
     expect(d.state?.grace_until).toBe('2026-06-04T00:00:00.000Z');
     expect(nextTimer(d.state)).toEqual({ timer: 'grace_end', due_at: '2026-06-04T00:00:00.000Z' });
   });
 
   it('when the payment succeeds during grace, then the grace is cleared with the past_due', () => {
-    const s = transition(account('active', { trial_end: null }), event(graceFailed, { occurred_at: '2026-06-01T00:00:00.000Z' })).state;
+    const s = transition(
+      account('active', { trial_end: null }),
+      event(graceFailed, { occurred_at: '2026-06-01T00:00:00.000Z' }),
+    ).state;
     const d = transition(s, event(paid, { occurred_at: '2026-06-02T00:00:00.000Z' }));
     expect(d.state?.status).toBe('active');
     expect(d.state?.grace_until).toBeNull();
@@ -249,8 +421,16 @@ describe('dunning grace', () => {
   });
 
   it('when the grace timer fires, then the account stays past_due without grace', () => {
-    const s = transition(account('active', { trial_end: null }), event(graceFailed, { occurred_at: '2026-06-01T00:00:00.000Z' })).state;
-    const d = transition(s, event(timer('grace_end', '2026-06-04T00:00:00.000Z'), { occurred_at: '2026-06-04T00:00:00.000Z' }));
+    const s = transition(
+      account('active', { trial_end: null }),
+      event(graceFailed, { occurred_at: '2026-06-01T00:00:00.000Z' }),
+    ).state;
+    const d = transition(
+      s,
+      event(timer('grace_end', '2026-06-04T00:00:00.000Z'), {
+        occurred_at: '2026-06-04T00:00:00.000Z',
+      }),
+    );
     expect(d.outcome).toBe('applied');
     expect(d.state?.status).toBe('past_due');
     expect(d.state?.grace_until).toBeNull();
@@ -275,7 +455,16 @@ describe('bookkeeping', () => {
 
   it('when the same events are folded twice, then the projections are identical (rebuild is exact)', () => {
     const events = [
-      event({ kind: 'account.registered', trial_end: TRIAL_END, email: null, stripe_customer_id: null, myasp_user_id: null }, { occurred_at: T0 }),
+      event(
+        {
+          kind: 'account.registered',
+          trial_end: TRIAL_END,
+          email: null,
+          stripe_customer_id: null,
+          myasp_user_id: null,
+        },
+        { occurred_at: T0 },
+      ),
       event(started(), { occurred_at: IN_TRIAL }),
       event(updated('active', PERIOD_END), { occurred_at: AFTER_TRIAL }),
     ];

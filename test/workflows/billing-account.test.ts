@@ -30,7 +30,10 @@ beforeAll(async () => {
   [env, db, bundle] = await Promise.all([
     createTimeSkippingEnv(),
     createTestDatabase(),
-    bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { info() {}, warn() {}, error() {}, debug() {}, trace() {}, log() {} } }),
+    bundleWorkflowCode({
+      workflowsPath: WORKFLOWS_PATH,
+      logger: { info() {}, warn() {}, error() {}, debug() {}, trace() {}, log() {} },
+    }),
   ]);
   await registerSearchAttributes(env.connection);
   temporal = { client: env.client, connection: env.connection, taskQueue, namespace: 'default' };
@@ -65,7 +68,11 @@ async function recordHistories(): Promise<void> {
   fs.mkdirSync(dir, { recursive: true });
   for (const [id, name] of scenarios) {
     const history = await env.client.workflow.getHandle(accountWorkflowId(id)).fetchHistory();
-    const file = name.replace(/^billingAccountWorkflow /, '').replace(/[^a-z0-9]+/gi, '-').slice(0, 80).replace(/-+$/, '');
+    const file = name
+      .replace(/^billingAccountWorkflow /, '')
+      .replace(/[^a-z0-9]+/gi, '-')
+      .slice(0, 80)
+      .replace(/-+$/, '');
     fs.writeFileSync(path.join(dir, `${file}.json`), JSON.stringify(history, null, 1) + '\n');
   }
 }
@@ -76,10 +83,16 @@ async function send(event: BillingEvent): Promise<void> {
 }
 
 async function outcomeOf(event: BillingEvent): Promise<string> {
-  return waitFor(async () => {
-    const r = await db.pool.query<{ outcome: string | null }>('SELECT outcome FROM billing_events WHERE id = $1', [event.event_id]);
-    return r.rows[0]?.outcome ?? undefined;
-  }, { what: `outcome of event ${event.event_id}` });
+  return waitFor(
+    async () => {
+      const r = await db.pool.query<{ outcome: string | null }>(
+        'SELECT outcome FROM billing_events WHERE id = $1',
+        [event.event_id],
+      );
+      return r.rows[0]?.outcome ?? undefined;
+    },
+    { what: `outcome of event ${event.event_id}` },
+  );
 }
 
 async function statusOf(accountId: string): Promise<string | undefined> {
@@ -95,40 +108,72 @@ describe('billingAccountWorkflow', () => {
   it('when a cancel is scheduled 30 days out, then the account is canceled at period end', async () => {
     const id = newAccount();
     const t = await now();
-    await sendAndWait(await storeEvent(db.pool, data.started(), { account_id: id, occurred_at: isoAfter(t, 0) }));
+    await sendAndWait(
+      await storeEvent(db.pool, data.started(), { account_id: id, occurred_at: isoAfter(t, 0) }),
+    );
     const periodEnd = isoAfter(t, 30);
-    await sendAndWait(await storeEvent(db.pool, data.cancelScheduled(periodEnd), { account_id: id, occurred_at: isoAfter(t, 0.001) }));
+    await sendAndWait(
+      await storeEvent(db.pool, data.cancelScheduled(periodEnd), {
+        account_id: id,
+        occurred_at: isoAfter(t, 0.001),
+      }),
+    );
     expect(await statusOf(id)).toBe('canceling');
     expect((await getAccount(db.pool, id))?.scheduled_cancel_at).toBe(periodEnd);
 
     await env.sleep('29 days');
     expect(await statusOf(id)).toBe('canceling');
     await env.sleep('2 days');
-    await waitFor(async () => (await statusOf(id)) === 'canceled', { what: 'canceled at period end' });
-    const audit = await db.pool.query('SELECT action, actor FROM audit_logs WHERE account_id = $1 ORDER BY id', [id]);
+    await waitFor(async () => (await statusOf(id)) === 'canceled', {
+      what: 'canceled at period end',
+    });
+    const audit = await db.pool.query(
+      'SELECT action, actor FROM audit_logs WHERE account_id = $1 ORDER BY id',
+      [id],
+    );
     expect(audit.rows.at(-1)).toEqual({ action: 'billing.canceled_at_period_end', actor: 'timer' });
-    const timerEvent = await db.pool.query("SELECT source, outcome FROM billing_events WHERE account_id = $1 AND source = 'timer'", [id]);
+    const timerEvent = await db.pool.query(
+      "SELECT source, outcome FROM billing_events WHERE account_id = $1 AND source = 'timer'",
+      [id],
+    );
     expect(timerEvent.rows).toEqual([{ source: 'timer', outcome: 'applied' }]);
   });
 
   it('when a 180-day trial ends without a subscription, then the account becomes past_due', async () => {
     const id = newAccount();
     const t = await now();
-    await sendAndWait(await storeEvent(db.pool, data.registered(isoAfter(t, 180)), { account_id: id, occurred_at: isoAfter(t, 0) }));
+    await sendAndWait(
+      await storeEvent(db.pool, data.registered(isoAfter(t, 180)), {
+        account_id: id,
+        occurred_at: isoAfter(t, 0),
+      }),
+    );
     expect(await statusOf(id)).toBe('free');
     await env.sleep('179 days');
     expect(await statusOf(id)).toBe('free');
     await env.sleep('2 days');
-    await waitFor(async () => (await statusOf(id)) === 'past_due', { what: 'past_due after trial' });
+    await waitFor(async () => (await statusOf(id)) === 'past_due', {
+      what: 'past_due after trial',
+    });
   });
 
   it('when a cancel is withdrawn before its timer, then the timer does not cancel the account', async () => {
     const id = newAccount();
     const t = await now();
-    await sendAndWait(await storeEvent(db.pool, data.started(), { account_id: id, occurred_at: isoAfter(t, 0) }));
-    await sendAndWait(await storeEvent(db.pool, data.cancelScheduled(isoAfter(t, 30)), { account_id: id, occurred_at: isoAfter(t, 0.001) }));
+    await sendAndWait(
+      await storeEvent(db.pool, data.started(), { account_id: id, occurred_at: isoAfter(t, 0) }),
+    );
+    await sendAndWait(
+      await storeEvent(db.pool, data.cancelScheduled(isoAfter(t, 30)), {
+        account_id: id,
+        occurred_at: isoAfter(t, 0.001),
+      }),
+    );
     await env.sleep('10 days');
-    const withdrawn = await storeEvent(db.pool, data.cancelWithdrawn(), { account_id: id, occurred_at: isoAfter(t, 10) });
+    const withdrawn = await storeEvent(db.pool, data.cancelWithdrawn(), {
+      account_id: id,
+      occurred_at: isoAfter(t, 10),
+    });
     expect(await sendAndWait(withdrawn)).toBe('applied');
     expect(await statusOf(id)).toBe('active');
     await env.sleep('25 days');
@@ -141,16 +186,28 @@ describe('billingAccountWorkflow', () => {
   it('when the same event is signalled twice, then it is applied once', async () => {
     const id = newAccount();
     const t = await now();
-    const e = await storeEvent(db.pool, data.started(), { account_id: id, occurred_at: isoAfter(t, 0) });
+    const e = await storeEvent(db.pool, data.started(), {
+      account_id: id,
+      occurred_at: isoAfter(t, 0),
+    });
     await send(e);
     await send(e);
     await outcomeOf(e);
-    const failed = await storeEvent(db.pool, data.paymentFailed(), { account_id: id, occurred_at: isoAfter(t, 0.01) });
+    const failed = await storeEvent(db.pool, data.paymentFailed(), {
+      account_id: id,
+      occurred_at: isoAfter(t, 0.01),
+    });
     await sendAndWait(failed);
     await send(e);
-    const later = await storeEvent(db.pool, data.paid(), { account_id: id, occurred_at: isoAfter(t, 0.02) });
+    const later = await storeEvent(db.pool, data.paid(), {
+      account_id: id,
+      occurred_at: isoAfter(t, 0.02),
+    });
     await sendAndWait(later);
-    const audits = await db.pool.query<{ n: string }>('SELECT count(*) AS n FROM audit_logs WHERE event_id = $1', [e.event_id]);
+    const audits = await db.pool.query<{ n: string }>(
+      'SELECT count(*) AS n FROM audit_logs WHERE event_id = $1',
+      [e.event_id],
+    );
     expect(audits.rows[0]?.n).toBe('1');
     expect(await statusOf(id)).toBe('active');
   });
@@ -158,14 +215,26 @@ describe('billingAccountWorkflow', () => {
   it('when events arrive out of order, then older ones are stale and the state does not go back', async () => {
     const id = newAccount();
     const t = await now();
-    const created = await storeEvent(db.pool, data.started(), { account_id: id, occurred_at: isoAfter(t, 0) });
-    const cancel = await storeEvent(db.pool, data.cancelScheduled(isoAfter(t, 30)), { account_id: id, occurred_at: isoAfter(t, 0.1) });
-    const del = await storeEvent(db.pool, data.deleted(), { account_id: id, occurred_at: isoAfter(t, 0.2) });
+    const created = await storeEvent(db.pool, data.started(), {
+      account_id: id,
+      occurred_at: isoAfter(t, 0),
+    });
+    const cancel = await storeEvent(db.pool, data.cancelScheduled(isoAfter(t, 30)), {
+      account_id: id,
+      occurred_at: isoAfter(t, 0.1),
+    });
+    const del = await storeEvent(db.pool, data.deleted(), {
+      account_id: id,
+      occurred_at: isoAfter(t, 0.2),
+    });
     expect(await sendAndWait(del)).toBe('applied');
     expect(await sendAndWait(cancel)).toBe('stale');
     expect(await sendAndWait(created)).toBe('stale');
     expect(await statusOf(id)).toBe('canceled');
-    const stale = await db.pool.query("SELECT count(*)::int AS n FROM audit_logs WHERE account_id = $1 AND action = 'billing.event_stale'", [id]);
+    const stale = await db.pool.query(
+      "SELECT count(*)::int AS n FROM audit_logs WHERE account_id = $1 AND action = 'billing.event_stale'",
+      [id],
+    );
     expect(stale.rows[0]).toEqual({ n: 2 });
   });
 
@@ -173,13 +242,32 @@ describe('billingAccountWorkflow', () => {
     const id = newAccount();
     const t = await now();
     const workflowId = accountWorkflowId(id);
-    await env.client.workflow.start('billingAccountWorkflow', { workflowId, taskQueue, args: [{ account_id: id, max_events_per_run: 3 }] });
-    const first = await storeEvent(db.pool, data.started(), { account_id: id, occurred_at: isoAfter(t, 0) });
+    await env.client.workflow.start('billingAccountWorkflow', {
+      workflowId,
+      taskQueue,
+      args: [{ account_id: id, max_events_per_run: 3 }],
+    });
+    const first = await storeEvent(db.pool, data.started(), {
+      account_id: id,
+      occurred_at: isoAfter(t, 0),
+    });
     await sendAndWait(first);
     const firstRun = (await env.client.workflow.getHandle(workflowId).describe()).runId;
-    await sendAndWait(await storeEvent(db.pool, data.paymentFailed(), { account_id: id, occurred_at: isoAfter(t, 1) }));
-    await sendAndWait(await storeEvent(db.pool, data.paid(), { account_id: id, occurred_at: isoAfter(t, 2) }));
-    await sendAndWait(await storeEvent(db.pool, data.cancelScheduled(isoAfter(t, 40)), { account_id: id, occurred_at: isoAfter(t, 3) }));
+    await sendAndWait(
+      await storeEvent(db.pool, data.paymentFailed(), {
+        account_id: id,
+        occurred_at: isoAfter(t, 1),
+      }),
+    );
+    await sendAndWait(
+      await storeEvent(db.pool, data.paid(), { account_id: id, occurred_at: isoAfter(t, 2) }),
+    );
+    await sendAndWait(
+      await storeEvent(db.pool, data.cancelScheduled(isoAfter(t, 40)), {
+        account_id: id,
+        occurred_at: isoAfter(t, 3),
+      }),
+    );
     const handle = env.client.workflow.getHandle(workflowId);
     const desc = await handle.describe();
     expect(desc.runId).not.toBe(firstRun);
@@ -188,9 +276,15 @@ describe('billingAccountWorkflow', () => {
     expect(q.state?.stripe_subscription_id).toBe('sub_1');
     // An id processed in the previous run is still known: a late duplicate changes nothing.
     await send(first);
-    const probe = await storeEvent(db.pool, data.paymentFailed(), { account_id: id, occurred_at: isoAfter(t, 4) });
+    const probe = await storeEvent(db.pool, data.paymentFailed(), {
+      account_id: id,
+      occurred_at: isoAfter(t, 4),
+    });
     expect(await sendAndWait(probe)).toBe('applied');
-    const audits = await db.pool.query<{ n: string }>('SELECT count(*) AS n FROM audit_logs WHERE event_id = $1', [first.event_id]);
+    const audits = await db.pool.query<{ n: string }>(
+      'SELECT count(*) AS n FROM audit_logs WHERE event_id = $1',
+      [first.event_id],
+    );
     expect(audits.rows[0]?.n).toBe('1');
     expect(await statusOf(id)).toBe('past_due');
   });

@@ -10,7 +10,9 @@ const dir = path.join(__dirname, '..', 'fixtures', 'histories');
 const files = fs.readdirSync(dir).filter((f) => f.endsWith('.json'));
 
 function load(file: string): temporal.api.history.v1.History {
-  return temporal.api.history.v1.History.fromObject(JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')) as object);
+  return temporal.api.history.v1.History.fromObject(
+    JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')) as object,
+  );
 }
 
 describe('replay of committed workflow histories', () => {
@@ -18,9 +20,14 @@ describe('replay of committed workflow histories', () => {
     expect(files.length).toBeGreaterThanOrEqual(6);
   });
 
-  it.each(files)('when %s is replayed, then the current workflow code produces the same commands', async (file) => {
-    const history = load(file);
-    expect(history.events.length).toBeGreaterThan(5);
-    await expect(Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, file)).resolves.toBeUndefined();
-  });
+  it.each(files)(
+    'when %s is replayed, then the current workflow code produces the same commands',
+    async (file) => {
+      const history = load(file);
+      expect(history.events.length).toBeGreaterThan(5);
+      await expect(
+        Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, file),
+      ).resolves.toBeUndefined();
+    },
+  );
 });

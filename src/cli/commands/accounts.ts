@@ -25,7 +25,12 @@ export function defaultActor(): string {
   }
 }
 
-async function correct(ctx: CliContext, account: string, status: string, opts: CorrectOpts): Promise<number> {
+async function correct(
+  ctx: CliContext,
+  account: string,
+  status: string,
+  opts: CorrectOpts,
+): Promise<number> {
   const pool = await ctx.db();
   const temporal = ctx.temporal();
   // The correction is stored, then applied by the account workflow (update-with-start); the
@@ -69,7 +74,9 @@ function describeCorrection(a: {
 }
 
 function writeTimeline(out: NodeJS.WritableStream, t: Timeline): void {
-  const now = t.current ? `${t.current.status} (last event ${t.current.last_event_id})` : 'no billing record';
+  const now = t.current
+    ? `${t.current.status} (last event ${t.current.last_event_id})`
+    : 'no billing record';
   out.write(`${t.account_id}: ${now}; ${t.entries.length} event(s), ${t.pending} pending\n`);
   const rows = t.entries.map((e) => [
     e.position,
@@ -82,7 +89,11 @@ function writeTimeline(out: NodeJS.WritableStream, t: Timeline): void {
     e.reason,
   ]);
   if (rows.length > 0)
-    writeTable(out, ['#', 'event_id', 'occurred_at', 'source/type', 'outcome', 'audit', 'status', 'reason'], rows);
+    writeTable(
+      out,
+      ['#', 'event_id', 'occurred_at', 'source/type', 'outcome', 'audit', 'status', 'reason'],
+      rows,
+    );
 }
 
 async function replay(ctx: CliContext, account: string, opts: { json?: boolean }): Promise<number> {
@@ -101,16 +112,23 @@ export function registerAccountCommands(program: Command, run: Runner): void {
     .command('correct')
     .description('correct an account by hand: stored as a manual event and applied by its workflow')
     .argument('<account>', 'account id')
-    .argument('<status>', 'free | early_payment | active | canceling | past_due | stopped | canceled')
+    .argument(
+      '<status>',
+      'free | early_payment | active | canceling | past_due | stopped | canceled',
+    )
     .requiredOption('--reason <text>', 'why (kept in the audit log)')
     .option('--actor <name>', 'who (default: cli:<login name>)')
     .option('--cancel-at <iso>', 'scheduled_cancel_at, required when correcting to canceling')
     .option('--json', 'machine-readable output')
-    .action((account: string, status: string, opts: CorrectOpts) => run((ctx) => correct(ctx, account, status, opts)));
+    .action((account: string, status: string, opts: CorrectOpts) =>
+      run((ctx) => correct(ctx, account, status, opts)),
+    );
   program
     .command('replay')
     .description("show an account's history as a timeline, in processed order")
     .argument('<account>', 'account id')
     .option('--json', 'machine-readable output')
-    .action((account: string, opts: { json?: boolean }) => run((ctx) => replay(ctx, account, opts)));
+    .action((account: string, opts: { json?: boolean }) =>
+      run((ctx) => replay(ctx, account, opts)),
+    );
 }

@@ -1,7 +1,12 @@
 // daily-check, integrity-check, dedupe-check, rebuild-projection.
 import type { Command } from 'commander';
 import { runDailyCheck } from '../../ops/daily-check';
-import { dedupeCheck, integrityCheck, rebuildProjection, type RebuildResult } from '../../ops/integrity';
+import {
+  dedupeCheck,
+  integrityCheck,
+  rebuildProjection,
+  type RebuildResult,
+} from '../../ops/integrity';
 import type { CliContext } from '../context';
 import { EXIT, progressReporter, writeChecks, writeJson, writeTable } from '../output';
 import type { Runner } from '../run';
@@ -13,7 +18,10 @@ interface JsonOpt {
 const exitFor = (ok: boolean) => (ok ? EXIT.OK : EXIT.FAILED);
 
 async function dailyCheck(ctx: CliContext, opts: JsonOpt): Promise<number> {
-  const result = await runDailyCheck(await ctx.db(), { trigger: 'cli', temporal: ctx.temporalIfKnown() });
+  const result = await runDailyCheck(await ctx.db(), {
+    trigger: 'cli',
+    temporal: ctx.temporalIfKnown(),
+  });
   if (opts.json) writeJson(ctx.out, result);
   else writeChecks(ctx.out, `daily check ${result.ran_at}`, result);
   return exitFor(result.ok);
@@ -42,23 +50,37 @@ async function dedupe(ctx: CliContext, opts: JsonOpt): Promise<number> {
 }
 
 function writeRebuild(out: NodeJS.WritableStream, r: RebuildResult, apply: boolean): void {
-  out.write(`events folded: ${r.events}; accounts rebuilt: ${r.accounts}; matching: ${r.matching}\n`);
+  out.write(
+    `events folded: ${r.events}; accounts rebuilt: ${r.accounts}; matching: ${r.matching}\n`,
+  );
   if (r.differing.length > 0) {
     out.write('differing columns:\n');
     writeTable(
       out,
       ['account_id', 'column', 'billing_accounts', 'rebuilt'],
-      r.differing.map((d) => [d.account_id, d.column, JSON.stringify(d.projection), JSON.stringify(d.rebuilt)]),
+      r.differing.map((d) => [
+        d.account_id,
+        d.column,
+        JSON.stringify(d.projection),
+        JSON.stringify(d.rebuilt),
+      ]),
     );
   }
   if (r.missing.length > 0)
-    out.write(`missing rows (events produce them, billing_accounts lacks them): ${r.missing.join(', ')}\n`);
+    out.write(
+      `missing rows (events produce them, billing_accounts lacks them): ${r.missing.join(', ')}\n`,
+    );
   if (r.extra.length > 0)
-    out.write(`extra rows (no processed event produces them; left in place): ${r.extra.join(', ')}\n`);
+    out.write(
+      `extra rows (no processed event produces them; left in place): ${r.extra.join(', ')}\n`,
+    );
   for (const m of r.outcome_mismatches)
-    out.write(`event ${m.event_id} (${m.account_id}): stored ${m.stored}, the transition now decides ${m.rebuilt}\n`);
+    out.write(
+      `event ${m.event_id} (${m.account_id}): stored ${m.stored}, the transition now decides ${m.rebuilt}\n`,
+    );
   if (apply) out.write(`rewritten: ${r.written.length ? r.written.join(', ') : 'none'}\n`);
-  if (r.skipped.length > 0) out.write(`skipped (an event was applied meanwhile; run again): ${r.skipped.join(', ')}\n`);
+  if (r.skipped.length > 0)
+    out.write(`skipped (an event was applied meanwhile; run again): ${r.skipped.join(', ')}\n`);
   const verdict = r.ok
     ? 'billing_accounts matches the events.'
     : apply
@@ -79,12 +101,16 @@ async function rebuild(ctx: CliContext, opts: JsonOpt & { apply?: boolean }): Pr
 export function registerCheckCommands(program: Command, run: Runner): void {
   program
     .command('daily-check')
-    .description('the daily 5-minute check: ok/warn/fail per item; the result is kept in daily_check_runs')
+    .description(
+      'the daily 5-minute check: ok/warn/fail per item; the result is kept in daily_check_runs',
+    )
     .option('--json', 'machine-readable output')
     .action((opts: JsonOpt) => run((ctx) => dailyCheck(ctx, opts)));
   program
     .command('integrity-check')
-    .description('verify the invariants of SPEC §4 (dedupe, last_event_id, audit rows, append-only triggers)')
+    .description(
+      'verify the invariants of SPEC §4 (dedupe, last_event_id, audit rows, append-only triggers)',
+    )
     .option('--json', 'machine-readable output')
     .action((opts: JsonOpt) => run((ctx) => integrity(ctx, opts)));
   program
@@ -94,7 +120,9 @@ export function registerCheckCommands(program: Command, run: Runner): void {
     .action((opts: JsonOpt) => run((ctx) => dedupe(ctx, opts)));
   program
     .command('rebuild-projection')
-    .description('rebuild billing_accounts from billing_events and compare; --apply rewrites differing rows')
+    .description(
+      'rebuild billing_accounts from billing_events and compare; --apply rewrites differing rows',
+    )
     .option('--apply', 'write the rebuilt rows (one transaction)')
     .option('--json', 'machine-readable output')
     .action((opts: JsonOpt & { apply?: boolean }) => run((ctx) => rebuild(ctx, opts)));

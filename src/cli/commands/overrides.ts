@@ -34,7 +34,11 @@ export function overrideExpiry(opts: { ttl?: string; expiresAt?: string }, now: 
   } catch {
     ms = null;
   }
-  if (!ms) throw new AppError('invalid_ttl', `--ttl "${opts.ttl ?? ''}" is not a duration; use e.g. 30m, 2h or 1d.`);
+  if (!ms)
+    throw new AppError(
+      'invalid_ttl',
+      `--ttl "${opts.ttl ?? ''}" is not a duration; use e.g. 30m, 2h or 1d.`,
+    );
   return new Date(now.getTime() + ms).toISOString();
 }
 
@@ -98,7 +102,9 @@ async function list(ctx: CliContext, opts: { all?: boolean; json?: boolean }): P
     return EXIT.OK;
   }
   if (rows.length === 0)
-    ctx.out.write(opts.all ? 'No gate override was ever set.\n' : 'No gate override is in force.\n');
+    ctx.out.write(
+      opts.all ? 'No gate override was ever set.\n' : 'No gate override is in force.\n',
+    );
   const now = Date.now();
   const table = rows.map((o) => [
     o.id,
@@ -109,7 +115,8 @@ async function list(ctx: CliContext, opts: { all?: boolean; json?: boolean }): P
     o.created_by,
     o.reason,
   ]);
-  if (rows.length > 0) writeTable(ctx.out, ['id', 'state', 'account', 'actions', 'expires_at', 'by', 'reason'], table);
+  if (rows.length > 0)
+    writeTable(ctx.out, ['id', 'state', 'account', 'actions', 'expires_at', 'by', 'reason'], table);
   return EXIT.OK;
 }
 

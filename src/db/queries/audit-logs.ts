@@ -21,14 +21,27 @@ export async function insertAudit(db: Db, a: NewAuditRow): Promise<AuditRow> {
     `INSERT INTO audit_logs (account_id, action, actor_role, actor, event_id, from_status, to_status, details)
      VALUES ($1::text, $2::text, $3::text, $4::text, $5::bigint, $6::text, $7::text, $8::jsonb)
      RETURNING id, account_id, action, actor_role, actor, event_id, from_status, to_status, details, created_at`,
-    [a.account_id, a.action, a.actor_role, a.actor, a.event_id, a.from_status, a.to_status, JSON.stringify(a.details)],
+    [
+      a.account_id,
+      a.action,
+      a.actor_role,
+      a.actor,
+      a.event_id,
+      a.from_status,
+      a.to_status,
+      JSON.stringify(a.details),
+    ],
   );
   const row = r.rows[0];
   if (!row) throw new Error('audit_logs insert returned no row.');
   return row;
 }
 
-export async function listAccountAudit(db: Db, accountId: string, limit = 200): Promise<AuditRow[]> {
+export async function listAccountAudit(
+  db: Db,
+  accountId: string,
+  limit = 200,
+): Promise<AuditRow[]> {
   const r = await db.query<AuditRow>(
     `SELECT id, account_id, action, actor_role, actor, event_id, from_status, to_status, details, created_at
        FROM audit_logs WHERE account_id = $1::text ORDER BY id DESC LIMIT $2::int`,

@@ -13,21 +13,32 @@ function toState(row: Row): AccountState {
 }
 
 export async function getAccount(db: Db, accountId: string): Promise<AccountState | null> {
-  const r = await db.query<Row>(`SELECT ${COLUMNS} FROM billing_accounts WHERE account_id = $1::text`, [
-    accountId,
-  ]);
+  const r = await db.query<Row>(
+    `SELECT ${COLUMNS} FROM billing_accounts WHERE account_id = $1::text`,
+    [accountId],
+  );
   return r.rows[0] ? toState(r.rows[0]) : null;
 }
 
 export interface AccountView extends AccountState {
   created_at: string;
   updated_at: string;
-  last_event: { id: string; source: string; event_type: string; dedupe_key: string; occurred_at: string } | null;
+  last_event: {
+    id: string;
+    source: string;
+    event_type: string;
+    dedupe_key: string;
+    occurred_at: string;
+  } | null;
 }
 
 export async function getAccountView(db: Db, accountId: string): Promise<AccountView | null> {
-  const r = await db.query<Row & { created_at: string; updated_at: string; last_event: AccountView['last_event'] }>(
-    `SELECT ${COLUMNS.split(',').map((c) => 'a.' + c.trim()).join(', ')}, a.created_at, a.updated_at,
+  const r = await db.query<
+    Row & { created_at: string; updated_at: string; last_event: AccountView['last_event'] }
+  >(
+    `SELECT ${COLUMNS.split(',')
+      .map((c) => 'a.' + c.trim())
+      .join(', ')}, a.created_at, a.updated_at,
             json_build_object('id', e.id::text, 'source', e.source, 'event_type', e.event_type,
                               'dedupe_key', e.dedupe_key, 'occurred_at', e.occurred_at) AS last_event
        FROM billing_accounts a JOIN billing_events e ON e.id = a.last_event_id
@@ -36,8 +47,16 @@ export async function getAccountView(db: Db, accountId: string): Promise<Account
   );
   const row = r.rows[0];
   if (!row) return null;
-  const last = row.last_event && { ...row.last_event, occurred_at: new Date(row.last_event.occurred_at).toISOString() };
-  return { ...toState(row), created_at: row.created_at, updated_at: row.updated_at, last_event: last };
+  const last = row.last_event && {
+    ...row.last_event,
+    occurred_at: new Date(row.last_event.occurred_at).toISOString(),
+  };
+  return {
+    ...toState(row),
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+    last_event: last,
+  };
 }
 
 /** Writes the whole projection row; called only inside applyTransition's transaction. */
@@ -57,9 +76,24 @@ export async function upsertAccount(db: Db, s: AccountState): Promise<void> {
        last_event_id = EXCLUDED.last_event_id, last_event_ts = EXCLUDED.last_event_ts,
        object_versions = EXCLUDED.object_versions, updated_at = now()`,
     [
-      s.account_id, s.provider, s.status, s.provider_status, s.plan, s.amount, s.email, s.myasp_user_id,
-      s.stripe_customer_id, s.stripe_subscription_id, s.trial_end, s.scheduled_cancel_at, s.grace_until,
-      s.status_since, s.status_event_id, s.last_event_id, s.last_event_ts, JSON.stringify(s.object_versions),
+      s.account_id,
+      s.provider,
+      s.status,
+      s.provider_status,
+      s.plan,
+      s.amount,
+      s.email,
+      s.myasp_user_id,
+      s.stripe_customer_id,
+      s.stripe_subscription_id,
+      s.trial_end,
+      s.scheduled_cancel_at,
+      s.grace_until,
+      s.status_since,
+      s.status_event_id,
+      s.last_event_id,
+      s.last_event_ts,
+      JSON.stringify(s.object_versions),
     ],
   );
 }

@@ -47,7 +47,8 @@ export async function insertEvent(
   const row = inserted.rows[0];
   if (row) return { event: row, duplicate: false };
   const existing = await findEventByDedupeKey(db, e.dedupe_key);
-  if (!existing) throw new Error(`Event ${e.dedupe_key} conflicted on insert but could not be read back.`);
+  if (!existing)
+    throw new Error(`Event ${e.dedupe_key} conflicted on insert but could not be read back.`);
   return { event: existing, duplicate: true };
 }
 
@@ -60,12 +61,18 @@ export async function findEventByDedupeKey(db: Db, dedupeKey: string): Promise<S
 }
 
 export async function getEvent(db: Db, id: string): Promise<StoredEvent | null> {
-  const r = await db.query<StoredEvent>(`SELECT ${COLUMNS} FROM billing_events WHERE id = $1::bigint`, [id]);
+  const r = await db.query<StoredEvent>(
+    `SELECT ${COLUMNS} FROM billing_events WHERE id = $1::bigint`,
+    [id],
+  );
   return r.rows[0] ?? null;
 }
 
 /** Locks the event row and tells whether its outcome is already written. */
-export async function lockEventOutcome(db: Db, id: string): Promise<{ outcome: Outcome | null } | null> {
+export async function lockEventOutcome(
+  db: Db,
+  id: string,
+): Promise<{ outcome: Outcome | null } | null> {
   const r = await db.query<{ outcome: Outcome | null }>(
     'SELECT outcome FROM billing_events WHERE id = $1::bigint FOR UPDATE',
     [id],
@@ -82,7 +89,11 @@ export async function writeOutcome(db: Db, id: string, outcome: Outcome): Promis
   );
 }
 
-export async function listAccountEvents(db: Db, accountId: string, limit = 200): Promise<StoredEvent[]> {
+export async function listAccountEvents(
+  db: Db,
+  accountId: string,
+  limit = 200,
+): Promise<StoredEvent[]> {
   const r = await db.query<StoredEvent>(
     `SELECT ${COLUMNS} FROM billing_events WHERE account_id = $1::text ORDER BY id DESC LIMIT $2::int`,
     [accountId, limit],
@@ -116,7 +127,9 @@ export async function listUndelivered(
   opts: { minAgeMs: number; limit: number },
 ): Promise<StoredEvent[]> {
   const r = await db.query<StoredEvent>(
-    `SELECT ${COLUMNS.split(',').map((c) => 'e.' + c.trim()).join(', ')}
+    `SELECT ${COLUMNS.split(',')
+      .map((c) => 'e.' + c.trim())
+      .join(', ')}
        FROM billing_events e
        LEFT JOIN event_deliveries d ON d.event_id = e.id
       WHERE e.outcome IS NULL

@@ -9,11 +9,19 @@ export interface OverrideRow extends GateOverride {
   clear_reason: string | null;
 }
 
-const COLUMNS = 'id, account_id, actions, reason, created_by, created_at, expires_at, cleared_at, cleared_by, clear_reason';
+const COLUMNS =
+  'id, account_id, actions, reason, created_by, created_at, expires_at, cleared_at, cleared_by, clear_reason';
 
 export async function insertOverride(
   db: Db,
-  o: { id: string; account_id: string | null; actions: string[]; reason: string; created_by: string; expires_at: string },
+  o: {
+    id: string;
+    account_id: string | null;
+    actions: string[];
+    reason: string;
+    created_by: string;
+    expires_at: string;
+  },
 ): Promise<OverrideRow> {
   const r = await db.query<OverrideRow>(
     `INSERT INTO gate_overrides (id, account_id, actions, reason, created_by, expires_at)
@@ -43,7 +51,10 @@ export async function endOverride(
 }
 
 export async function getOverride(db: Db, id: string): Promise<OverrideRow | null> {
-  const r = await db.query<OverrideRow>(`SELECT ${COLUMNS} FROM gate_overrides WHERE id = $1::text`, [id]);
+  const r = await db.query<OverrideRow>(
+    `SELECT ${COLUMNS} FROM gate_overrides WHERE id = $1::text`,
+    [id],
+  );
   return r.rows[0] ?? null;
 }
 

@@ -43,7 +43,10 @@ export interface DuplicateKey {
 }
 
 /** dedupe_keys stored more than once (the UNIQUE constraint makes this empty). */
-export async function duplicateDedupeKeys(db: Db, limit = 20): Promise<{ total: number; keys: DuplicateKey[] }> {
+export async function duplicateDedupeKeys(
+  db: Db,
+  limit = 20,
+): Promise<{ total: number; keys: DuplicateKey[] }> {
   const r = await db.query<{ dedupe_key: string; n: string; total: string }>(
     `SELECT dedupe_key, count(*)::text AS n, (count(*) OVER ())::text AS total
        FROM billing_events GROUP BY dedupe_key HAVING count(*) > 1
@@ -112,14 +115,24 @@ export interface Backlog {
 
 /** Stored events still without an outcome that were received before `receivedBefore`. */
 export async function unprocessedBacklog(db: Db, receivedBefore: string): Promise<Backlog> {
-  const r = await db.query<{ id: string; account_id: string; event_type: string; received_at: string; total: string }>(
+  const r = await db.query<{
+    id: string;
+    account_id: string;
+    event_type: string;
+    received_at: string;
+    total: string;
+  }>(
     `SELECT id::text AS id, account_id, event_type, received_at, (count(*) OVER ())::text AS total
        FROM billing_events WHERE outcome IS NULL AND received_at < $1::timestamptz
       ORDER BY received_at, id LIMIT 10`,
     [receivedBefore],
   );
   const sample = r.rows.map(({ total: _total, ...row }) => row);
-  return { count: Number(r.rows[0]?.total ?? 0), oldest_received_at: sample[0]?.received_at ?? null, sample };
+  return {
+    count: Number(r.rows[0]?.total ?? 0),
+    oldest_received_at: sample[0]?.received_at ?? null,
+    sample,
+  };
 }
 
 export interface OverdueCancel {
@@ -164,7 +177,12 @@ export async function eventsWithBadAuditCount(
   db: Db,
   limit = 50,
 ): Promise<{ total: number; rows: AuditEventProblem[] }> {
-  const r = await db.query<{ event_id: string; outcome: Outcome | null; audit_rows: string; total: string }>(
+  const r = await db.query<{
+    event_id: string;
+    outcome: Outcome | null;
+    audit_rows: string;
+    total: string;
+  }>(
     `SELECT e.id::text AS event_id, e.outcome, count(l.id)::text AS audit_rows, (count(*) OVER ())::text AS total
        FROM billing_events e LEFT JOIN audit_logs l ON l.event_id = e.id
       GROUP BY e.id, e.outcome
@@ -181,7 +199,10 @@ export async function eventsWithBadAuditCount(
 }
 
 /** Audit rows naming an event id that is not in billing_events. */
-export async function auditRowsWithUnknownEvent(db: Db, limit = 50): Promise<{ id: string; event_id: string }[]> {
+export async function auditRowsWithUnknownEvent(
+  db: Db,
+  limit = 50,
+): Promise<{ id: string; event_id: string }[]> {
   const r = await db.query<{ id: string; event_id: string }>(
     `SELECT l.id::text AS id, l.event_id::text AS event_id FROM audit_logs l
       WHERE l.event_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM billing_events e WHERE e.id = l.event_id)

@@ -16,6 +16,16 @@ export async function insertRejection(db: Db, r: NewRejection): Promise<void> {
   await db.query(
     `INSERT INTO webhook_rejections (source, http_status, reason, message, content_type, body_bytes, body_sha256, remote_addr, details)
      VALUES ($1::text, $2::int, $3::text, $4::text, $5::text, $6::int, $7::text, $8::text, $9::jsonb)`,
-    [r.source, r.http_status, r.reason, r.message, r.content_type, r.body_bytes, r.body_sha256, r.remote_addr, JSON.stringify(r.details ?? {})],
+    [
+      r.source,
+      r.http_status,
+      r.reason,
+      r.message,
+      r.content_type,
+      r.body_bytes,
+      r.body_sha256,
+      r.remote_addr,
+      JSON.stringify(r.details ?? {}),
+    ],
   );
 }
