@@ -53,7 +53,7 @@ async function main(): Promise<void> {
     ADMIN_TOKEN: 'ui-check-admin',
     PORT: '0',
     LOG_LEVEL: 'silent',
-  } as NodeJS.ProcessEnv);
+  });
   const running = await runServices(config, 'all', pino({ level: 'silent' }), { schedules: false });
   const browser = await chromium.launch({
     executablePath: chromiumPath(),
