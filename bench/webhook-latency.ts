@@ -36,7 +36,7 @@ function stats(samples: number[]): { p50: number; p95: number } {
 }
 
 async function time(n: number, fn: (i: number) => Promise<void>): Promise<number[]> {
-  for (let i = 0; i < Math.min(20, n); i++) await fn(-1 - i); // warm-up
+  for (let i = 0; i < Math.min(50, n); i++) await fn(-1 - i); // warm-up
   const out: number[] = [];
   for (let i = 0; i < n; i++) {
     const t0 = performance.now();
@@ -127,10 +127,12 @@ async function main(): Promise<void> {
       baseline,
       'plain webhook (express + one INSERT)': plainHttp,
     };
-    for (const [label, wait] of [
-      ['stored (DELIVERY_WAIT_MS=0)', '0'],
-      ['delivered (DELIVERY_WAIT_MS=1500)', '1500'],
-    ] as const) {
+    const modes = [
+      ['stored (DELIVERY_WAIT_MS=0)', '0', 'all'],
+      ['delivered (DELIVERY_WAIT_MS=1500)', '1500', 'all'],
+      ['stored, API only (DELIVERY_WAIT_MS=0; no worker here)', '0', 'api'],
+    ] as const;
+    for (const [label, wait, role] of modes) {
       const config = loadConfig({
         DATABASE_URL: pgServer.databaseUrl,
         TEMPORAL_ADDRESS: temporal.address,
@@ -138,14 +140,14 @@ async function main(): Promise<void> {
         ADMIN_TOKEN: ADMIN,
         PORT: '0',
         DELIVERY_WAIT_MS: wait,
-        TEMPORAL_TASK_QUEUE: `bench-${wait}`,
+        TEMPORAL_TASK_QUEUE: `bench-${wait}-${role}`,
         LOG_LEVEL: 'silent',
       });
       const running = await runServices(config, 'all', pino({ level: 'silent' }), {
         schedules: false,
       });
       try {
-        results[label] = await postAll(running.info.apiUrl ?? '', n, `w${wait}`);
+        results[label] = await postAll(running.info.apiUrl ?? '', n, `w${wait}${role}`);
       } finally {
         await running.stop();
       }
