@@ -1,10 +1,8 @@
 // /v1/gate-overrides: set, list, clear emergency fail-open switches.
 import { Router } from 'express';
 import { z } from 'zod';
-import { parseDuration } from '../config';
 import { listOverrides } from '../db/queries/gate-overrides';
-import { AppError } from '../domain/errors';
-import { clearOverride, setOverride } from '../services/overrides';
+import { clearOverride, expiryFromTtl, setOverride } from '../services/overrides';
 import type { AppDeps } from './deps';
 import { nowOf } from './deps';
 import { parseBody } from './validation';
@@ -24,20 +22,7 @@ const setSchema = z
   );
 
 export function expiryFrom(input: { expires_at?: string; ttl?: string }, now: Date): string {
-  if (input.expires_at) return input.expires_at;
-  let ms: number | null;
-  try {
-    ms = parseDuration(input.ttl);
-  } catch {
-    ms = null;
-  }
-  if (!ms)
-    throw new AppError(
-      'invalid_ttl',
-      `ttl "${input.ttl ?? ''}" is not a duration; use e.g. 30m, 2h or 1d.`,
-      400,
-    );
-  return new Date(now.getTime() + ms).toISOString();
+  return input.expires_at ?? expiryFromTtl(input.ttl, now, 'ttl');
 }
 
 export function overridesRouter(deps: AppDeps): Router {

@@ -7,6 +7,7 @@ import { decodeFormBody, decodeJsonBody, parseContentType } from './body-decodin
 import type { AppDeps } from './deps';
 import { nowOf } from './deps';
 import { webhookErrorHandler } from './errors';
+import { answerIngested } from './webhook-answer';
 import { resolveMyaspToken, verifyMyaspToken, MYASP_TOKEN_HEADER } from './tokens';
 
 export const MYASP_BODY_LIMIT = '64kb';
@@ -62,17 +63,7 @@ export function myaspWebhookRouter(deps: AppDeps): Router {
       const { token: _ignored, ...stored } = fields;
       const normalized = normalizeMyaspFields(stored, nowOf(deps));
       const result = await ingestEvent(deps, normalized, stored);
-      deps.metrics.webhooks.inc({
-        source: 'myasp',
-        result: result.duplicate ? 'duplicate' : 'accepted',
-      });
-      res.status(200).json({
-        received: true,
-        duplicate: result.duplicate,
-        event_id: result.event.id,
-        account_id: result.event.account_id,
-        delivery: result.delivery,
-      });
+      answerIngested(res, deps, 'myasp', result);
     },
   );
   router.use('/webhooks/myasp', webhookErrorHandler(deps, 'myasp'));

@@ -8,6 +8,7 @@ import { decodeJsonBody, parseContentType } from './body-decoding';
 import type { AppDeps } from './deps';
 import { nowOf } from './deps';
 import { webhookErrorHandler } from './errors';
+import { answerIngested } from './webhook-answer';
 
 export const STRIPE_BODY_LIMIT = '512kb';
 
@@ -104,17 +105,7 @@ export function stripeWebhookRouter(deps: AppDeps): Router {
         pastDueGraceMs: deps.config.pastDueGraceMs,
       });
       const result = await ingestEvent(deps, normalized, payload);
-      deps.metrics.webhooks.inc({
-        source: 'stripe',
-        result: result.duplicate ? 'duplicate' : 'accepted',
-      });
-      res.status(200).json({
-        received: true,
-        duplicate: result.duplicate,
-        event_id: result.event.id,
-        account_id: result.event.account_id,
-        delivery: result.delivery,
-      });
+      answerIngested(res, deps, 'stripe', result);
     },
   );
   router.use('/webhooks/stripe', webhookErrorHandler(deps, 'stripe'));

@@ -5,6 +5,7 @@ import { withTransaction } from '../db/pool';
 import { insertAudit } from '../db/queries/audit-logs';
 import { endOverride, insertOverride, type OverrideRow } from '../db/queries/gate-overrides';
 import { AppError } from '../domain/errors';
+import { parseDuration } from '../config';
 import {
   signalOverrideCleared,
   startOverrideTimer,
@@ -14,6 +15,24 @@ import {
 export interface OverrideDeps {
   pool: pg.Pool;
   temporal: BillingTemporal;
+}
+
+/** `ttl` such as 30m, 2h or 1d from now, as an ISO time; `field` names the input in the message. */
+export function expiryFromTtl(ttl: string | undefined, now: Date, field: string): string {
+  let ms: number | null;
+  try {
+    ms = parseDuration(ttl);
+  } catch {
+    ms = null;
+  }
+  if (!ms) {
+    throw new AppError(
+      'invalid_ttl',
+      `${field} "${ttl ?? ''}" is not a duration; use e.g. 30m, 2h or 1d.`,
+      400,
+    );
+  }
+  return new Date(now.getTime() + ms).toISOString();
 }
 
 export interface SetOverrideInput {

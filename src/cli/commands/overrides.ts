@@ -1,9 +1,8 @@
 // gate-override set | clear | list: the emergency fail-open switch (SPEC §2), time-boxed and audited.
 import type { Command } from 'commander';
-import { parseDuration } from '../../config';
 import { listOverrides, type OverrideRow } from '../../db/queries/gate-overrides';
 import { AppError } from '../../domain/errors';
-import { clearOverride, setOverride } from '../../services/overrides';
+import { clearOverride, expiryFromTtl, setOverride } from '../../services/overrides';
 import type { CliContext } from '../context';
 import { EXIT, writeJson, writeTable } from '../output';
 import type { Runner } from '../run';
@@ -27,19 +26,7 @@ export function overrideExpiry(opts: { ttl?: string; expiresAt?: string }, now: 
       'Give exactly one of --ttl (e.g. 2h) or --expires-at (ISO-8601); an override must end by itself.',
     );
   }
-  if (opts.expiresAt) return opts.expiresAt;
-  let ms: number | null;
-  try {
-    ms = parseDuration(opts.ttl);
-  } catch {
-    ms = null;
-  }
-  if (!ms)
-    throw new AppError(
-      'invalid_ttl',
-      `--ttl "${opts.ttl ?? ''}" is not a duration; use e.g. 30m, 2h or 1d.`,
-    );
-  return new Date(now.getTime() + ms).toISOString();
+  return opts.expiresAt ?? expiryFromTtl(opts.ttl, now, '--ttl');
 }
 
 const splitActions = (raw: string) =>

@@ -1,16 +1,11 @@
 import type { Db } from '../pool';
-import type { BillingEvent, EventData, EventSource, Outcome } from '../../domain/types';
+import type { BillingEvent, NormalizedEvent, Outcome } from '../../domain/types';
 
-export interface NewEvent {
-  source: EventSource;
-  dedupe_key: string;
-  event_type: string;
+/** A normalized event once its account is resolved, with the provider's payload as received. */
+export type NewEvent = Omit<NormalizedEvent, 'account_hint'> & {
   account_id: string;
-  occurred_at: string;
-  object_key: string | null;
   payload: unknown;
-  data: EventData;
-}
+};
 
 export interface StoredEvent extends NewEvent {
   id: string;
