@@ -2,6 +2,7 @@
 // event outcomes and audit rows in SQL, Prometheus counters. Plus MyASP form bodies in UTF-8 and
 // Shift_JIS, percent-encoded byte by byte as a browser or MyASP sends them.
 import iconv from 'iconv-lite';
+import { percentEncode } from './encoding';
 import { json, type Answer } from './http';
 import type { TestService } from './service';
 import { waitFor } from './wait';
@@ -104,9 +105,6 @@ export async function counters<N extends string>(
 
 // ---------------------------------------------------------------------------------------------
 // MyASP form bodies
-
-const percentEncode = (bytes: Uint8Array) =>
-  [...bytes].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join('');
 
 export const ENCODERS = {
   utf8: (text: string) => percentEncode(Buffer.from(text, 'utf8')),

@@ -4,12 +4,12 @@
 // Every refusal is checked the same way: status, `{error: {code, message}}` with a sentence,
 // exactly one webhook_rejections row with that reason and status that holds no secret, and no
 // billing_events row. Every 2xx is checked to have stored exactly one billing_events row.
-import iconv from 'iconv-lite';
 import * as fx from '../fixtures/stripe';
+import { ENCODERS, outcomeOf } from '../helpers/accounts';
 import { postMyasp, postStripe, type Answer } from '../helpers/http';
+import { nowS } from '../helpers/ids';
 import { SECRETS, startService, type TestService } from '../helpers/service';
 import { signStripePayload } from '../helpers/stripe-signing';
-import { waitFor } from '../helpers/wait';
 
 let svc: TestService;
 
@@ -20,7 +20,6 @@ afterAll(async () => {
   await svc?.stop();
 });
 
-const nowS = () => Math.floor(Date.now() / 1000);
 let sequence = 0;
 const unique = (prefix: string) => `${prefix}_${Date.now()}_${++sequence}`;
 
@@ -114,19 +113,6 @@ function expectStored(o: Observed): EventRow {
   expect(o.rejections).toEqual([]);
   expect(o.events.map((e) => e.id)).toEqual([String(o.answer.body.event_id)]);
   return o.events[0]!;
-}
-
-async function outcomeOf(eventId: unknown): Promise<string> {
-  return waitFor(
-    async () => {
-      const r = await svc.db.pool.query<{ outcome: string | null }>(
-        'SELECT outcome FROM billing_events WHERE id = $1::bigint',
-        [eventId],
-      );
-      return r.rows[0]?.outcome ?? undefined;
-    },
-    { what: `event ${String(eventId)} to be processed` },
-  );
 }
 
 async function accountRow(accountId: string): Promise<Record<string, unknown> | undefined> {
@@ -353,13 +339,6 @@ function myaspFields(overrides: Fields = {}): Record<string, string> {
 
 const form = (overrides: Fields = {}) => new URLSearchParams(myaspFields(overrides)).toString();
 
-/** `%XX` for every byte of `text` in `encoding` (how a browser posts a Shift_JIS form). */
-function percentEncoded(text: string, encoding: string): string {
-  return [...iconv.encode(text, encoding)]
-    .map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`)
-    .join('');
-}
-
 const FORM = 'application/x-www-form-urlencoded';
 const PLAN_JA = 'プレミアム会員';
 const WRONG_TOKEN = 'x'.repeat(SECRETS.myasp.length);
@@ -477,11 +456,9 @@ describe('MyASP: refused requests are answered clearly, recorded, and store noth
       status: 400,
       code: 'invalid_encoding',
       send: () =>
-        postMyasp(
-          svc.baseUrl,
-          `${form({ plan: null })}&plan=${percentEncoded(PLAN_JA, 'Shift_JIS')}`,
-          { contentType: `${FORM}; charset=UTF-8` },
-        ),
+        postMyasp(svc.baseUrl, `${form({ plan: null })}&plan=${ENCODERS.shiftJis(PLAN_JA)}`, {
+          contentType: `${FORM}; charset=UTF-8`,
+        }),
     },
     {
       when: 'the form declares an unsupported charset',
@@ -575,7 +552,7 @@ describe('MyASP: accepted requests', () => {
 
   it('when a Shift_JIS form declares charset=Shift_JIS, then it is stored with the right Japanese text', async () => {
     const fields = myaspFields({ plan: null });
-    const body = `${new URLSearchParams(fields).toString()}&plan=${percentEncoded(PLAN_JA, 'Shift_JIS')}`;
+    const body = `${new URLSearchParams(fields).toString()}&plan=${ENCODERS.shiftJis(PLAN_JA)}`;
     const o = await observe(() =>
       postMyasp(svc.baseUrl, body, {
         contentType: `${FORM}; charset=Shift_JIS`,
@@ -583,7 +560,7 @@ describe('MyASP: accepted requests', () => {
     );
     const stored = expectStored(o);
     expect(stored.payload).toEqual({ ...fields, plan: PLAN_JA });
-    expect(await outcomeOf(stored.id)).toBe('applied');
+    expect(await outcomeOf(svc, stored.id)).toBe('applied');
     expect(await accountRow(`myasp:${fields.user_id}`)).toMatchObject({
       plan: PLAN_JA,
       status: 'active',
@@ -602,7 +579,7 @@ describe('content: an unknown Stripe event type', () => {
       id: event.id,
       type: 'product.created',
     });
-    expect(await outcomeOf(stored.id)).toBe('ignored');
+    expect(await outcomeOf(svc, stored.id)).toBe('ignored');
   });
 });
 
@@ -618,7 +595,7 @@ describe('delivery: duplicates, order and payload shapes', () => {
     expect(new Set(o.answer.map((a) => a.body.event_id))).toEqual(new Set([o.events[0]?.id]));
     expect(o.rejections).toEqual([]);
     expect(o.events.map((e) => e.dedupe_key)).toEqual([`stripe:${event.id}`]);
-    expect(await outcomeOf(o.events[0]?.id)).toBe('applied');
+    expect(await outcomeOf(svc, o.events[0]?.id)).toBe('applied');
     const audit = await svc.db.pool.query('SELECT action FROM audit_logs WHERE account_id = $1', [
       acct,
     ]);
@@ -629,7 +606,7 @@ describe('delivery: duplicates, order and payload shapes', () => {
     const fields = myaspFields({ status: '2', ts: '2026-01-05 10:00:00' });
     const body = new URLSearchParams(fields).toString();
     const first = expectStored(await observe(() => postMyasp(svc.baseUrl, body)));
-    expect(await outcomeOf(first.id)).toBe('applied');
+    expect(await outcomeOf(svc, first.id)).toBe('applied');
     const accountId = `myasp:${fields.user_id}`;
     const before = await accountRow(accountId);
     expect(before).toMatchObject({ status: 'stopped', provider_status: '2' });
@@ -671,7 +648,7 @@ describe('delivery: duplicates, order and payload shapes', () => {
     for (const event of inReverse)
       ids.push(expectStored(await observe(() => postStripe(svc.baseUrl, event))).id);
     const outcomes = [];
-    for (const id of ids) outcomes.push(await outcomeOf(id));
+    for (const id of ids) outcomes.push(await outcomeOf(svc, id));
     expect(outcomes).toEqual(['applied', 'stale', 'stale']);
     expect(await accountRow(acct)).toMatchObject({
       status: 'canceled',
@@ -693,7 +670,7 @@ describe('delivery: duplicates, order and payload shapes', () => {
         postStripe(svc.baseUrl, fx.subscriptionCreated({ ...base, created: t - 60 })),
       ),
     );
-    expect(await outcomeOf(started.id)).toBe('applied');
+    expect(await outcomeOf(svc, started.id)).toBe('applied');
     const invoiceId = fx.stripeId('in');
     const failed = expectStored(
       await observe(() =>
@@ -705,7 +682,10 @@ describe('delivery: duplicates, order and payload shapes', () => {
         postStripe(svc.baseUrl, fx.invoicePaid({ ...base, invoiceId, created: t })),
       ),
     );
-    expect([await outcomeOf(failed.id), await outcomeOf(paid.id)]).toEqual(['applied', 'applied']);
+    expect([await outcomeOf(svc, failed.id), await outcomeOf(svc, paid.id)]).toEqual([
+      'applied',
+      'applied',
+    ]);
     const seq = await svc.db.pool.query<{ id: string; processed_seq: string }>(
       'SELECT id::text, processed_seq::text FROM billing_events WHERE id = ANY($1::bigint[]) ORDER BY processed_seq',
       [[failed.id, paid.id]],
@@ -742,7 +722,7 @@ describe('delivery: duplicates, order and payload shapes', () => {
       fx.API_VERSIONS.legacy,
       fx.API_VERSIONS.basil,
     ]);
-    for (const e of stored) expect(await outcomeOf(e.id)).toBe('applied');
+    for (const e of stored) expect(await outcomeOf(svc, e.id)).toBe('applied');
     expect(await accountRow(acct)).toMatchObject({ status: 'past_due' });
   });
 });

@@ -18,12 +18,10 @@ import { accountWorkflowId } from '../../src/temporal/ids';
 import * as fx from '../fixtures/stripe';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
 import { json, postStripe } from '../helpers/http';
+import { faultAccountId, nowS } from '../helpers/ids';
 import { SECRETS, startService, type TestService } from '../helpers/service';
 import { connectToDevServer, type DevServerClient } from '../helpers/temporal';
 import { waitFor } from '../helpers/wait';
-
-const nowS = () => Math.floor(Date.now() / 1000);
-const newAccountId = (label: string) => `acct_fault_${label}_${randomBytes(4).toString('hex')}`;
 
 function subscriptionParts(accountId: string) {
   return { accountId, customerId: fx.stripeId('cus'), subscriptionId: fx.stripeId('sub') };
@@ -136,7 +134,7 @@ describe('PostgreSQL down', () => {
   });
 
   it('when a signed Stripe event arrives, then 503 database_unavailable with Retry-After, promptly, and it is not acknowledged', async () => {
-    const acct = newAccountId('pg_down');
+    const acct = faultAccountId('pg_down');
     const started = Date.now();
     const r = await postStripe(
       baseUrl,
@@ -200,7 +198,7 @@ describe('A slow database and an activity the database refuses (DB_STATEMENT_TIM
 
   it('when billing_events is locked while a webhook arrives, then 503 database_unavailable within 2 s; after the lock is gone the retried POST is 200 and stored once', async () => {
     const service = api as TestService;
-    const acct = newAccountId('slow');
+    const acct = faultAccountId('slow');
     const event = fx.subscriptionCreated({ ...subscriptionParts(acct), created: nowS() });
 
     const { first, ms } = await whileLocked(
@@ -242,7 +240,7 @@ describe('A slow database and an activity the database refuses (DB_STATEMENT_TIM
   it('when the account row is locked while its event is applied, then the transaction rolls back and Temporal retries; a fresh worker applies it exactly once after the lock is gone', async () => {
     const service = api as TestService;
     const client = (temporal as DevServerClient).client;
-    const parts = subscriptionParts(newAccountId('retry'));
+    const parts = subscriptionParts(faultAccountId('retry'));
     const t = nowS();
     const created = await postStripe(
       service.baseUrl,

@@ -3,7 +3,6 @@
 // account long enough to reach Temporal's history limit. Real PostgreSQL, real dev servers: the
 // suite's, a private one that persists to a file and is stopped and started again, and a private
 // one that suggests continue-as-new after 50 history events.
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -20,12 +19,10 @@ import { accountWorkflowId } from '../../src/temporal/ids';
 import * as fx from '../fixtures/stripe';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
 import { json, postStripe, type Answer } from '../helpers/http';
+import { faultAccountId, nowS } from '../helpers/ids';
 import { startService, type TestService } from '../helpers/service';
 import { startDevServerForTest } from '../helpers/temporal';
 import { waitFor } from '../helpers/wait';
-
-const nowS = () => Math.floor(Date.now() / 1000);
-const newAccountId = (label: string) => `acct_fault_${label}_${randomBytes(4).toString('hex')}`;
 
 /** A webhook answer is bounded by DELIVERY_WAIT_MS (1.5 s by default), never by Temporal. */
 const QUICK_ANSWER_MS = 5000;
@@ -127,9 +124,9 @@ describe('Temporal down while webhooks arrive', () => {
     const deadAddress = `127.0.0.1:${await findFreePort()}`;
     api = await startService({ db, role: 'api', env: { TEMPORAL_ADDRESS: deadAddress } });
     const t = nowS();
-    const a = subscriptionParts(newAccountId('down_a'));
-    const b = subscriptionParts(newAccountId('down_b'));
-    const c = subscriptionParts(newAccountId('down_c'));
+    const a = subscriptionParts(faultAccountId('down_a'));
+    const b = subscriptionParts(faultAccountId('down_b'));
+    const c = subscriptionParts(faultAccountId('down_c'));
 
     const answers = await postPerAccount(api, [
       [
@@ -202,7 +199,7 @@ describe('A process killed between storing and signalling', () => {
   });
 
   it('when an event is committed but never signalled, then the running service sweeps it to its workflow and it is applied', async () => {
-    const accountId = newAccountId('killed');
+    const accountId = faultAccountId('killed');
     const payload = fx.subscriptionCreated({ ...subscriptionParts(accountId), created: nowS() });
     const normalized = normalizeStripeEvent(payload, { pastDueGraceMs: svc.config.pastDueGraceMs });
     // What the webhook route commits before it signals; the process "dies" right after.
@@ -262,8 +259,8 @@ describe('Temporal restarting', () => {
     const server = dev as TemporalDevServerHandle;
     const service = svc as TestService;
     const t = nowS();
-    const known = subscriptionParts(newAccountId('restart_known'));
-    const fresh = subscriptionParts(newAccountId('restart_new'));
+    const known = subscriptionParts(faultAccountId('restart_known'));
+    const fresh = subscriptionParts(faultAccountId('restart_new'));
     const created = await postStripe(
       service.baseUrl,
       fx.subscriptionCreated({ ...known, created: t }),
@@ -328,7 +325,7 @@ describe('An account reaching Temporal history limits', () => {
   it(`when one account receives ${EVENTS} events and Temporal suggests continue-as-new at ${HISTORY_SUGGEST_CAN} history events, then the workflow continues as new and every event is applied exactly once`, async () => {
     const service = svc as TestService;
     const client = new Client({ connection: connection as Connection });
-    const parts = subscriptionParts(newAccountId('history'));
+    const parts = subscriptionParts(faultAccountId('history'));
     const t = nowS();
     const events = [fx.subscriptionCreated({ ...parts, created: t })];
     for (let i = 1; i < EVENTS; i++) {

@@ -1,12 +1,9 @@
 // The entitlement gate over HTTP (SPEC §2): the default policy for every status, GATED_ACTIONS,
 // unknown accounts, provenance, the counters, the dunning grace and its durable timer; and manual
 // corrections as events (SPEC §4.2), over /v1 and the CLI. Real PostgreSQL, real Temporal.
-import { execFile } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { ConfigError, loadConfig } from '../../src/config';
 import { STATUSES, type Status } from '../../src/domain/types';
 import * as fx from '../fixtures/stripe';
@@ -22,14 +19,11 @@ import {
   stringContaining,
   stringMatching,
 } from '../helpers/accounts';
+import { runCli, runTsx } from '../helpers/cli';
 import { postStripe } from '../helpers/http';
+import { nowS, uid } from '../helpers/ids';
 import { SECRETS, startService, type TestService } from '../helpers/service';
 import { waitFor } from '../helpers/wait';
-
-const REPO = path.resolve(__dirname, '..', '..');
-const TSX = path.join(REPO, 'node_modules', '.bin', 'tsx');
-const uid = (label: string) => `${label}_${randomBytes(3).toString('hex')}`;
-const nowS = () => Math.floor(Date.now() / 1000);
 
 /** Stripe: subscription created, then invoice.payment_failed at `created`; returns the failing event's id. */
 async function stripePastDue(s: TestService, accountId: string, created = nowS()) {
@@ -55,30 +49,6 @@ async function accountIn(s: TestService, status: Status): Promise<string> {
   const r = await correct(s, id, { status, reason: 'test setup', actor: 'test', ...extra });
   expect(r.body).toMatchObject({ outcome: 'applied', account: { status } });
   return id;
-}
-
-function runCli(
-  s: TestService,
-  args: string[],
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env = {
-    PATH: process.env.PATH ?? '',
-    DATABASE_URL: s.db.databaseUrl,
-    TEMPORAL_ADDRESS: process.env.TEST_TEMPORAL_ADDRESS ?? '',
-    TEMPORAL_NAMESPACE: s.config.temporalNamespace,
-    TEMPORAL_TASK_QUEUE: s.config.taskQueue,
-  };
-  return new Promise((resolve) => {
-    execFile(
-      TSX,
-      ['src/cli/index.ts', ...args],
-      { cwd: REPO, env, timeout: 60_000 },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
 }
 
 const CONFIRM_ALLOWED: Record<Status, boolean> = {
@@ -461,25 +431,7 @@ describe('GATED_ACTIONS naming propose or vote is refused at start-up', () => {
   );
 
   it('when the service is started with GATED_ACTIONS=confirm,propose, then it exits 1 with that one line', async () => {
-    const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>(
-      (resolve) => {
-        execFile(
-          TSX,
-          ['src/main.ts'],
-          {
-            cwd: REPO,
-            env: { PATH: process.env.PATH ?? '', ...env, GATED_ACTIONS: 'confirm,propose' },
-            timeout: 60_000,
-          },
-          (err, stdout, stderr) =>
-            resolve({
-              code: err ? (typeof err.code === 'number' ? err.code : null) : 0,
-              stdout,
-              stderr,
-            }),
-        );
-      },
-    );
+    const result = await runTsx('src/main.ts', [], { ...env, GATED_ACTIONS: 'confirm,propose' });
     expect(result.code).toBe(1);
     expect(result.stderr.trim().split('\n')).toEqual([
       stringMatching(/^billing: GATED_ACTIONS lists propose\b.*never gated/),

@@ -16,6 +16,7 @@ import {
   stringMatching,
 } from '../helpers/accounts';
 import { json, postMyasp, type Answer } from '../helpers/http';
+import { uid } from '../helpers/ids';
 import { SECRETS, startService, type TestService } from '../helpers/service';
 
 let svc: TestService;
@@ -51,7 +52,6 @@ afterAll(async () => {
   await svc?.stop();
 });
 
-const uid = (label: string) => `${label}-${randomBytes(3).toString('hex')}`;
 let clock = Date.now() - 3_600_000;
 const nextTs = () => japanTime(new Date((clock += 10_000)));
 
@@ -77,7 +77,7 @@ async function myaspStatus(user: string, status: number): Promise<void> {
 
 describe('the operations checklist scenario through the example host app', () => {
   it('when MyASP stopped the account, then confirm → 403 not_entitled and propose/vote → 200', async () => {
-    const user = uid('stop');
+    const user = uid('stop', '-');
     const account = `myasp:${user}`;
     await myaspStatus(user, 1);
     await myaspStatus(user, 2);
@@ -104,7 +104,7 @@ describe('the operations checklist scenario through the example host app', () =>
   });
 
   it('when the account is registered (POST /v1/accounts), then confirm and propose → 200', async () => {
-    const account = uid('acct');
+    const account = uid('acct', '-');
     expect((await register(svc, { account_id: account, trial_days: 14 })).status).toBe(201);
     const confirm = await act('confirm', account);
     expect(confirm.status).toBe(200);
@@ -116,7 +116,7 @@ describe('the operations checklist scenario through the example host app', () =>
   });
 
   it('when MyASP revives a stopped account (status 3 after 2), then confirm goes from 403 to 200', async () => {
-    const user = uid('revive');
+    const user = uid('revive', '-');
     const account = `myasp:${user}`;
     await myaspStatus(user, 2);
     await statusBecomes(svc, account, 'stopped');
@@ -132,7 +132,7 @@ describe('the operations checklist scenario through the example host app', () =>
   });
 
   it('when the request names no account or an unknown one, then confirm → 403 no_billing_account, propose → 200', async () => {
-    for (const account of [null, uid('unknown')]) {
+    for (const account of [null, uid('unknown', '-')]) {
       const confirm = await act('confirm', account);
       expect(confirm.status).toBe(403);
       expect(confirm.body).toMatchObject({
@@ -144,11 +144,11 @@ describe('the operations checklist scenario through the example host app', () =>
 
   it('when the host app asks, then each gate check is counted in the service (confirm_total, confirm_rejected, propose_total)', async () => {
     const names = ['confirm_total', 'confirm_rejected', 'propose_total'] as const;
-    const account = uid('count');
+    const account = uid('count', '-');
     await register(svc, { account_id: account });
     const before = await counters(svc, names);
     await act('confirm', account);
-    await act('confirm', uid('unknown'));
+    await act('confirm', uid('unknown', '-'));
     await act('propose', account);
     await act('vote', account);
     const after = await counters(svc, names);

@@ -1,7 +1,6 @@
 // MyASP webhooks over HTTP against the running service (SPEC §2, §9): every status code as form
 // and JSON, aliases, Japanese text in UTF-8 and Shift_JIS, dedupe, ordering, refusals recorded in
 // webhook_rejections, and linking to a registered account. Real PostgreSQL, real Temporal.
-import { randomBytes } from 'node:crypto';
 import {
   anyString,
   count,
@@ -16,6 +15,7 @@ import {
   stringContaining,
 } from '../helpers/accounts';
 import { postMyasp, type Answer } from '../helpers/http';
+import { uid } from '../helpers/ids';
 import { SECRETS, startService, type TestService } from '../helpers/service';
 
 let svc: TestService;
@@ -27,7 +27,6 @@ afterAll(async () => {
   await svc?.stop();
 });
 
-const uid = (label: string) => `${label}-${randomBytes(3).toString('hex')}`;
 /** Timestamps an hour ago and moving forward, so each post is newer than the last. */
 let clock = Date.now() - 3_600_000;
 const nextTs = () => new Date((clock += 10_000));
@@ -57,7 +56,7 @@ const eventsOf = (accountId: string) =>
   count(svc, 'SELECT 1 FROM billing_events WHERE account_id = $1::text', [accountId]);
 
 describe.each<Encoding>(['form', 'json'])('MyASP status codes (%s)', (encoding) => {
-  const user = uid(`u-${encoding}`);
+  const user = uid(`u-${encoding}`, '-');
   const account = `myasp:${user}`;
 
   it.each([
@@ -99,7 +98,7 @@ describe.each<Encoding>(['form', 'json'])('MyASP status codes (%s)', (encoding) 
 
 describe('MyASP fields', () => {
   it('when the aliases myasp_user_id and mail are used, then they are read as user_id and email', async () => {
-    const user = uid('alias');
+    const user = uid('alias', '-');
     const r = await postMyasp(
       svc.baseUrl,
       myaspForm({
@@ -121,7 +120,7 @@ describe('MyASP fields', () => {
   ])(
     'when a $charset form carries Japanese plan and email text, then it is stored exactly, not as mojibake',
     async ({ charset, encode }) => {
-      const user = uid('jp');
+      const user = uid('jp', '-');
       // ソ and 表 end in byte 0x5C in Shift_JIS (a backslash in ASCII): the classic corruption case.
       const plan = 'プレミアム会員（月額）ソフト表示';
       const email = 'たろう@例え.jp';
@@ -148,8 +147,8 @@ describe('MyASP fields', () => {
   );
 
   it('when a MyASP user is linked to a registered account, then its posts land on that account, not myasp:<id>', async () => {
-    const user = uid('linked');
-    const accountId = uid('acct');
+    const user = uid('linked', '-');
+    const accountId = uid('acct', '-');
     expect((await register(svc, { account_id: accountId, myasp_user_id: user })).status).toBe(201);
     const r = await postMyasp(
       svc.baseUrl,
@@ -164,7 +163,7 @@ describe('MyASP fields', () => {
 
 describe('MyASP dedupe and ordering', () => {
   it('when the same post is repeated, then 200 duplicate:true with the same event, and nothing changes', async () => {
-    const user = uid('dup');
+    const user = uid('dup', '-');
     const body = myaspForm({ user_id: user, status: 2, ts: japanTime(nextTs()) });
     const first = await postMyasp(svc.baseUrl, body);
     expect(first.body.duplicate).toBe(false);
@@ -181,7 +180,7 @@ describe('MyASP dedupe and ordering', () => {
   });
 
   it('when the same content arrives with a later ts, then it is a new event (ts is part of the key)', async () => {
-    const user = uid('ts');
+    const user = uid('ts', '-');
     const a = await postMyasp(
       svc.baseUrl,
       myaspForm({ user_id: user, status: 1, ts: japanTime(nextTs()) }),
@@ -196,8 +195,8 @@ describe('MyASP dedupe and ordering', () => {
   });
 
   it('when an event_id is repeated with different content, then it is the same event and the state keeps the first', async () => {
-    const user = uid('evid');
-    const eventId = uid('myasp-evt');
+    const user = uid('evid', '-');
+    const eventId = uid('myasp-evt', '-');
     const first = await post('json', {
       event_id: eventId,
       user_id: user,
@@ -218,7 +217,7 @@ describe('MyASP dedupe and ordering', () => {
   });
 
   it('when a post older by ts arrives after a newer one, then it is stored as stale and the status does not go back', async () => {
-    const user = uid('stale');
+    const user = uid('stale', '-');
     const older = nextTs();
     const newer = nextTs();
     await postMyasp(svc.baseUrl, myaspForm({ user_id: user, status: 2, ts: newer.toISOString() }));
@@ -240,7 +239,7 @@ describe('MyASP dedupe and ordering', () => {
 });
 
 describe('MyASP refusals: a clear JSON error, recorded in webhook_rejections, nothing stored', () => {
-  const base = () => ({ user_id: uid('bad'), status: 1, ts: japanTime(nextTs()) });
+  const base = () => ({ user_id: uid('bad', '-'), status: 1, ts: japanTime(nextTs()) });
 
   async function lastRejection(): Promise<Row> {
     const r = await svc.db.pool.query<Row>(

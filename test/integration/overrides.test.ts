@@ -1,8 +1,5 @@
 // Emergency gate overrides (SPEC §2, §7) over /v1 and the CLI: set for one account or all, list,
 // clear, expiry by the override's durable timer, validation. Audited; real PostgreSQL + Temporal.
-import { execFile } from 'node:child_process';
-import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { overrideWorkflowId } from '../../src/temporal/ids';
 import {
   anyString,
@@ -12,13 +9,12 @@ import {
   objectContaining,
   type Row,
 } from '../helpers/accounts';
+import { runCli } from '../helpers/cli';
 import { json, type Answer } from '../helpers/http';
+import { uid } from '../helpers/ids';
 import { startService, type TestService } from '../helpers/service';
 import { connectToDevServer, type DevServerClient } from '../helpers/temporal';
 import { waitFor } from '../helpers/wait';
-
-const REPO = path.resolve(__dirname, '..', '..');
-const TSX = path.join(REPO, 'node_modules', '.bin', 'tsx');
 
 let svc: TestService;
 let temporal: DevServerClient;
@@ -36,8 +32,6 @@ afterAll(async () => {
 function timerResult(overrideId: string): Promise<unknown> {
   return temporal.client.workflow.getHandle(overrideWorkflowId(overrideId)).result();
 }
-
-const uid = (label: string) => `${label}_${randomBytes(3).toString('hex')}`;
 
 async function canceledAccount(): Promise<string> {
   const id = uid('acct_canceled');
@@ -270,33 +264,9 @@ describe('gate overrides over /v1', () => {
 });
 
 describe('gate overrides over the CLI', () => {
-  function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    const env = {
-      PATH: process.env.PATH ?? '',
-      DATABASE_URL: svc.db.databaseUrl,
-      TEMPORAL_ADDRESS: process.env.TEST_TEMPORAL_ADDRESS ?? '',
-      TEMPORAL_NAMESPACE: svc.config.temporalNamespace,
-      TEMPORAL_TASK_QUEUE: svc.config.taskQueue,
-    };
-    return new Promise((resolve) => {
-      execFile(
-        TSX,
-        ['src/cli/index.ts', ...args],
-        { cwd: REPO, env, timeout: 60_000 },
-        (err, stdout, stderr) => {
-          resolve({
-            code: err ? (typeof err.code === 'number' ? err.code : -1) : 0,
-            stdout,
-            stderr,
-          });
-        },
-      );
-    });
-  }
-
   it('when an operator runs gate-override set, list and clear, then the gate follows and both steps are audited', async () => {
     const account = await canceledAccount();
-    const set = await runCli([
+    const set = await runCli(svc, [
       'gate-override',
       'set',
       '--account',
@@ -326,13 +296,13 @@ describe('gate overrides over the CLI', () => {
       reason: `override:${id}`,
     });
 
-    const list = await runCli(['gate-override', 'list', '--json']);
+    const list = await runCli(svc, ['gate-override', 'list', '--json']);
     expect(list.code).toBe(0);
     expect((JSON.parse(list.stdout) as { overrides: Row[] }).overrides.map((o) => o.id)).toContain(
       id,
     );
 
-    const clear = await runCli([
+    const clear = await runCli(svc, [
       'gate-override',
       'clear',
       id,

@@ -1,7 +1,9 @@
 // The Stripe lifecycle of SPEC §3 over HTTP against the running service: signed, realistic
 // payloads in both API-version shapes, real PostgreSQL, the real Temporal dev server.
 import * as fx from '../fixtures/stripe';
+import { getAccount, outcomeOf, register, statusBecomes } from '../helpers/accounts';
 import { json, postStripe } from '../helpers/http';
+import { nowS } from '../helpers/ids';
 import { startService, type TestService } from '../helpers/service';
 import { waitFor } from '../helpers/wait';
 
@@ -14,36 +16,6 @@ afterAll(async () => {
   await svc?.stop();
 });
 
-const nowS = () => Math.floor(Date.now() / 1000);
-
-async function account(id: string) {
-  const r = await json(svc.admin(`/v1/accounts/${encodeURIComponent(id)}`));
-  return r.status === 200 ? r.body : null;
-}
-
-async function statusBecomes(id: string, status: string) {
-  return waitFor(
-    async () => {
-      const a = await account(id);
-      return a?.status === status ? a : undefined;
-    },
-    { what: `${id} to become ${status}` },
-  );
-}
-
-async function processed(eventId: unknown): Promise<string> {
-  return waitFor(
-    async () => {
-      const r = await svc.db.pool.query<{ outcome: string | null }>(
-        'SELECT outcome FROM billing_events WHERE id = $1',
-        [eventId],
-      );
-      return r.rows[0]?.outcome ?? undefined;
-    },
-    { what: `event ${String(eventId)} processed` },
-  );
-}
-
 describe.each(fx.PAYLOAD_SHAPES)('Stripe lifecycle over HTTP (%s payloads)', (shape) => {
   const acct = `acct_${shape}_${Date.now()}`;
   const customerId = fx.stripeId('cus');
@@ -54,21 +26,18 @@ describe.each(fx.PAYLOAD_SHAPES)('Stripe lifecycle over HTTP (%s payloads)', (sh
 
   it('when an account is registered with a trial, then it is free (201), and again 200', async () => {
     const trialEnd = new Date(Date.now() + 14 * 86_400_000).toISOString();
-    const first = await json(
-      svc.admin('/v1/accounts', {
-        method: 'POST',
-        body: JSON.stringify({ account_id: acct, trial_end: trialEnd, email: 'taro@example.jp' }),
-      }),
-    );
+    const first = await register(svc, {
+      account_id: acct,
+      trial_end: trialEnd,
+      email: 'taro@example.jp',
+    });
     expect(first.status).toBe(201);
     expect(first.body.account).toMatchObject({
       account_id: acct,
       status: 'free',
       trial_end: trialEnd,
     });
-    const again = await json(
-      svc.admin('/v1/accounts', { method: 'POST', body: JSON.stringify({ account_id: acct }) }),
-    );
+    const again = await register(svc, { account_id: acct });
     expect(again.status).toBe(200);
   });
 
@@ -84,7 +53,7 @@ describe.each(fx.PAYLOAD_SHAPES)('Stripe lifecycle over HTTP (%s payloads)', (sh
     );
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({ received: true, duplicate: false, account_id: acct });
-    const a = await statusBecomes(acct, 'early_payment');
+    const a = await statusBecomes(svc, acct, 'early_payment');
     expect(a).toMatchObject({
       stripe_customer_id: customerId,
       stripe_subscription_id: subscriptionId,
@@ -96,11 +65,11 @@ describe.each(fx.PAYLOAD_SHAPES)('Stripe lifecycle over HTTP (%s payloads)', (sh
     expect(
       (await postStripe(svc.baseUrl, fx.invoicePaymentFailed({ ...base, created: next() }))).status,
     ).toBe(200);
-    await statusBecomes(acct, 'past_due');
+    await statusBecomes(svc, acct, 'past_due');
     expect(
       (await postStripe(svc.baseUrl, fx.invoicePaid({ ...base, created: next() }))).status,
     ).toBe(200);
-    await statusBecomes(acct, 'early_payment');
+    await statusBecomes(svc, acct, 'early_payment');
   });
 
   it('when a cancel at period end is scheduled, then canceling with scheduled_cancel_at; withdrawn restores it', async () => {
@@ -114,16 +83,16 @@ describe.each(fx.PAYLOAD_SHAPES)('Stripe lifecycle over HTTP (%s payloads)', (sh
         currentPeriodEnd: periodEnd,
       }),
     );
-    const canceling = await statusBecomes(acct, 'canceling');
+    const canceling = await statusBecomes(svc, acct, 'canceling');
     expect(canceling.scheduled_cancel_at).toBe(new Date(periodEnd * 1000).toISOString());
     await postStripe(svc.baseUrl, fx.subscriptionUpdated({ ...base, created: next() }));
-    const restored = await statusBecomes(acct, 'early_payment');
+    const restored = await statusBecomes(svc, acct, 'early_payment');
     expect(restored.scheduled_cancel_at).toBeNull();
   });
 
   it('when the subscription is deleted, then canceled, and the gate denies confirm but not propose', async () => {
     await postStripe(svc.baseUrl, fx.subscriptionDeleted({ ...base, created: next() }));
-    await statusBecomes(acct, 'canceled');
+    await statusBecomes(svc, acct, 'canceled');
     const confirm = await json(svc.admin(`/v1/gate/${acct}/confirm`));
     expect(confirm.status).toBe(200);
     expect(confirm.body).toMatchObject({
@@ -141,8 +110,8 @@ describe.each(fx.PAYLOAD_SHAPES)('Stripe lifecycle over HTTP (%s payloads)', (sh
       fx.customerUpdated({ shape, customerId, created: next() }),
     );
     expect(r.status).toBe(200);
-    expect(await processed(r.body.event_id)).toBe('ignored');
-    expect((await account(acct))?.status).toBe('canceled');
+    expect(await outcomeOf(svc, r.body.event_id)).toBe('ignored');
+    expect((await getAccount(svc, acct))?.status).toBe('canceled');
   });
 
   it('then every row is consistent: events stored once, last_event_id joins, an audit row per event', async () => {
@@ -169,13 +138,13 @@ describe('Stripe account resolution', () => {
       fx.subscriptionCreated({ customerId, created: nowS() }),
     );
     expect(r.body.account_id).toBe(`stripe:${customerId}`);
-    await statusBecomes(`stripe:${customerId}`, 'active');
+    await statusBecomes(svc, `stripe:${customerId}`, 'active');
     const f = await postStripe(
       svc.baseUrl,
       fx.invoicePaymentFailed({ customerId, created: nowS() + 5 }),
     );
     expect(f.body.account_id).toBe(`stripe:${customerId}`);
-    await statusBecomes(`stripe:${customerId}`, 'past_due');
+    await statusBecomes(svc, `stripe:${customerId}`, 'past_due');
   });
 });
 
@@ -187,7 +156,7 @@ describe('Temporal UI search attributes', () => {
       svc.baseUrl,
       fx.subscriptionCreated({ customerId, accountId: id, created: nowS() }),
     );
-    await statusBecomes(id, 'active');
+    await statusBecomes(svc, id, 'active');
     const periodEnd = nowS() + 30 * 86_400;
     await postStripe(
       svc.baseUrl,
@@ -199,7 +168,7 @@ describe('Temporal UI search attributes', () => {
         currentPeriodEnd: periodEnd,
       }),
     );
-    await statusBecomes(id, 'canceling');
+    await statusBecomes(svc, id, 'canceling');
     const { client } = svc.running.temporalClient();
     const query = `BillingAccountId = "${id}" AND BillingStatus = "canceling" AND BillingProvider = "stripe"`;
     const found = await waitFor(

@@ -1,5 +1,4 @@
 import iconv from 'iconv-lite';
-import { AppError } from '../../src/domain/errors';
 import {
   containsNul,
   containsUnstorableText,
@@ -7,11 +6,8 @@ import {
   decodeJsonBody,
   parseContentType,
 } from '../../src/http/body-decoding';
-
-/** Percent-encodes every byte, as a browser or MyASP does for non-ASCII form values. */
-function percentEncode(bytes: Uint8Array): string {
-  return [...bytes].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join('');
-}
+import { percentEncode } from '../helpers/encoding';
+import { thrown } from '../helpers/errors';
 
 const sjis = (text: string) => percentEncode(iconv.encode(text, 'cp932'));
 const eucJp = (text: string) => percentEncode(iconv.encode(text, 'euc-jp'));
@@ -22,16 +18,6 @@ const ISO_2022_JP_YAMADA = '%1B%24B%3B3ED%1B%28B';
 const PLAN = 'プレミアム会員';
 const NAME = '山田太郎';
 const EMAIL = 'taro.yamada@example.co.jp';
-
-function thrown(fn: () => unknown): AppError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof AppError) return err;
-    throw err;
-  }
-  throw new Error('expected an AppError, but nothing was thrown');
-}
 
 const form = (text: string) => Buffer.from(text, 'latin1');
 

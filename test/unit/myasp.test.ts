@@ -1,26 +1,16 @@
 import { createHash } from 'crypto';
-import { AppError } from '../../src/domain/errors';
 import {
   MYASP_FIELD_NAMES,
   normalizeMyaspFields,
   parseMyaspTimestamp,
   sha256Hex,
 } from '../../src/domain/myasp';
+import { thrown } from '../helpers/errors';
 
 const RECEIVED_AT = new Date('2026-03-10T05:06:07.890Z');
 
 function post(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return { user_id: '10042', status: '1', ...overrides };
-}
-
-function thrown(fn: () => unknown): AppError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof AppError) return err;
-    throw err;
-  }
-  throw new Error('expected an AppError, but nothing was thrown');
 }
 
 describe('normalizeMyaspFields: a complete post', () => {

@@ -1,18 +1,8 @@
-import { AppError } from '../../src/domain/errors';
 import { resolveMyaspToken, tokensEqual, verifyMyaspToken } from '../../src/http/tokens';
+import { thrown } from '../helpers/errors';
 
 const TOKEN = 'tok_9f8e7d6c5b4a39281706f5e4d3c2b1a0';
 const OTHER = 'tok_00000000000000000000000000000000';
-
-function thrown(fn: () => unknown): AppError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof AppError) return err;
-    throw err;
-  }
-  throw new Error('expected an AppError, but nothing was thrown');
-}
 
 describe('tokensEqual', () => {
   test.each([

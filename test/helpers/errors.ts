@@ -1,0 +1,13 @@
+// Catching the AppError a call throws, so its code, status and message can be asserted.
+import { AppError } from '../../src/domain/errors';
+
+/** The AppError `fn` throws; rethrows anything else, and fails if nothing is thrown. */
+export function thrown(fn: () => unknown): AppError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof AppError) return err;
+    throw err;
+  }
+  throw new Error('expected an AppError, but nothing was thrown');
+}
