@@ -18,6 +18,7 @@ import {
   accountStateQuery,
   applyEventUpdate,
   billingEventSignal,
+  reloadStateSignal,
   type ApplyEventResult,
 } from './messages';
 import {
@@ -47,6 +48,7 @@ export async function billingAccountWorkflow(input: BillingAccountInput): Promis
   let state: AccountState | null = input.carried?.state ?? null;
   let processedInRun = 0;
   let lastTimerKey: string | null = null;
+  let reloadRequested = false;
 
   const accept = (event: BillingEvent): boolean => {
     if (event.account_id !== accountId) {
@@ -63,6 +65,9 @@ export async function billingAccountWorkflow(input: BillingAccountInput): Promis
 
   // Handlers are registered before the first await, so signal/update-with-start find them.
   setHandler(billingEventSignal, (event) => void accept(event));
+  setHandler(reloadStateSignal, () => {
+    reloadRequested = true;
+  });
   setHandler(
     applyEventUpdate,
     async (event): Promise<ApplyEventResult> => {
@@ -122,7 +127,7 @@ export async function billingAccountWorkflow(input: BillingAccountInput): Promis
     const timer = nextTimer(state);
     const timerKey = timer && `${timer.timer}:${timer.due_at}:${state?.last_event_id ?? ''}`;
     const armed = timer !== null && timerKey !== lastTimerKey;
-    const wake = () => queue.length > 0 || shouldContinueAsNew();
+    const wake = () => queue.length > 0 || reloadRequested || shouldContinueAsNew();
     const woken = armed
       ? await condition(wake, Math.max(1, Date.parse(timer.due_at) - Date.now()))
       : (await condition(wake), true);
@@ -136,6 +141,11 @@ export async function billingAccountWorkflow(input: BillingAccountInput): Promis
           after_event_id: state?.last_event_id ?? null,
         }),
       );
+    }
+    if (reloadRequested) {
+      reloadRequested = false;
+      state = await billingDb.loadAccount(accountId);
+      publishSearchAttributes(accountId, state);
     }
     while (queue.length > 0) await process(queue.shift() as BillingEvent);
     if (shouldContinueAsNew()) {

@@ -24,5 +24,12 @@ export interface AccountWorkflowView {
 
 export const accountStateQuery = defineQuery<AccountWorkflowView>('accountState');
 
+/**
+ * Re-read the account from billing_accounts before the next event: sent by
+ * `rebuild-projection --apply` after it rewrote the row, so the workflow does not write its
+ * older in-memory state back.
+ */
+export const reloadStateSignal = defineSignal('reloadState');
+
 /** Ends a gate override's expiry timer early (the operator cleared it). */
 export const overrideClearedSignal = defineSignal('overrideCleared');

@@ -6,6 +6,7 @@ import {
   applyEventUpdate,
   billingEventSignal,
   overrideClearedSignal,
+  reloadStateSignal,
   type ApplyEventResult,
 } from '../../workflows/messages';
 import { accountWorkflowId, overrideWorkflowId } from './ids';
@@ -77,6 +78,28 @@ export async function applyEventAndWait(
       startWorkflowOperation,
     }),
   );
+}
+
+/** Asks running account workflows to re-read their projection rows (after a rebuild). */
+export async function reloadAccounts(
+  t: BillingTemporal,
+  accountIds: readonly string[],
+  timeoutMs: number,
+): Promise<{ reloaded: string[]; not_running: string[] }> {
+  const reloaded: string[] = [];
+  const not_running: string[] = [];
+  for (const id of accountIds) {
+    try {
+      await withTimeout(t, timeoutMs, () =>
+        t.client.workflow.getHandle(accountWorkflowId(id)).signal(reloadStateSignal),
+      );
+      reloaded.push(id);
+    } catch {
+      // No running workflow: the next event starts one, and it loads the rebuilt row.
+      not_running.push(id);
+    }
+  }
+  return { reloaded, not_running };
 }
 
 export async function startOverrideTimer(

@@ -11,7 +11,7 @@ import { deliverEvent, type BillingTemporal } from '../../src/temporal/client';
 import { accountWorkflowId } from '../../src/temporal/ids';
 import { WORKFLOWS_PATH } from '../../src/temporal/worker';
 import type { BillingEvent } from '../../src/domain/types';
-import { accountStateQuery } from '../../workflows/messages';
+import { accountStateQuery, reloadStateSignal } from '../../workflows/messages';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
 import { data, isoAfter, storeEvent } from '../helpers/events';
 import { createTimeSkippingEnv } from '../helpers/temporal';
@@ -236,6 +236,38 @@ describe('billingAccountWorkflow', () => {
       [id],
     );
     expect(stale.rows[0]).toEqual({ n: 2 });
+  });
+
+  it('when the row is rewritten outside the workflow, then only a reloadState signal makes the workflow keep it', async () => {
+    const id = newAccount();
+    const t = await now();
+    await sendAndWait(
+      await storeEvent(db.pool, data.started(), { account_id: id, occurred_at: isoAfter(t, 0) }),
+    );
+    const emailOf = async () => (await getAccount(db.pool, id))?.email;
+    // Without the signal the workflow writes its in-memory state back on the next event.
+    await db.pool.query('UPDATE billing_accounts SET email = $2 WHERE account_id = $1', [
+      id,
+      'lost@example.jp',
+    ]);
+    await sendAndWait(
+      await storeEvent(db.pool, data.paymentFailed(), {
+        account_id: id,
+        occurred_at: isoAfter(t, 1),
+      }),
+    );
+    expect(await emailOf()).toBeNull();
+    // What rebuild-projection --apply does after rewriting a row.
+    await db.pool.query('UPDATE billing_accounts SET email = $2 WHERE account_id = $1', [
+      id,
+      'kept@example.jp',
+    ]);
+    await env.client.workflow.getHandle(accountWorkflowId(id)).signal(reloadStateSignal);
+    await sendAndWait(
+      await storeEvent(db.pool, data.paid(), { account_id: id, occurred_at: isoAfter(t, 2) }),
+    );
+    expect(await emailOf()).toBe('kept@example.jp');
+    expect(await statusOf(id)).toBe('active');
   });
 
   it('when a run reaches its event limit, then it continues as new with its state and processed ids', async () => {

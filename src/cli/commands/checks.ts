@@ -10,6 +10,7 @@ import {
 import type { CliContext } from '../context';
 import { EXIT, progressReporter, writeChecks, writeJson, writeTable } from '../output';
 import type { Runner } from '../run';
+import { reloadAccounts } from '../../temporal/client';
 
 interface JsonOpt {
   json?: boolean;
@@ -93,8 +94,22 @@ async function rebuild(ctx: CliContext, opts: JsonOpt & { apply?: boolean }): Pr
   const apply = opts.apply === true;
   const onProgress = progressReporter(ctx.err, 'rebuild-projection');
   const result = await rebuildProjection(await ctx.db(), { apply, onProgress });
-  if (opts.json) writeJson(ctx.out, result);
-  else writeRebuild(ctx.out, result, apply);
+  // Running account workflows hold the state in memory: tell them to re-read the rewritten rows.
+  const temporal = result.written.length > 0 ? ctx.temporalIfKnown() : undefined;
+  const workflows = temporal ? await reloadAccounts(temporal, result.written, 5000) : null;
+  if (opts.json) writeJson(ctx.out, { ...result, workflows });
+  else {
+    writeRebuild(ctx.out, result, apply);
+    if (workflows) {
+      ctx.out.write(
+        `workflows told to reload: ${workflows.reloaded.length}; not running: ${workflows.not_running.length}\n`,
+      );
+    } else if (result.written.length > 0) {
+      ctx.out.write(
+        'Temporal is not configured: running account workflows will reload on their next restart.\n',
+      );
+    }
+  }
   return exitFor(result.ok);
 }
 
