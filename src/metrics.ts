@@ -16,46 +16,46 @@ export interface Metrics {
 export function createMetrics(pool: pg.Pool): Metrics {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry });
-  const r = { registers: [registry] };
+  const registers = { registers: [registry] };
   const metrics: Metrics = {
     registry,
     webhooks: new client.Counter({
       name: 'billing_webhooks_total',
       help: 'Webhooks by source and result (accepted, duplicate, rejected).',
       labelNames: ['source', 'result'],
-      ...r,
+      ...registers,
     }),
     rejections: new client.Counter({
       name: 'billing_webhook_rejections_total',
       help: 'Rejected webhooks by source and reason.',
       labelNames: ['source', 'reason'],
-      ...r,
+      ...registers,
     }),
     gateDecisions: new client.Counter({
       name: 'billing_gate_decisions_total',
       help: 'Gate answers by action and result.',
       labelNames: ['action', 'allowed'],
-      ...r,
+      ...registers,
     }),
     confirmTotal: new client.Counter({
       name: 'confirm_total',
       help: 'Gate checks for confirm.',
-      ...r,
+      ...registers,
     }),
     confirmRejected: new client.Counter({
       name: 'confirm_rejected',
       help: 'Gate checks for confirm that were denied.',
-      ...r,
+      ...registers,
     }),
     proposeTotal: new client.Counter({
       name: 'propose_total',
       help: 'Gate checks for propose (never blocked).',
-      ...r,
+      ...registers,
     }),
   };
-  const r2 = { registry, pool };
+  const db = { registry, pool };
   dbGauge(
-    r2,
+    db,
     'billing_last_sync_age_seconds',
     'Seconds since the last provider webhook was received (billing_events.received_at); -1 when none yet.',
     async (g) => {
@@ -66,7 +66,7 @@ export function createMetrics(pool: pg.Pool): Metrics {
     },
   );
   dbGauge(
-    r2,
+    db,
     'billing_accounts',
     'Accounts by status (billing_accounts).',
     async (g) => {
@@ -79,7 +79,7 @@ export function createMetrics(pool: pg.Pool): Metrics {
     ['status'],
   );
   dbGauge(
-    r2,
+    db,
     'billing_events_pending',
     'Stored events not yet processed by their account workflow.',
     async (g) => {

@@ -55,14 +55,6 @@ export async function findEventByDedupeKey(db: Db, dedupeKey: string): Promise<S
   return r.rows[0] ?? null;
 }
 
-export async function getEvent(db: Db, id: string): Promise<StoredEvent | null> {
-  const r = await db.query<StoredEvent>(
-    `SELECT ${COLUMNS} FROM billing_events WHERE id = $1::bigint`,
-    [id],
-  );
-  return r.rows[0] ?? null;
-}
-
 /** Locks the event row and tells whether its outcome is already written. */
 export async function lockEventOutcome(
   db: Db,

@@ -50,14 +50,6 @@ export async function endOverride(
   return r.rows[0] ?? null;
 }
 
-export async function getOverride(db: Db, id: string): Promise<OverrideRow | null> {
-  const r = await db.query<OverrideRow>(
-    `SELECT ${COLUMNS} FROM gate_overrides WHERE id = $1::text`,
-    [id],
-  );
-  return r.rows[0] ?? null;
-}
-
 /** Overrides in force now (not cleared, not expired), for the gate. */
 export async function listLiveOverrides(db: Db, accountId?: string): Promise<OverrideRow[]> {
   const r = await db.query<OverrideRow>(
