@@ -17,6 +17,11 @@ export interface DeliveryOptions {
   sweepMinAgeMs?: number;
   sweepIntervalMs?: number;
   sweepBatch?: number;
+  /**
+   * After Temporal failed to take a signal in time, requests stop waiting for it for this long
+   * and answer right after the commit; the sweeper delivers, and its first success ends the pause.
+   */
+  pauseAfterFailureMs?: number;
 }
 
 export class EventDelivery {
@@ -24,6 +29,8 @@ export class EventDelivery {
   private stopping = false;
   private sweeping: Promise<number> | null = null;
   private readonly inFlight = new Set<Promise<unknown>>();
+  /** While Temporal looks unavailable, webhooks answer at database speed (no inline attempt). */
+  private inlinePausedUntil = 0;
 
   constructor(
     private readonly pool: pg.Pool,
@@ -39,6 +46,7 @@ export class EventDelivery {
   async attempt(event: StoredEvent): Promise<boolean> {
     try {
       await deliverEvent(this.temporal, toBillingEvent(event), this.opts.signalTimeoutMs ?? 5000);
+      this.inlinePausedUntil = 0;
       this.track(markDelivered(this.pool, event.id).catch(() => undefined));
       return true;
     } catch (err) {
@@ -47,6 +55,7 @@ export class EventDelivery {
         { event_id: event.id, account_id: event.account_id, err: message },
         'delivery deferred to the sweeper',
       );
+      this.pauseInline();
       this.track(markDeliveryFailed(this.pool, event.id, message).catch(() => undefined));
       return false;
     }
@@ -57,6 +66,7 @@ export class EventDelivery {
    * finishes in the background (tracked, and the sweeper covers it if the process dies).
    */
   async deliverSoon(event: StoredEvent): Promise<'delivered' | 'pending'> {
+    if (Date.now() < this.inlinePausedUntil) return 'pending';
     const attempt = this.attempt(event);
     this.track(attempt);
     if (this.opts.waitMs <= 0) return 'pending';
@@ -66,7 +76,12 @@ export class EventDelivery {
     });
     const delivered = await Promise.race([attempt, waited]);
     clearTimeout(timer);
+    if (!delivered) this.pauseInline();
     return delivered ? 'delivered' : 'pending';
+  }
+
+  private pauseInline(): void {
+    this.inlinePausedUntil = Date.now() + (this.opts.pauseAfterFailureMs ?? 10_000);
   }
 
   /** Sends every stored, unprocessed event that is due for (re)delivery. Returns how many went out. */
@@ -82,7 +97,10 @@ export class EventDelivery {
         // While Temporal is down each attempt takes the full signal timeout; stop() must not wait
         // for a whole batch of them. What is left stays in billing_events for the next sweeper.
         if (this.stopping) break;
-        if (await this.attempt(event)) sent += 1;
+        // One failure says Temporal is unavailable: the rest wait for the next sweep instead of
+        // each spending a signal timeout now.
+        if (!(await this.attempt(event))) break;
+        sent += 1;
       }
       if (due.length > 0) this.logger.info({ due: due.length, sent }, 'delivery sweep');
       return sent;
