@@ -213,7 +213,8 @@ describe('A slow database and an activity the database refuses (DB_STATEMENT_TIM
     );
     expectDatabaseUnavailable(first);
     expect(ms).toBeGreaterThanOrEqual(STATEMENT_TIMEOUT_MS - 50);
-    expect(ms).toBeLessThan(2000);
+    // Bounded by the configured statement timeout, far below a provider's own timeout.
+    expect(ms).toBeLessThan(STATEMENT_TIMEOUT_MS * 4);
     expect(await storedCount(db.pool, event.id)).toBe(0);
     const recorded = await waitFor(
       async () => {

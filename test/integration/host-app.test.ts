@@ -192,7 +192,8 @@ describe('when the billing service cannot answer', () => {
         expect(propose.body).toMatchObject({
           entitlement: { allowed: true, source: 'local', reason: 'billing_unavailable' },
         });
-        expect(Date.now() - started).toBeLessThan(2_000);
+        // The middleware gives up after its own timeout instead of hanging with the service.
+        expect(Date.now() - started).toBeLessThan(timeoutMs * 4);
         expect((await act('vote', 'myasp:anyone', deny.url)).status).toBe(200);
         expect((await act('propose', null, deny.url)).status).toBe(200);
 
