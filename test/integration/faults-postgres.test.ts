@@ -3,17 +3,11 @@
 // activity whose transaction the database refuses until a lock is released (Temporal retries it;
 // the worker is replaced meanwhile). Real PostgreSQL, real Temporal dev server, real locks.
 import { randomBytes } from 'node:crypto';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type pg from 'pg';
 import pino from 'pino';
 import { loadConfig } from '../../src/config';
-import { createPool } from '../../src/db/pool';
+import { runServices, type Running } from '../../src/runtime';
 import { findFreePort } from '../../src/dev/local-stack';
-import { createApp } from '../../src/http/app';
-import { createMetrics } from '../../src/metrics';
-import { connectTemporal, type BillingTemporal } from '../../src/temporal/client';
-import { EventDelivery } from '../../src/temporal/delivery';
 import { accountWorkflowId } from '../../src/temporal/ids';
 import * as fx from '../fixtures/stripe';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
@@ -81,14 +75,12 @@ async function whileLocked<T>(
 }
 
 describe('PostgreSQL down', () => {
-  let server: Server | undefined;
-  let pool: pg.Pool | undefined;
-  let temporal: BillingTemporal | undefined;
-  let delivery: EventDelivery | undefined;
+  let running: Running | undefined;
   let baseUrl = '';
 
   beforeAll(async () => {
-    // The app exactly as runServices wires it, but its DATABASE_URL names a port nobody listens on.
+    // The API exactly as `npm start -- --role=api` runs it, but its DATABASE_URL names a port
+    // nobody listens on (no migrations: they would fail before the server listens).
     const databaseUrl = `postgres://postgres:postgres@127.0.0.1:${await findFreePort()}/billing`;
     const config = loadConfig({
       DATABASE_URL: databaseUrl,
@@ -100,37 +92,16 @@ describe('PostgreSQL down', () => {
       PORT: '0',
       LOG_LEVEL: 'silent',
     });
-    const logger = pino({ level: 'silent' });
-    pool = createPool(databaseUrl, { statementTimeoutMs: config.dbStatementTimeoutMs });
-    temporal = connectTemporal({
-      address: config.temporalAddress ?? '',
-      namespace: config.temporalNamespace,
-      taskQueue: config.taskQueue,
-    });
-    delivery = new EventDelivery(pool, temporal, logger, {
-      waitMs: config.deliveryWaitMs,
+    running = await runServices(config, 'api', pino({ level: 'silent' }), {
+      migrate: false,
+      schedules: false,
       sweepIntervalMs: 200,
       sweepMinAgeMs: 100,
     });
-    delivery.start();
-    const app = createApp({
-      config,
-      pool,
-      temporal,
-      delivery,
-      metrics: createMetrics(pool),
-      logger,
-    });
-    server = await new Promise<Server>((resolve, reject) => {
-      const s = app.listen(0, '127.0.0.1', () => resolve(s)).on('error', reject);
-    });
-    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    baseUrl = running.info.apiUrl ?? '';
   });
   afterAll(async () => {
-    await delivery?.stop();
-    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-    await pool?.end();
-    await temporal?.connection.close();
+    await running?.stop();
   });
 
   it('when a signed Stripe event arrives, then 503 database_unavailable with Retry-After, promptly, and it is not acknowledged', async () => {
