@@ -301,106 +301,11 @@ function readOccurredAt(fields: Record<string, unknown>, receivedAt: Date): Date
   return date;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Dedupe digest: a minimal SHA-256 (FIPS 180-4). Its constants are derived with exact integer
-// roots instead of being pasted in; the unit test checks it against Node's crypto.
-
-function integerRoot(n: bigint, k: bigint): bigint {
-  let x = 1n << (BigInt(n.toString(2).length) / k + 1n); // any start above the root works
-  for (;;) {
-    const next = ((k - 1n) * x + n / x ** (k - 1n)) / k;
-    if (next >= x) return x;
-    x = next;
-  }
-}
-
-/** First 32 bits of the fractional part of p^(1/k). */
-function fractionBits(p: number, k: bigint): number {
-  return Number(integerRoot(BigInt(p) << (32n * k), k) & 0xffffffffn);
-}
-
-function firstPrimes(count: number): number[] {
-  const primes: number[] = [];
-  for (let n = 2; primes.length < count; n++) if (primes.every((p) => n % p !== 0)) primes.push(n);
-  return primes;
-}
-
-const PRIMES = firstPrimes(64);
-const ROUND_CONSTANTS = PRIMES.map((p) => fractionBits(p, 3n));
-const INITIAL_HASH = PRIMES.slice(0, 8).map((p) => fractionBits(p, 2n));
-
-function utf8Bytes(text: string): number[] {
-  const bytes: number[] = [];
-  for (const char of text) {
-    let cp = char.codePointAt(0) ?? 0;
-    if (cp >= 0xd800 && cp <= 0xdfff) cp = 0xfffd; // lone surrogate, as TextEncoder does
-    if (cp < 0x80) bytes.push(cp);
-    else if (cp < 0x800) bytes.push(0xc0 | (cp >> 6), 0x80 | (cp & 63));
-    else if (cp < 0x10000) bytes.push(0xe0 | (cp >> 12), 0x80 | ((cp >> 6) & 63), 0x80 | (cp & 63));
-    else
-      bytes.push(
-        0xf0 | (cp >> 18),
-        0x80 | ((cp >> 12) & 63),
-        0x80 | ((cp >> 6) & 63),
-        0x80 | (cp & 63),
-      );
-  }
-  return bytes;
-}
-
-function padMessage(bytes: number[]): DataView {
-  const length = Math.ceil((bytes.length + 9) / 64) * 64;
-  const padded = new Uint8Array(length);
-  padded.set(bytes);
-  padded[bytes.length] = 0x80;
-  const view = new DataView(padded.buffer);
-  const bits = bytes.length * 8;
-  view.setUint32(length - 8, Math.floor(bits / 2 ** 32));
-  view.setUint32(length - 4, bits >>> 0);
-  return view;
-}
-
-const rotr = (x: number, n: number): number => (x >>> n) | (x << (32 - n));
-
-function messageSchedule(block: DataView, offset: number): number[] {
-  const w: number[] = [];
-  for (let t = 0; t < 16; t++) w.push(block.getUint32(offset + t * 4) | 0);
-  for (let t = 16; t < 64; t++) {
-    const a = w[t - 15] ?? 0;
-    const b = w[t - 2] ?? 0;
-    const s0 = rotr(a, 7) ^ rotr(a, 18) ^ (a >>> 3);
-    const s1 = rotr(b, 17) ^ rotr(b, 19) ^ (b >>> 10);
-    w.push(((w[t - 16] ?? 0) + s0 + (w[t - 7] ?? 0) + s1) | 0);
-  }
-  return w;
-}
-
-type Words = [number, number, number, number, number, number, number, number];
-
-function compress(state: Words, w: number[]): Words {
-  let v: Words = [...state];
-  for (let t = 0; t < 64; t++) {
-    const [a, b, c, d, e, f, g, h] = v;
-    const s1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25);
-    const t1 = (h + s1 + ((e & f) ^ (~e & g)) + (ROUND_CONSTANTS[t] ?? 0) + (w[t] ?? 0)) | 0;
-    const t2 = ((rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c))) | 0;
-    v = [(t1 + t2) | 0, a, b, c, (d + t1) | 0, e, f, g];
-  }
-  return state.map((word, i) => (word + v[i]!) | 0) as Words;
-}
-
-/** Hex SHA-256 of the UTF-8 bytes of `text`. */
-export function sha256Hex(text: string): string {
-  const message = padMessage(utf8Bytes(text));
-  let state = INITIAL_HASH.map((word) => word | 0) as Words;
-  for (let offset = 0; offset < message.byteLength; offset += 64) {
-    state = compress(state, messageSchedule(message, offset));
-  }
-  return state.map((word) => (word >>> 0).toString(16).padStart(8, '0')).join('');
-}
-
-// ---------------------------------------------------------------------------------------------
-// Normalization
+/**
+ * Hex SHA-256 of a UTF-8 string, passed in by the caller: the domain imports no Node modules
+ * (workflow code imports it), so the HTTP layer hands over `node:crypto`.
+ */
+export type Digest = (text: string) => string;
 
 interface MyaspInput {
   userId: string;
@@ -432,7 +337,7 @@ function readMyaspInput(fields: Record<string, unknown>, receivedAt: Date): Myas
  * stopped again), so the receive time truncated to the second joins the content: repeats within
  * the same second collapse, later ones are new events (re-applying the same status is harmless).
  */
-function myaspDedupeKey(input: MyaspInput, receivedAt: Date): string {
+function myaspDedupeKey(input: MyaspInput, receivedAt: Date, digest: Digest): string {
   if (input.eventId !== null) return `myasp:${input.eventId}`;
   const receivedSecond =
     input.occurredAt === null
@@ -448,7 +353,7 @@ function myaspDedupeKey(input: MyaspInput, receivedAt: Date): string {
     input.occurredAt?.toISOString() ?? null,
     receivedSecond,
   ]);
-  return `myasp:sha256:${sha256Hex(content)}`;
+  return `myasp:sha256:${digest(content)}`;
 }
 
 /**
@@ -460,11 +365,12 @@ function myaspDedupeKey(input: MyaspInput, receivedAt: Date): string {
 export function normalizeMyaspFields(
   fields: Record<string, unknown>,
   receivedAt: Date,
+  digest: Digest,
 ): NormalizedEvent {
   const input = readMyaspInput(fields, receivedAt);
   return {
     source: 'myasp',
-    dedupe_key: myaspDedupeKey(input, receivedAt),
+    dedupe_key: myaspDedupeKey(input, receivedAt, digest),
     event_type: MYASP_EVENT_TYPES[input.status],
     occurred_at: (input.occurredAt ?? receivedAt).toISOString(),
     object_key: `myasp:${input.userId}`,

@@ -1,10 +1,10 @@
 // One error type, one renderer: every error answers `{error: {code, message}}`.
-import { createHash } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import { AppError, isAppError } from '../domain/errors';
 import { isDatabaseUnavailable } from '../db/pool';
 import { insertRejection } from '../db/queries/webhook-rejections';
 import type { AppDeps } from './deps';
+import { sha256Hex } from './digest';
 
 /** Maps body-parser's errors (size, encoding) to our codes. */
 function fromBodyParser(err: unknown): AppError | null {
@@ -71,7 +71,7 @@ export function webhookErrorHandler(deps: AppDeps, source: string) {
       message: error.message,
       content_type: req.get('content-type')?.slice(0, 200) ?? null,
       body_bytes: body?.length ?? (Number(req.get('content-length')) || null),
-      body_sha256: body ? createHash('sha256').update(body).digest('hex') : null,
+      body_sha256: body ? sha256Hex(body) : null,
       remote_addr: req.ip ?? null,
     }).catch((e: unknown) =>
       deps.logger.error({ err: String(e) }, 'could not record a webhook rejection'),

@@ -6,6 +6,7 @@ import { ingestEvent } from '../services/ingest';
 import { decodeFormBody, decodeJsonBody, parseContentType } from './body-decoding';
 import type { AppDeps } from './deps';
 import { nowOf } from './deps';
+import { sha256Hex } from './digest';
 import { webhookErrorHandler } from './errors';
 import { answerIngested } from './webhook-answer';
 import { resolveMyaspToken, verifyMyaspToken, MYASP_TOKEN_HEADER } from './tokens';
@@ -61,7 +62,7 @@ export function myaspWebhookRouter(deps: AppDeps): Router {
       verifyMyaspToken(token, deps.config.myaspTokens);
       const fields = decodeFields(req);
       const { token: _ignored, ...stored } = fields;
-      const normalized = normalizeMyaspFields(stored, nowOf(deps));
+      const normalized = normalizeMyaspFields(stored, nowOf(deps), sha256Hex);
       const result = await ingestEvent(deps, normalized, stored);
       answerIngested(res, deps, 'myasp', result);
     },

@@ -1,13 +1,15 @@
-import { createHash } from 'crypto';
 import {
   MYASP_FIELD_NAMES,
   normalizeMyaspFields,
   parseMyaspTimestamp,
-  sha256Hex,
 } from '../../src/domain/myasp';
+import { sha256Hex } from '../../src/http/digest';
 import { thrown } from '../helpers/errors';
 
 const RECEIVED_AT = new Date('2026-03-10T05:06:07.890Z');
+
+const normalize = (fields: Record<string, unknown>, receivedAt: Date) =>
+  normalizeMyaspFields(fields, receivedAt, sha256Hex);
 
 function post(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return { user_id: '10042', status: '1', ...overrides };
@@ -15,7 +17,7 @@ function post(overrides: Record<string, unknown> = {}): Record<string, unknown> 
 
 describe('normalizeMyaspFields: a complete post', () => {
   test('when every field is sent, then the normalized event carries all of them', () => {
-    const event = normalizeMyaspFields(
+    const event = normalize(
       {
         user_id: ' 10042 ',
         email: 'taro.yamada@example.co.jp',
@@ -46,7 +48,7 @@ describe('normalizeMyaspFields: a complete post', () => {
   });
 
   test('when only user_id and status are sent, then the optional fields are null and occurred_at is the receive time', () => {
-    const event = normalizeMyaspFields(post(), RECEIVED_AT);
+    const event = normalize(post(), RECEIVED_AT);
     expect(event.data).toEqual({
       kind: 'myasp.status_changed',
       myasp_user_id: '10042',
@@ -73,7 +75,7 @@ describe('normalizeMyaspFields: statuses', () => {
   ])(
     'when status is $status, then the event is $eventType with provider_status $code',
     ({ status, eventType, code }) => {
-      const event = normalizeMyaspFields(post({ status }), RECEIVED_AT);
+      const event = normalize(post({ status }), RECEIVED_AT);
       expect(event.event_type).toBe(eventType);
       expect(event.data).toMatchObject({ provider_status: code });
     },
@@ -133,7 +135,7 @@ describe('normalizeMyaspFields: aliases and lenient values', () => {
     },
     { name: 'the plan is null', fields: post({ plan: null }), path: 'plan', value: null },
   ])('when $name, then data.$path is $value', ({ fields, path, value }) => {
-    const event = normalizeMyaspFields(fields, RECEIVED_AT);
+    const event = normalize(fields, RECEIVED_AT);
     expect((event.data as unknown as Record<string, unknown>)[path]).toBe(value);
   });
 
@@ -149,16 +151,13 @@ describe('normalizeMyaspFields: aliases and lenient values', () => {
     { amount: '0', expected: 0 },
     { amount: '', expected: null },
   ])('when amount is $amount, then data.amount is $expected', ({ amount, expected }) => {
-    expect(normalizeMyaspFields(post({ amount }), RECEIVED_AT).data).toMatchObject({
+    expect(normalize(post({ amount }), RECEIVED_AT).data).toMatchObject({
       amount: expected,
     });
   });
 
   test('when the account hint is built, then it names the MyASP user only', () => {
-    const { account_hint, object_key } = normalizeMyaspFields(
-      post({ user_id: 'abc' }),
-      RECEIVED_AT,
-    );
+    const { account_hint, object_key } = normalize(post({ user_id: 'abc' }), RECEIVED_AT);
     expect(account_hint).toEqual({
       explicit_account_id: null,
       stripe_customer_id: null,
@@ -286,13 +285,13 @@ describe('normalizeMyaspFields: refusals', () => {
       code: 'invalid_event_id',
     },
   ])('when $name, then it is refused with 400 $code', ({ fields, code }) => {
-    const err = thrown(() => normalizeMyaspFields(fields, RECEIVED_AT));
+    const err = thrown(() => normalize(fields, RECEIVED_AT));
     expect({ code: err.code, status: err.status }).toEqual({ code, status: 400 });
     expect(err.message).toMatch(/\.$/);
   });
 
   test('when the status is unknown, then the message lists the valid codes', () => {
-    expect(thrown(() => normalizeMyaspFields(post({ status: '7' }), RECEIVED_AT)).message).toBe(
+    expect(thrown(() => normalize(post({ status: '7' }), RECEIVED_AT)).message).toBe(
       'MyASP status 7 is unknown. Expected 1 (registered), 2 (stopped), 3 (revived) or 4 (cancelled).',
     );
   });
@@ -300,7 +299,7 @@ describe('normalizeMyaspFields: refusals', () => {
 
 describe('normalizeMyaspFields: dedupe keys', () => {
   const key = (fields: Record<string, unknown>, receivedAt = RECEIVED_AT) =>
-    normalizeMyaspFields(fields, receivedAt).dedupe_key;
+    normalize(fields, receivedAt).dedupe_key;
   const later = (ms: number) => new Date(RECEIVED_AT.getTime() + ms);
   const withTs = post({
     ts: '2026-03-10 14:00:00',
@@ -431,19 +430,5 @@ describe('parseMyaspTimestamp', () => {
     '10/03/2026 14:00',
   ])('when ts is "%s", then it is not a timestamp', (raw) => {
     expect(parseMyaspTimestamp(raw)).toBeNull();
-  });
-});
-
-describe('sha256Hex', () => {
-  test.each([
-    '',
-    'abc',
-    'a'.repeat(55),
-    'a'.repeat(56),
-    'a'.repeat(64),
-    'プレミアム会員 😀',
-    'x'.repeat(1000),
-  ])('when hashing %j, then it matches Node crypto', (text) => {
-    expect(sha256Hex(text)).toBe(createHash('sha256').update(text, 'utf8').digest('hex'));
   });
 });
