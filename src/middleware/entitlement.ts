@@ -11,10 +11,11 @@
 //   cannot tell whether `export` is gated while the service is down): when the service cannot be
 //   asked, `onUnavailable` decides — 'deny' (default, 503) or 'allow' (next()).
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import type { GateDecision } from '../domain/gate';
+import { NEVER_GATED, type GateDecision } from '../domain/gate';
 
 /** Actions the middleware never blocks, whatever the service or its configuration says. */
-export const NEVER_BLOCKED_ACTIONS: readonly string[] = ['propose', 'vote'];
+/** The domain's own rule (SPEC §2), so the host and the service can never disagree. */
+export const NEVER_BLOCKED_ACTIONS: readonly string[] = [...NEVER_GATED];
 
 export interface EntitlementOptions {
   /** Where the billing service listens, e.g. `http://billing.internal:3000`. */

@@ -69,8 +69,9 @@ const rules: Rule[] = [
   {
     layer: 'src/middleware/',
     files: filesUnder('src/middleware'),
-    forbidden: (s) => s.startsWith('src/') && !s.startsWith('src/middleware/'),
-    why: 'host applications load the middleware without the service',
+    forbidden: (s) =>
+      s.startsWith('src/') && !s.startsWith('src/middleware/') && !s.startsWith('src/domain/'),
+    why: 'host applications load the middleware and the pure domain, not the service',
   },
 ];
 
