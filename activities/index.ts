@@ -2,7 +2,6 @@ import type { ActivityDeps } from './deps';
 import { loadAccount } from './load-account';
 import { recordEvent } from './record-event';
 import { applyTransition } from './apply-transition';
-import { writeAuditLog } from './write-audit-log';
 import { expireOverride } from './expire-override';
 import { runDailyCheckActivity } from './run-daily-check';
 
@@ -16,7 +15,6 @@ export function createActivities(deps: ActivityDeps) {
     loadAccount: loadAccount(deps),
     recordEvent: recordEvent(deps),
     applyTransition: applyTransition(deps),
-    writeAuditLog: writeAuditLog(deps),
     expireOverride: expireOverride(deps),
     runDailyCheck: runDailyCheckActivity(deps),
   };

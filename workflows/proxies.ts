@@ -7,7 +7,7 @@ import type { Activities } from '../activities';
  * transient fault: the event waits, it is never dropped); a missing event row is permanent.
  */
 export const billingDb = proxyActivities<
-  Pick<Activities, 'loadAccount' | 'recordEvent' | 'applyTransition' | 'writeAuditLog'>
+  Pick<Activities, 'loadAccount' | 'recordEvent' | 'applyTransition'>
 >({
   startToCloseTimeout: '30 seconds',
   retry: {
