@@ -7,10 +7,12 @@ import {
   condition,
   continueAsNew,
   log,
+  patched,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import { legacyTransition } from '../src/domain/legacy-transition';
 import { nextTimer, transition } from '../src/domain/transition';
 import type { AccountState, BillingEvent, Outcome } from '../src/domain/types';
 import { billingDb } from './proxies';
@@ -39,6 +41,22 @@ export interface BillingAccountInput {
 
 export const PROCESSED_IDS_KEPT = 1000;
 
+/**
+ * Patches of this workflow (see test/workflows/replay.test.ts). Each is checked where its
+ * behaviour differs, so a running account takes the new behaviour from its next event on while
+ * its recorded history replays with the old one.
+ */
+export const PATCHES = {
+  /** The status is derived from every provider object (SPEC §3) instead of the last event. */
+  derivedStatus: 'derived-status',
+  /**
+   * An event already in the processed set is not dropped unseen: applyTransition asks the
+   * database, which applies it if its outcome is still NULL (a database restored from a backup
+   * reuses ids the workflow has seen).
+   */
+  dedupeAsksDatabase: 'dedupe-asks-database',
+} as const;
+
 export async function billingAccountWorkflow(input: BillingAccountInput): Promise<void> {
   const accountId = input.account_id;
   const maxEvents = input.max_events_per_run ?? 1000;
@@ -58,8 +76,10 @@ export async function billingAccountWorkflow(input: BillingAccountInput): Promis
       });
       return false;
     }
-    if (!processed.has(event.event_id) && !queue.some((q) => q.event_id === event.event_id))
-      queue.push(event);
+    if (queue.some((q) => q.event_id === event.event_id && q.dedupe_key === event.dedupe_key))
+      return true;
+    if (processed.has(event.event_id) && !patched(PATCHES.dedupeAsksDatabase)) return true;
+    queue.push(event);
     return true;
   };
 
@@ -97,9 +117,10 @@ export async function billingAccountWorkflow(input: BillingAccountInput): Promis
   publishSearchAttributes(accountId, state);
 
   const process = async (event: BillingEvent): Promise<void> => {
-    if (processed.has(event.event_id)) return;
+    if (processed.has(event.event_id) && !patched(PATCHES.dedupeAsksDatabase)) return;
     const before = state;
-    const decision = transition(before, event);
+    const decide = patched(PATCHES.derivedStatus) ? transition : legacyTransition;
+    const decision = decide(before, event);
     const result = await billingDb.applyTransition({
       event,
       decision,

@@ -23,7 +23,14 @@
 //             (an earlier real end still arrives as `customer.subscription.deleted`).
 import type Stripe from 'stripe';
 import { AppError } from './errors';
-import type { AccountHint, EventData, NormalizedEvent, StripeLinks, Unhandled } from './types';
+import type {
+  AccountHint,
+  EventData,
+  NormalizedEvent,
+  StripeLinks,
+  SubscriptionFacts,
+  Unhandled,
+} from './types';
 
 export interface NormalizeStripeOptions {
   /** Dunning grace to stamp on `invoice.payment_failed` (PAST_DUE_GRACE); null = none. */
@@ -160,6 +167,15 @@ function scheduledCancelAt(sub: Json): string | null {
     );
   }
   return isoFromSeconds(end);
+}
+
+/** What the subscription says about its cancel and trial, beyond its status. */
+function subscriptionFacts(sub: Json): Required<SubscriptionFacts> {
+  const trialEnd = whole(field<Stripe.Subscription>(sub, 'trial_end'));
+  return {
+    cancel_at_period_end: field<Stripe.Subscription>(sub, 'cancel_at_period_end') === true,
+    trial_end: trialEnd === null ? null : isoFromSeconds(trialEnd),
+  };
 }
 
 function subscriptionHint(sub: Json): AccountHint {
@@ -322,6 +338,10 @@ function checkoutCompleted(session: Json, type: string): Interpreted {
       kind: 'stripe.subscription_started',
       stripe_type: type,
       subscription_status: status,
+      payment_status: text(field<Stripe.Checkout.Session>(session, 'payment_status')),
+      ...(expanded && status !== null
+        ? { cancel_at: scheduledCancelAt(expanded), ...subscriptionFacts(expanded) }
+        : {}),
       ...links,
     },
     account_hint: checkoutHint(session),
@@ -334,6 +354,8 @@ function subscriptionStarted(sub: Json, type: string): Interpreted {
       kind: 'stripe.subscription_started',
       stripe_type: type,
       subscription_status: text(field<Stripe.Subscription>(sub, 'status')),
+      cancel_at: scheduledCancelAt(sub),
+      ...subscriptionFacts(sub),
       ...subscriptionLinks(sub),
     },
     account_hint: subscriptionHint(sub),
@@ -346,6 +368,7 @@ function subscriptionUpdated(sub: Json): Interpreted {
       kind: 'stripe.subscription_updated',
       subscription_status: requiredStatus(sub),
       cancel_at: scheduledCancelAt(sub),
+      ...subscriptionFacts(sub),
       ...subscriptionLinks(sub),
     },
     account_hint: subscriptionHint(sub),
@@ -354,7 +377,11 @@ function subscriptionUpdated(sub: Json): Interpreted {
 
 function subscriptionDeleted(sub: Json): Interpreted {
   return {
-    data: { kind: 'stripe.subscription_deleted', ...subscriptionLinks(sub) },
+    data: {
+      kind: 'stripe.subscription_deleted',
+      subscription_status: text(field<Stripe.Subscription>(sub, 'status')),
+      ...subscriptionLinks(sub),
+    },
     account_hint: subscriptionHint(sub),
   };
 }

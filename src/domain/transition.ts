@@ -1,35 +1,26 @@
-// The billing state machine (SPEC §2–§3) as one pure function. No clock, no IO: the same
-// events in the same order always give the same projection, which is what makes
-// `rebuild-projection` exact and the workflow deterministic.
+// The account's decision for one event (SPEC §2–§3) as one pure function: record the event's
+// evidence on its provider object (evidence.ts), then derive the status from every object
+// (derive.ts). No wall clock, no IO: the same events in the same order always give the same
+// projection, which is what makes `rebuild-projection` exact and the workflow deterministic.
+import { deriveStatus, type Derived } from './derive';
+import { EVIDENCE, emptyObjects, type EvidenceStep, type Links } from './evidence';
+import { legacyNextTimer } from './legacy-transition';
 import type {
+  AccountObjects,
   AccountState,
-  AuditAction,
   BillingEvent,
   Decision,
   EventData,
   Provider,
   Status,
-  StripeLinks,
+  SubscriptionObject,
+  TimerKind,
 } from './types';
 
-/** What a handler decides; bookkeeping (last event, status_since, versions) is added after. */
-type Step =
-  | { kind: 'change'; patch: Partial<AccountState>; action: AuditAction }
-  | { kind: 'ignore'; reason: string }
-  | { kind: 'reject'; reason: string };
-
-type Handler<K extends EventData['kind']> = (
-  state: AccountState | null,
-  data: Extract<EventData, { kind: K }>,
-  event: BillingEvent,
-) => Step;
-
-const MYASP_STATUS: Record<string, Status> = {
-  '1': 'active',
-  '2': 'stopped',
-  '3': 'active',
-  '4': 'canceled',
-};
+const EPOCH = '1970-01-01T00:00:00.000Z';
+const ms = (iso: string): number => Date.parse(iso);
+const latest = (a: string | null | undefined, b: string): string =>
+  a == null || ms(b) > ms(a) ? b : a;
 
 export function emptyAccount(accountId: string, provider: Provider): AccountState {
   return {
@@ -51,246 +42,93 @@ export function emptyAccount(accountId: string, provider: Provider): AccountStat
     last_event_id: null,
     last_event_ts: null,
     object_versions: {},
+    objects: emptyObjects(),
+    as_of: null,
+    status_object: null,
+    status_reason: null,
   };
 }
 
-function ms(iso: string): number {
-  return Date.parse(iso);
-}
+// ---------------------------------------------------------------------------------------------
+// State written before the status was derived per object
 
-export function inTrial(state: AccountState | null, at: string): boolean {
-  return state?.trial_end != null && ms(at) < ms(state.trial_end);
-}
+const SEEDED_SUBSCRIPTION_STATUS: Record<Status, string> = {
+  free: 'incomplete',
+  early_payment: 'active',
+  active: 'active',
+  canceling: 'active',
+  past_due: 'past_due',
+  stopped: 'active',
+  canceled: 'canceled',
+};
 
-/** The status an account returns to when nothing is wrong any more (cancel withdrawn, paid). */
-function restoredStatus(state: AccountState | null, at: string, hasSubscription: boolean): Status {
-  if (!inTrial(state, at)) return 'active';
-  return hasSubscription ? 'early_payment' : 'free';
-}
-
-function links(d: StripeLinks, state: AccountState | null): Partial<AccountState> {
+function seedSubscription(s: AccountState, at: string): SubscriptionObject {
+  const version = s.object_versions[`stripe:${s.stripe_subscription_id}`] ?? at;
+  const failing = s.status === 'past_due' && s.grace_until !== null && s.status_since !== null;
   return {
-    provider: 'stripe',
-    stripe_customer_id: d.customer_id ?? state?.stripe_customer_id ?? null,
-    stripe_subscription_id: d.subscription_id ?? state?.stripe_subscription_id ?? null,
-    plan: d.plan ?? state?.plan ?? null,
-    amount: d.amount ?? state?.amount ?? null,
-  };
-}
-
-/** Invoices carry tax and prorations: they link ids but keep the subscription's price as amount. */
-function invoiceLinks(d: StripeLinks, state: AccountState | null): Partial<AccountState> {
-  return { ...links(d, state), amount: state?.amount ?? d.amount };
-}
-
-function addMs(iso: string, delta: number): string {
-  return new Date(ms(iso) + delta).toISOString();
-}
-
-const startSubscription: Handler<'stripe.subscription_started'> = (state, d, e) => {
-  const keep =
-    state !== null &&
-    state.stripe_subscription_id === d.subscription_id &&
-    (state.status === 'canceling' || state.status === 'past_due');
-  const incomplete = d.subscription_status === 'incomplete';
-  const status =
-    keep || incomplete ? (state?.status ?? 'free') : restoredStatus(state, e.occurred_at, true);
-  return {
-    kind: 'change',
-    patch: { ...links(d, state), status, grace_until: keep ? (state?.grace_until ?? null) : null },
-    action: 'billing.subscription_started',
-  };
-};
-
-const updateSubscription: Handler<'stripe.subscription_updated'> = (state, d, e) => {
-  const base = links(d, state);
-  const sameEndedSubscription =
-    state?.status === 'canceled' && state.stripe_subscription_id === d.subscription_id;
-  if (sameEndedSubscription) return { kind: 'ignore', reason: 'subscription_already_ended' };
-  const s = d.subscription_status;
-  if (s === 'past_due' || s === 'unpaid') {
-    const grace = state?.status === 'past_due' ? state.grace_until : null;
-    return {
-      kind: 'change',
-      patch: { ...base, status: 'past_due', grace_until: grace },
-      action: 'billing.payment_failed',
-    };
-  }
-  if (s === 'canceled' || s === 'incomplete_expired') {
-    return { kind: 'change', patch: { ...base, ...ended() }, action: 'billing.canceled' };
-  }
-  if (d.cancel_at !== null) {
-    return {
-      kind: 'change',
-      patch: { ...base, status: 'canceling', scheduled_cancel_at: d.cancel_at, grace_until: null },
-      action: 'billing.cancel_scheduled',
-    };
-  }
-  return updateWithoutCancel(state, base, e.occurred_at, s);
-};
-
-function updateWithoutCancel(
-  state: AccountState | null,
-  base: Partial<AccountState>,
-  at: string,
-  subscriptionStatus: string,
-): Step {
-  const restored = { ...base, scheduled_cancel_at: null, grace_until: null };
-  const status = restoredStatus(state, at, true);
-  if (state?.status === 'canceling') {
-    return { kind: 'change', patch: { ...restored, status }, action: 'billing.cancel_withdrawn' };
-  }
-  const paying = subscriptionStatus === 'active' || subscriptionStatus === 'trialing';
-  if (state?.status === 'past_due' && paying) {
-    return { kind: 'change', patch: { ...restored, status }, action: 'billing.payment_recovered' };
-  }
-  if ((state === null || state.status === 'free') && paying) {
-    return {
-      kind: 'change',
-      patch: { ...restored, status },
-      action: 'billing.subscription_started',
-    };
-  }
-  return { kind: 'change', patch: base, action: 'billing.subscription_updated' };
-}
-
-function ended(): Partial<AccountState> {
-  return { status: 'canceled', scheduled_cancel_at: null, grace_until: null };
-}
-
-const deleteSubscription: Handler<'stripe.subscription_deleted'> = (state, d) => ({
-  kind: 'change',
-  patch: { ...links(d, state), ...ended() },
-  action: 'billing.canceled',
-});
-
-const paymentFailed: Handler<'stripe.payment_failed'> = (state, d, e) => {
-  if (state?.status === 'canceled') return { kind: 'ignore', reason: 'account_canceled' };
-  const since =
-    state?.status === 'past_due' ? (state.status_since ?? e.occurred_at) : e.occurred_at;
-  const grace = d.past_due_grace_ms === null ? null : addMs(since, d.past_due_grace_ms);
-  const keepGrace = state?.status === 'past_due' ? (state.grace_until ?? grace) : grace;
-  const stillInGrace = keepGrace !== null && ms(keepGrace) > ms(e.occurred_at) ? keepGrace : null;
-  return {
-    kind: 'change',
-    patch: { ...invoiceLinks(d, state), status: 'past_due', grace_until: stillInGrace },
-    action: 'billing.payment_failed',
-  };
-};
-
-const paymentSucceeded: Handler<'stripe.payment_succeeded'> = (state, d, e) => {
-  const status = restoredStatus(state, e.occurred_at, true);
-  if (state?.status === 'past_due') {
-    return {
-      kind: 'change',
-      patch: { ...invoiceLinks(d, state), status, grace_until: null },
-      action: 'billing.payment_recovered',
-    };
-  }
-  if ((state === null || state.status === 'free') && d.subscription_id !== null) {
-    return {
-      kind: 'change',
-      patch: { ...invoiceLinks(d, state), status },
-      action: 'billing.subscription_started',
-    };
-  }
-  return { kind: 'ignore', reason: 'no_change' };
-};
-
-const myaspStatusChanged: Handler<'myasp.status_changed'> = (state, d) => ({
-  kind: 'change',
-  patch: {
-    provider: 'myasp',
-    status: MYASP_STATUS[d.provider_status] ?? 'active',
-    provider_status: d.provider_status,
-    myasp_user_id: d.myasp_user_id,
-    email: d.email ?? state?.email ?? null,
-    plan: d.plan ?? state?.plan ?? null,
-    amount: d.amount ?? state?.amount ?? null,
-    scheduled_cancel_at: null,
-    grace_until: null,
-  },
-  action: 'billing.myasp_status_changed',
-});
-
-const registerAccount: Handler<'account.registered'> = (state, d) => {
-  if (state !== null) return { kind: 'ignore', reason: 'already_registered' };
-  return {
-    kind: 'change',
-    patch: {
-      status: 'free',
-      trial_end: d.trial_end,
-      email: d.email,
-      stripe_customer_id: d.stripe_customer_id,
-      myasp_user_id: d.myasp_user_id,
-    },
-    action: 'billing.account_registered',
-  };
-};
-
-const correctManually: Handler<'manual.correction'> = (_state, d) => {
-  if (d.status === 'canceling' && d.scheduled_cancel_at === null) {
-    return { kind: 'reject', reason: 'canceling_needs_scheduled_cancel_at' };
-  }
-  return {
-    kind: 'change',
-    patch: {
-      status: d.status,
-      scheduled_cancel_at: d.status === 'canceling' ? d.scheduled_cancel_at : null,
-      grace_until: null,
-    },
-    action: 'billing.manual_correction',
-  };
-};
-
-const timerFired: Handler<'timer.fired'> = (state, d) => {
-  if (state === null) return { kind: 'ignore', reason: 'no_account' };
-  const step = TIMER_HANDLERS[d.timer](state, d.due_at);
-  return step ?? { kind: 'ignore', reason: 'timer_obsolete' };
-};
-
-const TIMER_HANDLERS: Record<
-  'trial_end' | 'cancel_at_period_end' | 'grace_end',
-  (s: AccountState, due: string) => Step | null
-> = {
-  trial_end: (s, due) => {
-    if (s.trial_end !== due) return null;
-    if (s.status === 'free') return change({ status: 'past_due' }, 'billing.trial_ended');
-    if (s.status === 'early_payment') return change({ status: 'active' }, 'billing.trial_ended');
-    return null;
-  },
-  cancel_at_period_end: (s, due) =>
-    s.status === 'canceling' && s.scheduled_cancel_at === due
-      ? change(ended(), 'billing.canceled_at_period_end')
+    status: SEEDED_SUBSCRIPTION_STATUS[s.status],
+    cancel_at: s.status === 'canceling' ? s.scheduled_cancel_at : null,
+    cancel_at_period_end: false,
+    trial_end: null,
+    plan: s.plan,
+    amount: s.amount,
+    version,
+    event_id: s.last_event_id,
+    payment: failing
+      ? {
+          state: 'failed',
+          at: version,
+          event_id: s.status_event_id ?? s.last_event_id ?? '',
+          failing_since: s.status_since,
+          grace_ms: ms(s.grace_until as string) - ms(s.status_since as string),
+        }
       : null,
-  grace_end: (s, due) =>
-    s.status === 'past_due' && s.grace_until === due
-      ? change({ grace_until: null }, 'billing.grace_ended')
-      : null,
-};
-
-function change(patch: Partial<AccountState>, action: AuditAction): Step {
-  return { kind: 'change', patch, action };
+    last_evidence: 'snapshot',
+    first_seen: version,
+  };
 }
 
-const HANDLERS: { [K in EventData['kind']]: Handler<K> } = {
-  'stripe.subscription_started': startSubscription,
-  'stripe.subscription_updated': updateSubscription,
-  'stripe.subscription_deleted': deleteSubscription,
-  'stripe.payment_failed': paymentFailed,
-  'stripe.payment_succeeded': paymentSucceeded,
-  'myasp.status_changed': myaspStatusChanged,
-  'account.registered': registerAccount,
-  'manual.correction': correctManually,
-  'timer.fired': timerFired,
-  unhandled: () => ({ kind: 'ignore', reason: 'unhandled_event_type' }),
-};
-
-function newerChange(state: AccountState | null, event: BillingEvent): string | null {
-  if (state === null || event.object_key === null) return null;
-  const last = state.object_versions[event.object_key];
-  return last !== undefined && ms(event.occurred_at) < ms(last) ? last : null;
+/**
+ * Gives state written before the status was derived per object (a projection row, or a running
+ * workflow's state) its objects, seeded from the columns. Where the seeded objects do not explain
+ * the status (a manual correction, a rule that changed), the status is kept as operator evidence
+ * at its time, so nothing changes until newer provider evidence arrives. `rebuild-projection
+ * --apply` replaces seeded objects with the exact ones folded from billing_events.
+ */
+export function upgradeState(s: AccountState): AccountState & { objects: AccountObjects } {
+  if (s.objects) return s as AccountState & { objects: AccountObjects };
+  const at = s.last_event_ts ?? s.status_since ?? EPOCH;
+  const objects = emptyObjects(s.trial_end);
+  if (s.stripe_subscription_id) {
+    objects.subscriptions[s.stripe_subscription_id] = seedSubscription(s, at);
+  }
+  const code = s.provider_status;
+  if (s.myasp_user_id && (code === '1' || code === '2' || code === '3' || code === '4')) {
+    const version = s.object_versions[`myasp:${s.myasp_user_id}`] ?? at;
+    const event_id = s.last_event_id ?? '';
+    objects.membership = { user_id: s.myasp_user_id, code, version, event_id, first_seen: version };
+  }
+  const seeded = deriveStatus(objects, at);
+  if (seeded.status !== s.status || seeded.scheduled_cancel_at !== s.scheduled_cancel_at) {
+    objects.manual = {
+      status: s.status,
+      scheduled_cancel_at: s.status === 'canceling' ? s.scheduled_cancel_at : null,
+      at: s.status_since ?? at,
+      event_id: s.status_event_id ?? s.last_event_id ?? '',
+    };
+  }
+  const derived = deriveStatus(objects, at);
+  return {
+    ...s,
+    objects,
+    as_of: at,
+    status_object: derived.status_object,
+    status_reason: derived.status_reason,
+  };
 }
+
+// ---------------------------------------------------------------------------------------------
+// The decision
 
 function actorOf(event: BillingEvent): Pick<Decision['audit'], 'actor_role' | 'actor'> {
   if (event.data.kind === 'manual.correction') {
@@ -305,7 +143,6 @@ function baseDetails(event: BillingEvent): Record<string, unknown> {
     dedupe_key: event.dedupe_key,
     source: event.source,
     occurred_at: event.occurred_at,
-    ...(event.data.kind === 'manual.correction' ? { reason: event.data.reason } : {}),
     ...(event.data.kind === 'timer.fired'
       ? { timer: event.data.timer, due_at: event.data.due_at }
       : {}),
@@ -319,7 +156,7 @@ function unchanged(
   reason: string,
   extra: Record<string, unknown> = {},
 ): Decision {
-  const action: AuditAction =
+  const action =
     outcome === 'stale'
       ? 'billing.event_stale'
       : outcome === 'rejected'
@@ -332,49 +169,92 @@ function unchanged(
   };
 }
 
-const BOOKKEEPING: (keyof AccountState)[] = [
-  'last_event_id',
-  'last_event_ts',
-  'status_since',
-  'status_event_id',
-  'object_versions',
-];
-
-function sameAccount(a: AccountState, b: AccountState): boolean {
-  return (Object.keys(a) as (keyof AccountState)[])
-    .filter((k) => !BOOKKEEPING.includes(k))
-    .every((k) => a[k] === b[k]);
+function mergeLinks(base: AccountState, links: Links): AccountState {
+  const out: Partial<AccountState> = {};
+  for (const key of Object.keys(links) as (keyof Links)[]) {
+    const value = links[key];
+    if (value !== null && value !== undefined) Object.assign(out, { [key]: value });
+  }
+  return { ...base, ...out };
 }
 
-/** Decide what one event does to one account. */
-export function transition(state: AccountState | null, event: BillingEvent): Decision {
-  const newer = newerChange(state, event);
-  if (newer !== null) {
-    return unchanged(state, event, 'stale', 'older_than_last_change', { last_change_at: newer });
+/** The per-object versions, as object_key → newest `created` (invoices under `…#invoice`). */
+function versionsOf(objects: AccountObjects): Record<string, string> {
+  const versions: Record<string, string> = {};
+  for (const [id, sub] of Object.entries(objects.subscriptions)) {
+    if (sub.version !== null) versions[`stripe:${id}`] = sub.version;
+    if (sub.payment !== null) versions[`stripe:${id}#invoice`] = sub.payment.at;
   }
-  const handler = HANDLERS[event.data.kind] as Handler<EventData['kind']>;
-  const step = handler(state, event.data, event);
-  if (step.kind !== 'change') {
-    const outcome = step.kind === 'reject' ? 'rejected' : 'ignored';
-    return unchanged(state, event, outcome, step.reason);
+  if (objects.membership)
+    versions[`myasp:${objects.membership.user_id}`] = objects.membership.version;
+  return versions;
+}
+
+/** The columns the derivation decides. */
+function derivedColumns(
+  base: AccountState,
+  objects: AccountObjects,
+  d: Derived,
+): Partial<AccountState> {
+  const firstSubscription = d.ranked.find((o) => o.provider === 'stripe');
+  const decider = d.ranked.find((o) => o.object === d.status_object);
+  const subscriptionId = firstSubscription?.object.slice('stripe:'.length) ?? null;
+  const priced = subscriptionId ? objects.subscriptions[subscriptionId] : undefined;
+  return {
+    status: d.status,
+    scheduled_cancel_at: d.scheduled_cancel_at,
+    grace_until: d.grace_until,
+    trial_end: d.trial_end,
+    status_object: d.status_object,
+    status_reason: d.status_reason,
+    provider: decider?.provider ?? d.ranked[0]?.provider ?? base.provider,
+    stripe_subscription_id: subscriptionId ?? base.stripe_subscription_id,
+    provider_status: objects.membership?.code ?? base.provider_status,
+    plan: priced?.plan ?? base.plan,
+    amount: priced?.amount ?? base.amount,
+  };
+}
+
+const VISIBLE: (keyof AccountState)[] = [
+  'status',
+  'scheduled_cancel_at',
+  'grace_until',
+  'trial_end',
+  'status_object',
+  'status_reason',
+];
+
+function decideRecorded(
+  input: AccountState | null,
+  before: AccountState | null,
+  event: BillingEvent,
+  step: Extract<EvidenceStep, { kind: 'record' }>,
+): Decision {
+  const base = before ?? emptyAccount(event.account_id, 'none');
+  let objects = step.objects;
+  const manual = objects.manual;
+  if (step.from_provider && manual && ms(event.occurred_at) > ms(manual.at)) {
+    objects = { ...objects, manual: null };
   }
-  const before = state ?? emptyAccount(event.account_id, 'none');
-  const merged: AccountState = { ...before, ...step.patch };
-  const isManual = event.data.kind === 'manual.correction';
-  if (state !== null && !isManual && sameAccount(state, merged)) {
-    return unchanged(state, event, 'ignored', 'no_change');
+  const asOf = latest(base.as_of, event.occurred_at);
+  const derived = deriveStatus(objects, asOf);
+  const linked = mergeLinks(base, step.links);
+  const merged: AccountState = { ...linked, ...derivedColumns(linked, objects, derived) };
+  if (before !== null && event.data.kind === 'timer.fired') {
+    if (VISIBLE.every((k) => merged[k] === before[k])) {
+      return unchanged(input, event, 'ignored', 'timer_obsolete');
+    }
   }
-  const statusChanged = state === null || state.status !== merged.status;
+  const statusChanged = before === null || before.status !== merged.status;
   const next: AccountState = {
     ...merged,
+    objects,
+    as_of: asOf,
+    object_versions: versionsOf(objects),
     last_event_id: event.event_id,
     last_event_ts: event.occurred_at,
     status_since: statusChanged ? event.occurred_at : merged.status_since,
     status_event_id: statusChanged ? event.event_id : merged.status_event_id,
-    object_versions:
-      event.object_key === null
-        ? merged.object_versions
-        : { ...merged.object_versions, [event.object_key]: event.occurred_at },
   };
   return {
     outcome: 'applied',
@@ -382,20 +262,50 @@ export function transition(state: AccountState | null, event: BillingEvent): Dec
     audit: {
       action: step.action,
       ...actorOf(event),
-      details: { ...baseDetails(event), ...(statusChanged ? {} : { status_unchanged: true }) },
+      details: {
+        ...baseDetails(event),
+        ...step.details,
+        status_object: derived.status_object,
+        status_reason: derived.status_reason,
+        ...(statusChanged ? {} : { status_unchanged: true }),
+      },
     },
   };
 }
 
-/** The one durable timer an account needs next, derived from its state. */
-export function nextTimer(
-  state: AccountState | null,
-): { timer: 'trial_end' | 'cancel_at_period_end' | 'grace_end'; due_at: string } | null {
+/** Decide what one event does to one account. */
+export function transition(state: AccountState | null, event: BillingEvent): Decision {
+  const before = state === null ? null : upgradeState(state);
+  const handler = EVIDENCE[event.data.kind] as (
+    objects: AccountObjects,
+    data: EventData,
+    event: BillingEvent,
+    state: AccountState | null,
+  ) => EvidenceStep;
+  const step = handler(before?.objects ?? emptyObjects(), event.data, event, before);
+  switch (step.kind) {
+    case 'stale':
+      return unchanged(state, event, 'stale', 'older_than_newest_evidence', {
+        object: step.object,
+        newest_evidence_at: step.newest,
+      });
+    case 'ignore':
+      return unchanged(state, event, 'ignored', step.reason);
+    case 'reject':
+      return unchanged(state, event, 'rejected', step.reason);
+    case 'record':
+      return decideRecorded(state, before, event, step);
+  }
+}
+
+/**
+ * The one durable timer an account needs next: the instant its derived status would change with
+ * no new evidence (trial end, the latest scheduled cancel, grace end).
+ */
+export function nextTimer(state: AccountState | null): { timer: TimerKind; due_at: string } | null {
   if (state === null) return null;
-  const candidates: {
-    timer: 'trial_end' | 'cancel_at_period_end' | 'grace_end';
-    due_at: string;
-  }[] = [];
+  if (!state.objects) return legacyNextTimer(state);
+  const candidates: { timer: TimerKind; due_at: string }[] = [];
   if (state.trial_end && (state.status === 'free' || state.status === 'early_payment')) {
     candidates.push({ timer: 'trial_end', due_at: state.trial_end });
   }

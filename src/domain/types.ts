@@ -45,14 +45,27 @@ export interface StripeLinks {
   amount: number | null;
 }
 
-export interface StripeCheckoutCompleted extends StripeLinks {
+/** What a subscription object says about itself (absent in events stored by older versions). */
+export interface SubscriptionFacts {
+  /** `cancel_at_period_end` as Stripe sent it. */
+  cancel_at_period_end?: boolean;
+  /** The subscription's own trial end while it is trialing; ISO-8601. */
+  trial_end?: string | null;
+}
+
+export interface StripeCheckoutCompleted extends StripeLinks, SubscriptionFacts {
   kind: 'stripe.subscription_started';
   /** `checkout.session.completed` or `customer.subscription.created`. */
   stripe_type: string;
+  /** The subscription's status when the event carries the subscription (created, or expanded). */
   subscription_status: string | null;
+  /** A checkout session's `payment_status` (`paid`, `unpaid`, `no_payment_required`). */
+  payment_status?: string | null;
+  /** When a cancel is scheduled on the carried subscription; ISO-8601. */
+  cancel_at?: string | null;
 }
 
-export interface StripeSubscriptionChanged extends StripeLinks {
+export interface StripeSubscriptionChanged extends StripeLinks, SubscriptionFacts {
   kind: 'stripe.subscription_updated';
   subscription_status: string;
   /** When the subscription will end, if a cancel is scheduled; ISO-8601. */
@@ -61,6 +74,8 @@ export interface StripeSubscriptionChanged extends StripeLinks {
 
 export interface StripeSubscriptionDeleted extends StripeLinks {
   kind: 'stripe.subscription_deleted';
+  /** The status the deleted subscription carries (`canceled`, or `incomplete_expired`). */
+  subscription_status?: string | null;
 }
 
 export interface StripeInvoicePaymentFailed extends StripeLinks {
@@ -131,6 +146,65 @@ export interface BillingEvent {
   data: EventData;
 }
 
+/** The newest invoice evidence about one subscription. */
+export interface PaymentEvidence {
+  state: 'paid' | 'failed';
+  /** `created` of the invoice event. */
+  at: string;
+  event_id: string;
+  /** Since when payments have failed with no success in between: the dunning start. */
+  failing_since: string | null;
+  /** Dunning grace in force when the failure was stored (PAST_DUE_GRACE); null means none. */
+  grace_ms: number | null;
+}
+
+/** One Stripe subscription as the account knows it: its newest snapshot and newest invoice. */
+export interface SubscriptionObject {
+  /** Stripe's status in the newest subscription snapshot; null while only invoices were seen. */
+  status: string | null;
+  cancel_at: string | null;
+  cancel_at_period_end: boolean;
+  trial_end: string | null;
+  plan: string | null;
+  amount: number | null;
+  /** `created` of the event that carried the newest snapshot; null while there is none. */
+  version: string | null;
+  /** billing_events.id of that event. */
+  event_id: string | null;
+  payment: PaymentEvidence | null;
+  /** Which kind of evidence was recorded last: settles equal seconds in arrival order. */
+  last_evidence: 'snapshot' | 'payment';
+  /** When the account first heard of it: picks the deciding subscription among equals. */
+  first_seen: string;
+}
+
+/** The MyASP membership as the account knows it: the newest status code and its `ts`. */
+export interface MembershipObject {
+  user_id: string;
+  code: '1' | '2' | '3' | '4';
+  version: string;
+  event_id: string;
+  /** When the account first heard of it: orders it among objects of equal standing. */
+  first_seen: string;
+}
+
+/** An operator's correction: evidence at its time, until newer provider evidence arrives. */
+export interface ManualEvidence {
+  status: Status;
+  scheduled_cancel_at: string | null;
+  at: string;
+  event_id: string;
+}
+
+/** Every provider object the account has seen; the status is derived from all of them. */
+export interface AccountObjects {
+  subscriptions: Record<string, SubscriptionObject>;
+  membership: MembershipObject | null;
+  manual: ManualEvidence | null;
+  /** The trial the account was registered with (POST /v1/accounts). */
+  registered_trial_end: string | null;
+}
+
 /** The account projection as the workflow holds it and `billing_accounts` stores it. */
 export interface AccountState {
   account_id: string;
@@ -152,15 +226,31 @@ export interface AccountState {
   status_event_id: string | null;
   last_event_id: string | null;
   last_event_ts: string | null;
-  /** object_key -> occurred_at of the last event that changed that object. */
+  /** object_key -> `created` of the newest evidence recorded for that object. */
   object_versions: Record<string, string>;
+  /**
+   * The provider objects the status is derived from. Absent or null in state written before the
+   * status was derived per object (transition.ts seeds it from the columns then).
+   */
+  objects?: AccountObjects | null;
+  /** The newest time the account has evidence for: the status is derived as of this instant. */
+  as_of?: string | null;
+  /** The object that decided the status: `stripe:sub_…`, `myasp:<user>`, `manual` or `trial`. */
+  status_object?: string | null;
+  /** Why that object decided it: `subscription_active`, `payment_failed`, `trial_over`, … */
+  status_reason?: string | null;
 }
 
 /** Audit action names, as written to `audit_logs.action`. */
 export type AuditAction =
   | 'billing.account_registered'
   | 'billing.subscription_started'
+  | 'billing.subscription_created'
+  | 'billing.checkout_completed'
   | 'billing.subscription_updated'
+  | 'billing.subscription_deleted'
+  | 'billing.invoice_paid'
+  | 'billing.payment_succeeded'
   | 'billing.cancel_scheduled'
   | 'billing.cancel_withdrawn'
   | 'billing.payment_failed'

@@ -116,6 +116,10 @@ const COLUMN_KINDS: Record<keyof AccountState, Kind> = {
   last_event_id: 'text',
   last_event_ts: 'time',
   object_versions: 'json',
+  objects: 'json',
+  as_of: 'time',
+  status_object: 'text',
+  status_reason: 'text',
 };
 
 function sortKeys(v: unknown): unknown {

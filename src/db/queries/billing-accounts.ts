@@ -4,7 +4,8 @@ import type { GateAccount } from '../../domain/gate';
 
 const COLUMNS = `account_id, provider, status, provider_status, plan, amount, email, myasp_user_id,
   stripe_customer_id, stripe_subscription_id, trial_end, scheduled_cancel_at, grace_until,
-  status_since, status_event_id, last_event_id, last_event_ts, object_versions`;
+  status_since, status_event_id, last_event_id, last_event_ts, object_versions, objects, as_of,
+  status_object, status_reason`;
 
 type Row = Omit<AccountState, 'amount'> & { amount: string | null };
 
@@ -65,7 +66,8 @@ export async function upsertAccount(db: Db, s: AccountState): Promise<void> {
     `INSERT INTO billing_accounts (${COLUMNS}, updated_at)
      VALUES ($1::text, $2::text, $3::text, $4::text, $5::text, $6::bigint, $7::text, $8::text, $9::text,
              $10::text, $11::timestamptz, $12::timestamptz, $13::timestamptz, $14::timestamptz, $15::bigint,
-             $16::bigint, $17::timestamptz, $18::jsonb, now())
+             $16::bigint, $17::timestamptz, $18::jsonb, $19::jsonb, $20::timestamptz, $21::text, $22::text,
+             now())
      ON CONFLICT (account_id) DO UPDATE SET
        provider = EXCLUDED.provider, status = EXCLUDED.status, provider_status = EXCLUDED.provider_status,
        plan = EXCLUDED.plan, amount = EXCLUDED.amount, email = EXCLUDED.email,
@@ -74,7 +76,9 @@ export async function upsertAccount(db: Db, s: AccountState): Promise<void> {
        scheduled_cancel_at = EXCLUDED.scheduled_cancel_at, grace_until = EXCLUDED.grace_until,
        status_since = EXCLUDED.status_since, status_event_id = EXCLUDED.status_event_id,
        last_event_id = EXCLUDED.last_event_id, last_event_ts = EXCLUDED.last_event_ts,
-       object_versions = EXCLUDED.object_versions, updated_at = now()`,
+       object_versions = EXCLUDED.object_versions, objects = EXCLUDED.objects,
+       as_of = EXCLUDED.as_of, status_object = EXCLUDED.status_object,
+       status_reason = EXCLUDED.status_reason, updated_at = now()`,
     [
       s.account_id,
       s.provider,
@@ -94,6 +98,10 @@ export async function upsertAccount(db: Db, s: AccountState): Promise<void> {
       s.last_event_id,
       s.last_event_ts,
       JSON.stringify(s.object_versions),
+      s.objects ? JSON.stringify(s.objects) : null,
+      s.as_of ?? null,
+      s.status_object ?? null,
+      s.status_reason ?? null,
     ],
   );
 }

@@ -1,0 +1,244 @@
+// The account status derived from what each provider object says (SPEC §3, "the rule"). Pure:
+// the same objects at the same instant always give the same status, whatever order the events
+// that described them arrived in.
+import type {
+  AccountObjects,
+  MembershipObject,
+  Provider,
+  Status,
+  SubscriptionObject,
+} from './types';
+
+/** How one object stands, most permissive first; `none` is an object that counts as absent. */
+export const STANDINGS = ['live', 'canceling', 'dunning', 'stopped', 'ended', 'none'] as const;
+export type Standing = (typeof STANDINGS)[number];
+
+export interface ObjectStanding {
+  /** `stripe:sub_…` or `myasp:<user>`. */
+  object: string;
+  provider: Provider;
+  standing: Standing;
+  /** A word for the gate and the audit trail: `subscription_active`, `payment_failed`, … */
+  reason: string;
+  /** The event that carried the deciding evidence. */
+  event_id: string | null;
+  cancel_at: string | null;
+  grace_until: string | null;
+  /** Orders objects of equal standing: the one first seen decides. */
+  first_seen: string;
+}
+
+export interface Derived {
+  status: Status;
+  scheduled_cancel_at: string | null;
+  grace_until: string | null;
+  /** Registration trial, or a trialing subscription's trial end if later. */
+  trial_end: string | null;
+  status_object: string | null;
+  status_reason: string;
+  /** The object standings ranked, the deciding one first (objects that count as absent last). */
+  ranked: ObjectStanding[];
+}
+
+const ms = (iso: string): number => Date.parse(iso);
+const latest = (a: string | null, b: string | null): string | null =>
+  a === null ? b : b === null ? a : ms(a) >= ms(b) ? a : b;
+
+const ENDED_STATUSES = new Set(['canceled']);
+const PENDING_STATUSES = new Set(['incomplete', 'incomplete_expired']);
+const DUNNING_STATUSES = new Set(['past_due', 'unpaid', 'paused']);
+const LIVE_STATUSES = new Set(['active', 'trialing']);
+
+/** The invoice evidence is newer than the snapshot (equal seconds: whichever came last). */
+function paymentIsNewer(sub: SubscriptionObject): boolean {
+  if (sub.payment === null) return false;
+  if (sub.version === null) return true;
+  const d = ms(sub.payment.at) - ms(sub.version);
+  return d > 0 || (d === 0 && sub.last_evidence === 'payment');
+}
+
+/** A paid invoice dated at or after the cancel time: the subscription renewed, so it did not end. */
+function effectiveCancelAt(sub: SubscriptionObject): string | null {
+  const p = sub.payment;
+  if (sub.cancel_at === null) return null;
+  if (p?.state === 'paid' && ms(p.at) >= ms(sub.cancel_at)) return null;
+  return sub.cancel_at;
+}
+
+function graceUntil(sub: SubscriptionObject, at: string): string | null {
+  const p = sub.payment;
+  if (p?.state !== 'failed' || p.grace_ms === null || p.failing_since === null) return null;
+  const until = new Date(ms(p.failing_since) + p.grace_ms).toISOString();
+  return ms(until) > ms(at) ? until : null;
+}
+
+type Base = { standing: Standing; reason: string; event_id: string | null };
+
+/** What the subscription says before its cancel time is considered. */
+function subscriptionBase(sub: SubscriptionObject): Base {
+  const snapshot = { event_id: sub.event_id };
+  if (sub.status !== null && ENDED_STATUSES.has(sub.status)) {
+    return { standing: 'ended', reason: 'subscription_canceled', ...snapshot };
+  }
+  if (sub.status === 'incomplete_expired') {
+    return { standing: 'none', reason: 'subscription_incomplete_expired', ...snapshot };
+  }
+  if (paymentIsNewer(sub) && sub.payment !== null) {
+    const evidence = { event_id: sub.payment.event_id };
+    if (sub.payment.state === 'paid') {
+      return { standing: 'live', reason: 'invoice_paid', ...evidence };
+    }
+    // A first payment that fails leaves an incomplete subscription unpaid: no subscription yet.
+    return sub.status === 'incomplete'
+      ? { standing: 'none', reason: 'subscription_incomplete', ...evidence }
+      : { standing: 'dunning', reason: 'payment_failed', ...evidence };
+  }
+  const status = sub.status ?? 'unknown';
+  if (LIVE_STATUSES.has(status))
+    return { standing: 'live', reason: `subscription_${status}`, ...snapshot };
+  if (DUNNING_STATUSES.has(status))
+    return { standing: 'dunning', reason: `subscription_${status}`, ...snapshot };
+  if (PENDING_STATUSES.has(status))
+    return { standing: 'none', reason: `subscription_${status}`, ...snapshot };
+  return { standing: 'none', reason: 'subscription_unknown', ...snapshot };
+}
+
+export function subscriptionStanding(
+  id: string,
+  sub: SubscriptionObject,
+  at: string,
+): ObjectStanding {
+  const base = subscriptionBase(sub);
+  const cancelAt = effectiveCancelAt(sub);
+  const common = {
+    object: `stripe:${id}`,
+    provider: 'stripe' as const,
+    first_seen: sub.first_seen,
+  };
+  const ends = base.standing !== 'ended' && base.standing !== 'none' && cancelAt !== null;
+  if (ends && ms(cancelAt) <= ms(at)) {
+    return {
+      ...common,
+      standing: 'ended',
+      reason: 'canceled_at_period_end',
+      event_id: sub.event_id,
+      cancel_at: cancelAt,
+      grace_until: null,
+    };
+  }
+  const canceling = base.standing === 'live' && cancelAt !== null;
+  return {
+    ...common,
+    standing: canceling ? 'canceling' : base.standing,
+    reason: canceling ? 'cancel_scheduled' : base.reason,
+    event_id: base.event_id,
+    cancel_at: cancelAt,
+    grace_until: base.standing === 'dunning' ? graceUntil(sub, at) : null,
+  };
+}
+
+const MEMBERSHIP: Record<MembershipObject['code'], { standing: Standing; reason: string }> = {
+  '1': { standing: 'live', reason: 'myasp_registered' },
+  '2': { standing: 'stopped', reason: 'myasp_stopped' },
+  '3': { standing: 'live', reason: 'myasp_revived' },
+  '4': { standing: 'ended', reason: 'myasp_cancelled' },
+};
+
+function membershipStanding(m: MembershipObject): ObjectStanding {
+  return {
+    object: `myasp:${m.user_id}`,
+    provider: 'myasp',
+    ...MEMBERSHIP[m.code],
+    event_id: m.event_id,
+    cancel_at: null,
+    grace_until: null,
+    first_seen: m.first_seen,
+  };
+}
+
+function rank(a: ObjectStanding, b: ObjectStanding): number {
+  const byStanding = STANDINGS.indexOf(a.standing) - STANDINGS.indexOf(b.standing);
+  if (byStanding !== 0) return byStanding;
+  const bySeen = ms(a.first_seen) - ms(b.first_seen);
+  if (bySeen !== 0) return bySeen;
+  return a.object < b.object ? -1 : a.object > b.object ? 1 : 0;
+}
+
+/** Registration trial, or a trialing subscription's own trial end if that is later. */
+export function effectiveTrialEnd(objects: AccountObjects): string | null {
+  let end = objects.registered_trial_end;
+  for (const sub of Object.values(objects.subscriptions)) {
+    if (sub.status === 'trialing') end = latest(end, sub.trial_end);
+  }
+  return end;
+}
+
+const STATUS_OF: Record<Exclude<Standing, 'none'>, Status> = {
+  live: 'active',
+  canceling: 'canceling',
+  dunning: 'past_due',
+  stopped: 'stopped',
+  ended: 'canceled',
+};
+
+function manualStatus(objects: AccountObjects, at: string): Derived | null {
+  const m = objects.manual;
+  if (m === null) return null;
+  const ended = m.status === 'canceling' && m.scheduled_cancel_at !== null;
+  const over = ended && ms(m.scheduled_cancel_at as string) <= ms(at);
+  return {
+    status: over ? 'canceled' : m.status,
+    scheduled_cancel_at: m.status === 'canceling' && !over ? m.scheduled_cancel_at : null,
+    grace_until: null,
+    trial_end: effectiveTrialEnd(objects),
+    status_object: 'manual',
+    status_reason: over ? 'manual_cancel_time_passed' : 'manual_correction',
+    ranked: rankObjects(objects, at),
+  };
+}
+
+export function rankObjects(objects: AccountObjects, at: string): ObjectStanding[] {
+  const all = Object.entries(objects.subscriptions).map(([id, sub]) =>
+    subscriptionStanding(id, sub, at),
+  );
+  if (objects.membership) all.push(membershipStanding(objects.membership));
+  return all.sort(rank);
+}
+
+/** The account's status as of `at`, from every object it has seen (SPEC §3 rule 3). */
+export function deriveStatus(objects: AccountObjects, at: string): Derived {
+  const manual = manualStatus(objects, at);
+  if (manual) return manual;
+  const ranked = rankObjects(objects, at);
+  const trialEnd = effectiveTrialEnd(objects);
+  const inTrial = trialEnd !== null && ms(at) < ms(trialEnd);
+  const best = ranked[0];
+  if (best === undefined || best.standing === 'none') {
+    return {
+      status: inTrial ? 'free' : 'past_due',
+      scheduled_cancel_at: null,
+      grace_until: null,
+      trial_end: trialEnd,
+      status_object: 'trial',
+      status_reason: inTrial ? 'in_trial' : trialEnd === null ? 'no_trial' : 'trial_over',
+      ranked,
+    };
+  }
+  const same = ranked.filter((o) => o.standing === best.standing);
+  const status = best.standing === 'live' && inTrial ? 'early_payment' : STATUS_OF[best.standing];
+  return {
+    status,
+    scheduled_cancel_at:
+      best.standing === 'canceling'
+        ? same.reduce<string | null>((acc, o) => latest(acc, o.cancel_at), null)
+        : null,
+    grace_until:
+      best.standing === 'dunning'
+        ? same.reduce<string | null>((acc, o) => latest(acc, o.grace_until), null)
+        : null,
+    trial_end: trialEnd,
+    status_object: best.object,
+    status_reason: best.reason,
+    ranked,
+  };
+}
