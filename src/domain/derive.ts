@@ -242,3 +242,29 @@ export function deriveStatus(objects: AccountObjects, at: string): Derived {
     ranked,
   };
 }
+
+export type DeadlineKind = 'trial_end' | 'cancel_at_period_end' | 'grace_end';
+
+/**
+ * The next instant after `at` at which the derivation could change with no new evidence: the
+ * trial end, a subscription's cancel time, a grace end, an operator's scheduled cancel. The
+ * workflow fires a timer there, so the account's evidence clock never lags behind a deadline.
+ */
+export function nextDeadline(
+  objects: AccountObjects,
+  at: string,
+): { timer: DeadlineKind; due_at: string } | null {
+  const after = (iso: string | null): iso is string => iso !== null && ms(iso) > ms(at);
+  const found: { timer: DeadlineKind; due_at: string }[] = [];
+  const trialEnd = effectiveTrialEnd(objects);
+  if (after(trialEnd)) found.push({ timer: 'trial_end', due_at: trialEnd });
+  for (const o of rankObjects(objects, at)) {
+    if (o.standing === 'ended' || o.standing === 'none') continue;
+    if (after(o.cancel_at)) found.push({ timer: 'cancel_at_period_end', due_at: o.cancel_at });
+    if (after(o.grace_until)) found.push({ timer: 'grace_end', due_at: o.grace_until });
+  }
+  const manualCancel = objects.manual?.scheduled_cancel_at ?? null;
+  if (after(manualCancel)) found.push({ timer: 'cancel_at_period_end', due_at: manualCancel });
+  found.sort((a, b) => ms(a.due_at) - ms(b.due_at));
+  return found[0] ?? null;
+}

@@ -2,7 +2,7 @@
 // evidence on its provider object (evidence.ts), then derive the status from every object
 // (derive.ts). No wall clock, no IO: the same events in the same order always give the same
 // projection, which is what makes `rebuild-projection` exact and the workflow deterministic.
-import { deriveStatus, type Derived } from './derive';
+import { deriveStatus, nextDeadline, type Derived } from './derive';
 import { EVIDENCE, emptyObjects, type EvidenceStep, type Links } from './evidence';
 import { legacyNextTimer } from './legacy-transition';
 import type {
@@ -215,15 +215,6 @@ function derivedColumns(
   };
 }
 
-const VISIBLE: (keyof AccountState)[] = [
-  'status',
-  'scheduled_cancel_at',
-  'grace_until',
-  'trial_end',
-  'status_object',
-  'status_reason',
-];
-
 function decideRecorded(
   input: AccountState | null,
   before: AccountState | null,
@@ -240,10 +231,11 @@ function decideRecorded(
   const derived = deriveStatus(objects, asOf);
   const linked = mergeLinks(base, step.links);
   const merged: AccountState = { ...linked, ...derivedColumns(linked, objects, derived) };
-  if (before !== null && event.data.kind === 'timer.fired') {
-    if (VISIBLE.every((k) => merged[k] === before[k])) {
-      return unchanged(input, event, 'ignored', 'timer_obsolete');
-    }
+  // A timer for a deadline the account has already passed says nothing new. One that moves the
+  // evidence clock past a deadline is applied even when the status stays the same.
+  const due = event.data.kind === 'timer.fired' ? event.data.due_at : null;
+  if (before !== null && due !== null && before.as_of != null && ms(due) <= ms(before.as_of)) {
+    return unchanged(input, event, 'ignored', 'timer_obsolete');
   }
   const statusChanged = before === null || before.status !== merged.status;
   const next: AccountState = {
@@ -299,22 +291,11 @@ export function transition(state: AccountState | null, event: BillingEvent): Dec
 }
 
 /**
- * The one durable timer an account needs next: the instant its derived status would change with
- * no new evidence (trial end, the latest scheduled cancel, grace end).
+ * The one durable timer an account needs next: the next deadline after the instant its status
+ * was derived at (SPEC §3 rule 4). State written before per-object derivation keeps its old timer.
  */
 export function nextTimer(state: AccountState | null): { timer: TimerKind; due_at: string } | null {
   if (state === null) return null;
   if (!state.objects) return legacyNextTimer(state);
-  const candidates: { timer: TimerKind; due_at: string }[] = [];
-  if (state.trial_end && (state.status === 'free' || state.status === 'early_payment')) {
-    candidates.push({ timer: 'trial_end', due_at: state.trial_end });
-  }
-  if (state.scheduled_cancel_at && state.status === 'canceling') {
-    candidates.push({ timer: 'cancel_at_period_end', due_at: state.scheduled_cancel_at });
-  }
-  if (state.grace_until && state.status === 'past_due') {
-    candidates.push({ timer: 'grace_end', due_at: state.grace_until });
-  }
-  candidates.sort((a, b) => ms(a.due_at) - ms(b.due_at));
-  return candidates[0] ?? null;
+  return nextDeadline(state.objects, state.as_of ?? EPOCH);
 }

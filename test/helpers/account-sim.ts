@@ -26,6 +26,7 @@ export interface SimOptions {
 export class AccountSim {
   state: AccountState | null = null;
   readonly decisions: { event: BillingEvent; decision: Decision }[] = [];
+  private readonly decided = new Map<string, Decision>();
   private seq = 0;
   private clock = 0;
 
@@ -87,10 +88,17 @@ export class AccountSim {
     );
   }
 
-  /** Decides one event now; timers due before its arrival fire first when `at` is given. */
+  /**
+   * Decides one event now; timers due before its arrival fire first when `at` is given. An event
+   * delivered again (same dedupe key) changes nothing, as billing_events' UNIQUE key and
+   * applyTransition's written-once outcome make sure.
+   */
   deliver(event: BillingEvent, at?: string): Decision {
     if (at !== undefined) this.advanceTo(at);
+    const first = this.decided.get(event.dedupe_key);
+    if (first) return { ...first, outcome: 'duplicate', state: this.state };
     const decision = transition(this.state, event);
+    this.decided.set(event.dedupe_key, decision);
     this.decisions.push({ event, decision });
     if (decision.outcome === 'applied') this.state = decision.state;
     return decision;

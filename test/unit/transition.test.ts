@@ -237,8 +237,10 @@ const rows: Row[] = [
     state: account('active'),
     data: timer('cancel_at_period_end', PERIOD_END),
     at: PERIOD_END,
-    outcome: 'ignored',
+    // Nothing ends: the timer only moves the account's evidence clock to its deadline.
+    outcome: 'applied',
     status: 'active',
+    check: (s) => expect(s.as_of).toBe(PERIOD_END),
   },
   {
     when: 'the trial timer fires on a free account',
