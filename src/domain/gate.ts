@@ -15,6 +15,10 @@ export interface GateAccount {
   /** The provider's id of the event that set the status (e.g. `evt_123`), for provenance. */
   status_event_ref: string | null;
   grace_until: string | null;
+  /** The object that decided the status (`stripe:sub_123`, `myasp:42`, `manual`, `trial`). */
+  status_object?: string | null;
+  /** Why, in a word (`subscription_active`, `payment_failed`, `trial_over`, …). */
+  status_reason?: string | null;
 }
 
 export interface GateOverride {
@@ -39,6 +43,8 @@ export interface GateDecision {
     since: string | null;
     event: string | null;
     grace_until: string | null;
+    object: string | null;
+    reason: string | null;
   } | null;
 }
 
@@ -54,34 +60,62 @@ export interface GateInput {
 /** Actions that are never gated, whatever the configuration says (SPEC §2). */
 export const NEVER_GATED: ReadonlySet<string> = new Set(['propose', 'vote']);
 
-export function isGated(action: string, gatedActions: readonly string[]): boolean {
-  return !NEVER_GATED.has(action) && gatedActions.includes(action);
+/** Gate actions are compared case-insensitively (SPEC §3): `Confirm` is `confirm`. */
+export function normalizeAction(action: string): string {
+  return action.trim().toLowerCase();
 }
 
+export function isGated(action: string, gatedActions: readonly string[]): boolean {
+  const a = normalizeAction(action);
+  return !NEVER_GATED.has(a) && gatedActions.some((g) => normalizeAction(g) === a);
+}
+
+const REASON_WORDS: Record<string, string> = {
+  payment_failed: 'payment failed',
+  invoice_paid: 'invoice paid',
+  cancel_scheduled: 'cancel scheduled',
+  canceled_at_period_end: 'canceled at period end',
+  subscription_canceled: 'subscription canceled',
+  trial_over: 'trial over',
+  in_trial: 'in trial',
+  no_trial: 'no trial and no subscription',
+  manual_correction: 'manual correction',
+};
+
+/** "active by stripe:sub_123 since … (evt_…)"; "past_due: stripe:sub_9 payment failed (evt_…)". */
 function provenanceText(a: GateAccount): string {
   const since = a.status_since ? ` since ${a.status_since}` : '';
-  const by = a.status_event_ref ? ` by ${a.status_event_ref}` : '';
-  return `${a.status}${since}${by}`;
+  const ref = a.status_event_ref ? ` (${a.status_event_ref})` : '';
+  if (!a.status_object)
+    return `${a.status}${since}${a.status_event_ref ? ` by ${a.status_event_ref}` : ''}`;
+  const why = a.status_reason
+    ? (REASON_WORDS[a.status_reason] ?? a.status_reason.replace(/_/g, ' '))
+    : null;
+  if (CONFIRM_ALLOWED.has(a.status)) return `${a.status} by ${a.status_object}${since}${ref}`;
+  return `${a.status}: ${a.status_object}${why ? ` ${why}` : ''}${since}${ref}`;
 }
 
-function matchingOverride(input: GateInput): GateOverride | undefined {
+function matchingOverride(input: GateInput, action: string): GateOverride | undefined {
   const now = input.now.getTime();
   return input.overrides.find(
     (o) =>
       (o.account_id === null || o.account_id === input.accountId) &&
-      (o.actions.length === 0 || o.actions.includes(input.action)) &&
+      (o.actions.length === 0 || o.actions.some((a) => normalizeAction(a) === action)) &&
       Date.parse(o.expires_at) > now,
   );
 }
 
 export function decideGate(input: GateInput): GateDecision {
-  const { account, action } = input;
+  const { account } = input;
+  const action = normalizeAction(input.action);
   const provenance = account
     ? {
         status: account.status,
         since: account.status_since,
         event: account.status_event_ref,
         grace_until: account.grace_until,
+        object: account.status_object ?? null,
+        reason: account.status_reason ?? null,
       }
     : null;
   const base = { action, status: account?.status ?? null, provenance };
@@ -94,7 +128,7 @@ export function decideGate(input: GateInput): GateDecision {
       message: `${action} is never gated (${described}).`,
     };
   }
-  const override = matchingOverride(input);
+  const override = matchingOverride(input, action);
   if (override) {
     return {
       ...base,

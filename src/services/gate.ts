@@ -2,7 +2,7 @@
 import type pg from 'pg';
 import { getGateAccount } from '../db/queries/billing-accounts';
 import { listLiveOverrides } from '../db/queries/gate-overrides';
-import { decideGate, isGated, type GateDecision } from '../domain/gate';
+import { decideGate, isGated, normalizeAction, type GateDecision } from '../domain/gate';
 import { countGate, type Metrics } from '../metrics';
 
 export interface GateDeps {
@@ -30,6 +30,6 @@ export async function checkGate(
     overrides,
     now: deps.now?.() ?? new Date(),
   });
-  if (deps.metrics) countGate(deps.metrics, action, decision.allowed);
+  if (deps.metrics) countGate(deps.metrics, normalizeAction(action), decision.allowed);
   return decision;
 }

@@ -124,7 +124,7 @@ export async function findLinkedAccount(
 /** The projection facts the gate reads, with the provider id of the event that set the status. */
 export async function getGateAccount(db: Db, accountId: string): Promise<GateAccount | null> {
   const r = await db.query<GateAccount>(
-    `SELECT a.status, a.status_since, a.grace_until,
+    `SELECT a.status, a.status_since, a.grace_until, a.status_object, a.status_reason,
             COALESCE(e.payload->>'id', e.payload->>'event_id', e.dedupe_key) AS status_event_ref
        FROM billing_accounts a LEFT JOIN billing_events e ON e.id = a.status_event_id
       WHERE a.account_id = $1::text`,

@@ -1,0 +1,67 @@
+// The gate's decision (SPEC §2) from projection facts: which actions are gated, and how the answer
+// names the provider object that decided the status.
+import { decideGate, isGated, type GateAccount } from '../../src/domain/gate';
+
+const NOW = new Date('2026-03-01T00:00:00.000Z');
+
+function account(overrides: Partial<GateAccount> = {}): GateAccount {
+  return {
+    status: 'active',
+    status_since: '2026-02-01T00:00:00.000Z',
+    status_event_ref: 'evt_1',
+    grace_until: null,
+    status_object: 'stripe:sub_123',
+    status_reason: 'subscription_active',
+    ...overrides,
+  };
+}
+
+const decide = (action: string, a: GateAccount | null, gatedActions = ['confirm']) =>
+  decideGate({ accountId: 'acct_1', action, account: a, gatedActions, overrides: [], now: NOW });
+
+describe('gate actions', () => {
+  it.each(['Confirm', 'CONFIRM', ' confirm '])(
+    'when the action is spelled %j, then it is gated like confirm',
+    (action) => {
+      expect(isGated(action, ['confirm'])).toBe(true);
+      const d = decide(action, account({ status: 'past_due' }));
+      expect(d.allowed).toBe(false);
+      expect(d.action).toBe('confirm');
+    },
+  );
+
+  it('when the policy spells an action in capitals, then it still gates that action', () => {
+    expect(isGated('confirm', ['Confirm'])).toBe(true);
+  });
+
+  it.each(['propose', 'Propose', 'VOTE'])('when the action is %s, then it is never gated', (a) => {
+    expect(isGated(a, ['confirm', 'propose', 'vote'])).toBe(false);
+    expect(decide(a, account({ status: 'canceled' }), ['confirm', a]).allowed).toBe(true);
+  });
+});
+
+describe('gate provenance', () => {
+  it('when a subscription keeps the account active, then the answer names it', () => {
+    const d = decide('confirm', account());
+    expect(d.allowed).toBe(true);
+    expect(d.message).toBe('active by stripe:sub_123 since 2026-02-01T00:00:00.000Z (evt_1).');
+    expect(d.provenance).toMatchObject({ object: 'stripe:sub_123', reason: 'subscription_active' });
+  });
+
+  it('when a failed payment makes the account past_due, then the answer names the subscription and the event', () => {
+    const d = decide(
+      'confirm',
+      account({
+        status: 'past_due',
+        status_object: 'stripe:sub_9',
+        status_reason: 'payment_failed',
+        status_event_ref: 'evt_failed',
+      }),
+    );
+    expect(d.allowed).toBe(false);
+    expect(d.reason).toBe('status:past_due');
+    expect(d.message).toBe(
+      'past_due: stripe:sub_9 payment failed since 2026-02-01T00:00:00.000Z (evt_failed), so confirm is denied.',
+    );
+  });
+});
