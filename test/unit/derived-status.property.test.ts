@@ -12,6 +12,7 @@ import {
   subscriptionDeleted,
   subscriptionUpdated,
 } from '../fixtures/stripe';
+import { mockEvent, mockInvoice, mockSubscription } from '../fixtures/stripe-mock';
 import { AccountSim, iso } from '../helpers/account-sim';
 import type { BillingEvent, Status } from '../../src/domain/types';
 
@@ -34,9 +35,12 @@ interface TrueSub {
   lastAt: number;
 }
 
+/** Which payload builder and API shape: hand-written fixtures, or Stripe's own (stripe-mock). */
+type Variant = { shape: PayloadShape; stripeMock: boolean };
+
 interface Emitted {
   /** How to build the event for the simulator. */
-  build: (sim: AccountSim, shape: PayloadShape) => BillingEvent;
+  build: (sim: AccountSim, v: Variant) => BillingEvent;
   label: string;
   created: number;
 }
@@ -95,15 +99,30 @@ class World {
         : type === 'deleted'
           ? subscriptionDeleted
           : subscriptionUpdated;
-    this.emit(label, at, (sim, shape) => sim.stripe(builder({ ...o, shape })));
+    const status = sub.status;
+    const mock = { ...o, customerId: o.customerId, periodEnd: sub.periodEnd, status };
+    this.emit(label, at, (sim, v) =>
+      sim.stripe(
+        v.stripeMock
+          ? mockEvent(`customer.subscription.${type}`, mockSubscription(mock, v.shape), at, v.shape)
+          : builder({ ...o, shape: v.shape }),
+      ),
+    );
   }
 
   private invoice(sub: TrueSub | null, at: number, paid: boolean): void {
     if (sub) sub.lastAt = at;
     const o = { subscriptionId: sub?.id ?? null, customerId: 'cus_model', created: at };
     const label = `invoice.${paid ? 'paid' : 'payment_failed'} ${sub?.id ?? 'one-off'}`;
-    this.emit(label, at, (sim, shape) =>
-      sim.stripe(paid ? invoicePaid({ ...o, shape }) : invoicePaymentFailed({ ...o, shape })),
+    const type = paid ? 'invoice.paid' : 'invoice.payment_failed';
+    this.emit(label, at, (sim, v) =>
+      sim.stripe(
+        v.stripeMock
+          ? mockEvent(type, mockInvoice({ ...o, paid }, v.shape), at, v.shape)
+          : paid
+            ? invoicePaid({ ...o, shape: v.shape })
+            : invoicePaymentFailed({ ...o, shape: v.shape }),
+      ),
     );
   }
 
@@ -307,10 +326,13 @@ const delivery = (n: number) =>
   fc.record({
     keys: fc.array(fc.integer(), { minLength: n, maxLength: n }),
     duplicates: fc.array(fc.nat(Math.max(0, n - 1)), { maxLength: Math.min(n, 5) }),
-    shapes: fc.array(fc.constantFrom<PayloadShape>('legacy', 'basil'), {
-      minLength: n,
-      maxLength: n,
-    }),
+    variants: fc.array(
+      fc.record({
+        shape: fc.constantFrom<PayloadShape>('legacy', 'basil'),
+        stripeMock: fc.boolean(),
+      }),
+      { minLength: n, maxLength: n },
+    ),
   });
 
 describe('derived status (property)', () => {
@@ -349,7 +371,8 @@ describe('derived status (property)', () => {
           for (const { e, i } of plan) {
             clock = Math.max(clock, e.created);
             sim.advanceTo(iso(clock));
-            const event = built.get(i) ?? e.build(sim, d.shapes[i] ?? 'basil');
+            const event =
+              built.get(i) ?? e.build(sim, d.variants[i] ?? { shape: 'basil', stripeMock: false });
             built.set(i, event);
             const outcome = sim.deliver(event).outcome;
             log.push(
