@@ -80,19 +80,30 @@ const REASON_WORDS: Record<string, string> = {
   in_trial: 'in trial',
   no_trial: 'no trial and no subscription',
   manual_correction: 'manual correction',
+  myasp_registered: 'status 1 (registered)',
+  myasp_stopped: 'status 2 (stopped)',
+  myasp_revived: 'status 3 (revived)',
+  myasp_cancelled: 'status 4 (cancelled)',
 };
 
-/** "active by stripe:sub_123 since … (evt_…)"; "past_due: stripe:sub_9 payment failed (evt_…)". */
+/**
+ * Where the status comes from, for people: "active by stripe:sub_123 since … (evt_…)",
+ * "past_due: stripe:sub_9 payment failed since … (evt_…)", "past_due by manual correction …".
+ */
 function provenanceText(a: GateAccount): string {
   const since = a.status_since ? ` since ${a.status_since}` : '';
   const ref = a.status_event_ref ? ` (${a.status_event_ref})` : '';
-  if (!a.status_object)
+  const object = a.status_object ?? null;
+  if (object === null) {
     return `${a.status}${since}${a.status_event_ref ? ` by ${a.status_event_ref}` : ''}`;
+  }
   const why = a.status_reason
     ? (REASON_WORDS[a.status_reason] ?? a.status_reason.replace(/_/g, ' '))
     : null;
-  if (CONFIRM_ALLOWED.has(a.status)) return `${a.status} by ${a.status_object}${since}${ref}`;
-  return `${a.status}: ${a.status_object}${why ? ` ${why}` : ''}${since}${ref}`;
+  if (object === 'manual') return `${a.status} by manual correction${since}${ref}`;
+  if (object === 'trial') return `${a.status}: ${why ?? 'trial'}${since}${ref}`;
+  if (CONFIRM_ALLOWED.has(a.status)) return `${a.status} by ${object}${since}${ref}`;
+  return `${a.status}: ${object}${why ? ` ${why}` : ''}${since}${ref}`;
 }
 
 function matchingOverride(input: GateInput, action: string): GateOverride | undefined {

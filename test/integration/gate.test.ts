@@ -16,7 +16,6 @@ import {
   getAccount,
   type Row,
   statusBecomes,
-  stringContaining,
   stringMatching,
 } from '../helpers/accounts';
 import { runCli, runTsx } from '../helpers/cli';
@@ -78,7 +77,7 @@ describe('the default policy (GATED_ACTIONS unset: confirm only)', () => {
     async ({ status, allowed }) => {
       const d = await gate(svc, accounts[status], 'confirm');
       expect(d).toMatchObject({ allowed, status, reason: `status:${status}`, action: 'confirm' });
-      expect(d.message).toEqual(stringContaining(`${status} since `));
+      expect(d.message).toMatch(new RegExp(`^${status}( by |: ).* since `));
       expect(d.provenance).toMatchObject({
         status,
         since: anyString,
@@ -113,15 +112,23 @@ describe('the default policy (GATED_ACTIONS unset: confirm only)', () => {
     expect(await gate(svc, id, 'vote')).toMatchObject({ allowed: true, reason: 'not_gated' });
   });
 
-  it('when a Stripe payment failed, then the denial says "past_due since <time> by evt_…"', async () => {
+  it('when a Stripe payment failed, then the denial names the subscription, the time and evt_…', async () => {
     const id = uid('acct_pd');
     const created = nowS() - 60;
     const { eventId } = await stripePastDue(svc, id, created);
     const since = new Date(created * 1000).toISOString();
     const d = await gate(svc, id, 'confirm');
     expect(d).toMatchObject({ allowed: false, status: 'past_due', reason: 'status:past_due' });
-    expect(d.provenance).toEqual({ status: 'past_due', since, event: eventId, grace_until: null });
-    expect(d.message).toContain(`past_due since ${since} by ${eventId}`);
+    expect(d.provenance).toMatchObject({
+      status: 'past_due',
+      since,
+      event: eventId,
+      grace_until: null,
+      reason: 'payment_failed',
+    });
+    const object = (d.provenance as { object: string }).object;
+    expect(object).toMatch(/^stripe:sub_/);
+    expect(d.message).toContain(`past_due: ${object} payment failed since ${since} (${eventId})`);
     expect(eventId).toMatch(/^evt_/);
   });
 

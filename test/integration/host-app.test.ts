@@ -91,7 +91,9 @@ describe('the operations checklist scenario through the example host app', () =>
         code: 'not_entitled',
         reason: 'status:stopped',
         status: 'stopped',
-        message: stringMatching(/^stopped since \S+ by myasp:\S+, so confirm is denied\.$/),
+        message: stringMatching(
+          /^stopped: myasp:\S+ status 2 \(stopped\) since \S+ \(myasp:\S+\), so confirm is denied\.$/,
+        ),
       },
     });
     const propose = await act('propose', account);

@@ -252,7 +252,8 @@ describe('daily check', () => {
     expect(item(result, 'last_sync').status).toBe('ok');
     expect(item(result, 'status_distribution').value).toEqual({
       total: 3,
-      by_status: { early_payment: 1, stopped: 1, canceling: 1 },
+      // acct_a: paid again after past_due while a cancel is scheduled, so it is canceling.
+      by_status: { stopped: 1, canceling: 2 },
     });
     expect(item(result, 'duplicate_dedupe_keys')).toMatchObject({
       status: 'ok',
@@ -269,7 +270,8 @@ describe('daily check', () => {
     expect(item(result, 'delivery_backlog')).toMatchObject({ status: 'ok', value: { count: 0 } });
     expect(item(result, 'overdue_cancels')).toMatchObject({
       status: 'warn',
-      value: { count: 1, accounts: [{ account_id: 'acct_c' }] },
+      // acct_a's cancel passed with no workflow timer here (its events were applied directly).
+      value: { count: 2, accounts: [{ account_id: 'acct_a' }, { account_id: 'acct_c' }] },
     });
     expect(result).toMatchObject({ ok: true, status: 'warn', trigger: 'cli' });
   });
@@ -362,9 +364,10 @@ describe('integrity check and rebuild', () => {
     const rows = await listAllAccounts(db.pool);
     expect(rows.map((r) => r.account_id)).toEqual(['acct_a', 'acct_c', 'myasp:42']);
     expect(rows.find((r) => r.account_id === 'acct_a')).toMatchObject({
-      status: 'early_payment',
+      status: 'canceling',
+      scheduled_cancel_at: at(30 * DAY),
       amount: 980,
-      object_versions: { 'stripe:sub_a': at(4 * DAY) },
+      object_versions: { 'stripe:sub_a': at(2 * DAY), 'stripe:sub_a#invoice': at(4 * DAY) },
     });
   });
 
@@ -376,9 +379,9 @@ describe('integrity check and rebuild', () => {
     await db.pool.query(`DELETE FROM billing_accounts WHERE account_id = 'myasp:42'`);
     const dry = await rebuildProjection(db.pool, { apply: false });
     expect(dry.differing.map((d) => [d.column, d.projection, d.rebuilt])).toEqual([
-      ['status', 'active', 'early_payment'],
+      ['status', 'active', 'canceling'],
       ['amount', 1, 980],
-      ['object_versions', {}, { 'stripe:sub_a': at(4 * DAY) }],
+      ['object_versions', {}, { 'stripe:sub_a': at(2 * DAY), 'stripe:sub_a#invoice': at(4 * DAY) }],
     ]);
     expect(dry).toMatchObject({ ok: false, matching: 1, missing: ['myasp:42'], written: [] });
     expect((await integrityCheck(db.pool)).ok).toBe(false);
@@ -419,17 +422,17 @@ describe('replay', () => {
       t.entries.map((e) => [e.dedupe_key, e.outcome, e.action, e.from_status, e.to_status]),
     ).toEqual([
       ['api:account.registered:acct_a', 'applied', 'billing.account_registered', null, 'free'],
-      ['evt_1', 'applied', 'billing.subscription_started', 'free', 'early_payment'],
-      ['evt_2', 'applied', 'billing.cancel_scheduled', 'early_payment', 'canceling'],
+      ['evt_1', 'applied', 'billing.checkout_completed', 'free', 'early_payment'],
+      ['evt_2', 'applied', 'billing.subscription_updated', 'early_payment', 'canceling'],
       ['evt_old', 'stale', 'billing.event_stale', 'canceling', 'canceling'],
       ['evt_3', 'ignored', 'billing.event_ignored', 'canceling', 'canceling'],
       ['evt_4', 'applied', 'billing.payment_failed', 'canceling', 'past_due'],
-      ['evt_5', 'applied', 'billing.payment_recovered', 'past_due', 'early_payment'],
+      ['evt_5', 'applied', 'billing.invoice_paid', 'past_due', 'canceling'],
       ['evt_pending', null, null, null, null],
     ]);
     expect(t.entries[7]).toMatchObject({ pending: true, position: 8 });
-    expect(t).toMatchObject({ pending: 1, current: { status: 'early_payment' } });
-    expect(t.entries[3]?.reason).toBe('older_than_last_change');
+    expect(t).toMatchObject({ pending: 1, current: { status: 'canceling' } });
+    expect(t.entries[3]?.reason).toBe('older_than_newest_evidence');
   });
 });
 
@@ -506,7 +509,7 @@ describe('billing-ops CLI', () => {
     });
     expect(await getAccount(db.pool, 'acct_a')).toMatchObject({
       plan: 'pro',
-      status: 'early_payment',
+      status: 'canceling',
     });
     expect((await cli(['integrity-check'], env)).code).toBe(0);
   });
@@ -616,7 +619,7 @@ describe('with Temporal', () => {
     const account = `ops-cli-${Math.random().toString(36).slice(2, 10)}`;
     const registered: EventData = {
       kind: 'account.registered',
-      trial_end: null,
+      trial_end: '2099-01-01T00:00:00.000Z',
       email: null,
       stripe_customer_id: null,
       myasp_user_id: null,

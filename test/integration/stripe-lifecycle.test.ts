@@ -133,15 +133,16 @@ describe.each(fx.PAYLOAD_SHAPES)('Stripe lifecycle over HTTP (%s payloads)', (sh
 describe('Stripe account resolution', () => {
   it('when an event carries no account id, then it lands on stripe:<customer>, and later events follow the link', async () => {
     const customerId = fx.stripeId('cus');
+    const subscriptionId = fx.stripeId('sub');
     const r = await postStripe(
       svc.baseUrl,
-      fx.subscriptionCreated({ customerId, created: nowS() }),
+      fx.subscriptionCreated({ customerId, subscriptionId, created: nowS() }),
     );
     expect(r.body.account_id).toBe(`stripe:${customerId}`);
     await statusBecomes(svc, `stripe:${customerId}`, 'active');
     const f = await postStripe(
       svc.baseUrl,
-      fx.invoicePaymentFailed({ customerId, created: nowS() + 5 }),
+      fx.invoicePaymentFailed({ customerId, subscriptionId, created: nowS() + 5 }),
     );
     expect(f.body.account_id).toBe(`stripe:${customerId}`);
     await statusBecomes(svc, `stripe:${customerId}`, 'past_due');
@@ -151,10 +152,11 @@ describe('Stripe account resolution', () => {
 describe('Temporal UI search attributes', () => {
   it('when an account changes status, then its workflow is found by BillingAccountId, BillingStatus and BillingProvider', async () => {
     const customerId = fx.stripeId('cus');
+    const subscriptionId = fx.stripeId('sub');
     const id = `acct_sa_${Date.now()}`;
     await postStripe(
       svc.baseUrl,
-      fx.subscriptionCreated({ customerId, accountId: id, created: nowS() }),
+      fx.subscriptionCreated({ customerId, subscriptionId, accountId: id, created: nowS() }),
     );
     await statusBecomes(svc, id, 'active');
     const periodEnd = nowS() + 30 * 86_400;
@@ -162,6 +164,7 @@ describe('Temporal UI search attributes', () => {
       svc.baseUrl,
       fx.subscriptionUpdated({
         customerId,
+        subscriptionId,
         accountId: id,
         created: nowS() + 1,
         cancelAtPeriodEnd: true,
