@@ -1,6 +1,7 @@
 // Prometheus metrics (SPEC §6 /metrics). Database-derived gauges are read at scrape time.
 import type pg from 'pg';
 import client from 'prom-client';
+import { countDeadLetters } from './db/queries/event-deliveries';
 import { STATUSES } from './domain/types';
 
 export interface Metrics {
@@ -87,6 +88,14 @@ export function createMetrics(pool: pg.Pool): Metrics {
         'SELECT count(*)::int AS n FROM billing_events WHERE outcome IS NULL',
       );
       g.set(q.rows[0]?.n ?? 0);
+    },
+  );
+  dbGauge(
+    db,
+    'billing_events_dead_lettered',
+    'Stored events that cannot be delivered to their account workflow (npm run ops -- dead-letters list).',
+    async (g) => {
+      g.set(await countDeadLetters(pool));
     },
   );
   return metrics;

@@ -3,6 +3,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerAccountCommands } from './commands/accounts';
 import { registerCheckCommands } from './commands/checks';
+import { registerDeadLetterCommands } from './commands/dead-letters';
 import { registerOverrideCommands } from './commands/overrides';
 import { EXIT } from './output';
 import { createRunner, type Runner } from './run';
@@ -10,7 +11,7 @@ import { createRunner, type Runner } from './run';
 export function buildProgram(run: Runner = createRunner()): Command {
   const program = new Command('billing-ops')
     .description(
-      'Operator commands for the billing orchestrator: checks, rebuild, corrections, gate overrides.',
+      'Operator commands for the billing orchestrator: checks, rebuild, corrections, gate overrides, dead letters.',
     )
     .addHelpText(
       'after',
@@ -21,6 +22,7 @@ export function buildProgram(run: Runner = createRunner()): Command {
   registerCheckCommands(program, run);
   registerAccountCommands(program, run);
   registerOverrideCommands(program, run);
+  registerDeadLetterCommands(program, run);
   for (const sub of allCommands(program)) sub.exitOverride();
   return program;
 }

@@ -1,6 +1,7 @@
 // MyASP "external system linkage registration" fields → NormalizedEvent, or an AppError (400) a
 // MyASP operator can act on. Pure: workflow code imports src/domain, so no Node built-ins here —
 // that is why the dedupe digest below is a small self-contained SHA-256.
+import { hasControlCharacter } from './account-id';
 import { AppError } from './errors';
 import type { MyaspStatusChanged, NormalizedEvent } from './types';
 
@@ -29,6 +30,7 @@ type MyaspField = keyof typeof MYASP_FIELD_ALIASES;
 /** Every accepted field name; the HTTP layer refuses disagreeing duplicates of these. */
 export const MYASP_FIELD_NAMES: readonly string[] = Object.values(MYASP_FIELD_ALIASES).flat();
 
+// `myasp:<user id>` stays well inside the account-id rule (src/domain/account-id.ts).
 const MAX_USER_ID_LENGTH = 128;
 const MAX_TEXT_LENGTH = 256;
 const MAX_EMAIL_LENGTH = 254;
@@ -100,7 +102,7 @@ function readUserId(fields: Record<string, unknown>): string {
       'The user_id and myasp_user_id fields disagree. Send one user id.',
     );
   }
-  if (first.value.length > MAX_USER_ID_LENGTH || CONTROL_CHARACTERS.test(first.value)) {
+  if (first.value.length > MAX_USER_ID_LENGTH || hasControlCharacter(first.value)) {
     throw fieldError(
       'invalid_user_id',
       first.name,

@@ -16,11 +16,12 @@ import { nowOf } from './deps';
 import { parseBody } from './validation';
 
 const isoTime = z.string().refine((v) => !Number.isNaN(Date.parse(v)), 'must be an ISO-8601 time');
+// Length and control characters are the one account-id rule (src/domain/account-id.ts), checked
+// where the account is registered; the API adds that an id fits in a URL path segment.
 const accountId = z
   .string()
   .trim()
   .min(1)
-  .max(200)
   .regex(/^[^\s/]+$/, 'must not contain spaces or slashes');
 
 const registerSchema = z.object({

@@ -14,6 +14,7 @@ import {
   startOfDay,
   unprocessedBacklog,
 } from '../db/queries/ops';
+import { countDeadLetters, listDeadLetters } from '../db/queries/event-deliveries';
 import { temporalReachable, type BillingTemporal } from '../temporal/client';
 import {
   fail,
@@ -35,6 +36,11 @@ import {
 // - BACKLOG_AGE_MS 5 min: the webhook path signals at once and the sweeper retries every few
 //   seconds (backing off to at most 5 min), so an event still unprocessed after 5 min means
 //   Temporal or the worker is not doing its job. Fail: entitlements are stale.
+// - BACKLOG_WARN_MS 1 min: events normally reach their workflow within seconds; a minute means
+//   delivery is struggling before it is failing. Warn. Any backlog while Temporal is unreachable
+//   fails at once, whatever its age: nothing is being processed.
+// - Dead letters: any event that cannot be delivered fails the check until an operator retries
+//   it (`npm run ops -- dead-letters`); its account's entitlements are stale.
 // - OVERDUE_CANCEL_MS 1 h: the cancel timer fires at scheduled_cancel_at; an hour of slack covers
 //   worker restarts. Still `canceling` after that means a timer did not fire. Warn.
 // - TEMPORAL_TIMEOUT_MS 5 s: a reachable frontend answers GetSystemInfo in milliseconds.
@@ -43,6 +49,7 @@ export const DAILY_CHECK_THRESHOLDS = {
   QUIET_PROVIDER_MS: 24 * 3_600_000,
   REJECTION_WINDOW_MS: 24 * 3_600_000,
   BACKLOG_AGE_MS: 5 * 60_000,
+  BACKLOG_WARN_MS: 60_000,
   OVERDUE_CANCEL_MS: 3_600_000,
   TEMPORAL_TIMEOUT_MS: 5_000,
   DAY_TIME_ZONE: 'Asia/Tokyo',
@@ -71,6 +78,8 @@ interface Ctx {
   pool: pg.Pool;
   now: Date;
   temporal?: BillingTemporal;
+  /** One probe per run, shared by the items that need it; null when no connection was given. */
+  temporalReachable: () => Promise<boolean | null>;
 }
 
 const ago = (ctx: Ctx, ms: number) => new Date(ctx.now.getTime() - ms).toISOString();
@@ -154,14 +163,59 @@ async function rejections(ctx: Ctx) {
 }
 
 async function backlog(ctx: Ctx) {
-  const b = await unprocessedBacklog(ctx.pool, ago(ctx, T.BACKLOG_AGE_MS));
-  if (b.count > 0) {
+  const [waiting, overdue] = await Promise.all([
+    unprocessedBacklog(ctx.pool, ctx.now.toISOString()),
+    unprocessedBacklog(ctx.pool, ago(ctx, T.BACKLOG_AGE_MS)),
+  ]);
+  const oldest = waiting.oldest_received_at;
+  const oldestAgeS = oldest ? Math.max(0, (ctx.now.getTime() - Date.parse(oldest)) / 1000) : 0;
+  const reachable = waiting.count > 0 ? await ctx.temporalReachable() : null;
+  const value = {
+    count: overdue.count,
+    waiting: waiting.count,
+    oldest_received_at: oldest,
+    oldest_age_seconds: Math.round(oldestAgeS),
+    temporal_reachable: reachable,
+    sample: waiting.sample,
+  };
+  if (waiting.count === 0) return ok(value, 'No stored event is waiting for delivery.');
+  if (reachable === false) {
     return fail(
-      b,
-      `${b.count} stored event(s) are still unprocessed after 5 min (oldest ${b.oldest_received_at}); check Temporal and the worker.`,
+      value,
+      `${waiting.count} stored event(s) wait for delivery and Temporal is unreachable (oldest ${oldest}); nothing is processed until Temporal is back.`,
     );
   }
-  return ok(b, 'Every event older than 5 min has been processed.');
+  if (overdue.count > 0) {
+    return fail(
+      value,
+      `${overdue.count} stored event(s) are still unprocessed after 5 min (oldest ${overdue.oldest_received_at}); check Temporal and the worker.`,
+    );
+  }
+  if (oldestAgeS * 1000 > T.BACKLOG_WARN_MS) {
+    return warn(
+      value,
+      `${waiting.count} stored event(s) wait for delivery, the oldest for ${Math.round(oldestAgeS)} s; delivery is slow.`,
+    );
+  }
+  return ok(
+    value,
+    `${waiting.count} event(s) on their way, the oldest for ${Math.round(oldestAgeS)} s.`,
+  );
+}
+
+async function deadLetters(ctx: Ctx) {
+  const [count, sample] = await Promise.all([
+    countDeadLetters(ctx.pool),
+    listDeadLetters(ctx.pool, 10),
+  ]);
+  const value = { count, sample };
+  if (count > 0) {
+    return fail(
+      value,
+      `${count} event(s) cannot be delivered to their account workflow and are dead-lettered; see \`npm run ops -- dead-letters list\`.`,
+    );
+  }
+  return ok(value, 'No event is dead-lettered.');
 }
 
 async function overdue(ctx: Ctx) {
@@ -178,7 +232,7 @@ async function overdue(ctx: Ctx) {
 async function temporal(ctx: Ctx) {
   if (!ctx.temporal)
     return ok({ checked: false }, 'Temporal was not checked (no connection given).');
-  const reachable = await temporalReachable(ctx.temporal, T.TEMPORAL_TIMEOUT_MS);
+  const reachable = (await ctx.temporalReachable()) === true;
   const value = { checked: true, reachable, namespace: ctx.temporal.namespace };
   if (!reachable)
     return fail(
@@ -196,6 +250,7 @@ export const DAILY_CHECKS: readonly Check<Ctx>[] = [
   { name: 'last_event_mismatch', run: lastEventJoin },
   { name: 'webhook_rejections_24h', run: rejections },
   { name: 'delivery_backlog', run: backlog },
+  { name: 'dead_letters', run: deadLetters },
   { name: 'overdue_cancels', run: overdue },
   { name: 'temporal', run: temporal },
 ];
@@ -206,7 +261,18 @@ export async function runDailyCheck(
   opts: DailyCheckOptions,
 ): Promise<DailyCheckResult> {
   const now = opts.now ?? new Date();
-  const items = await runChecks(DAILY_CHECKS, { pool, now, temporal: opts.temporal });
+  const temporal = opts.temporal;
+  let probe: Promise<boolean | null> | undefined;
+  const reachable = () =>
+    (probe ??= temporal
+      ? temporalReachable(temporal, T.TEMPORAL_TIMEOUT_MS)
+      : Promise.resolve(null));
+  const items = await runChecks(DAILY_CHECKS, {
+    pool,
+    now,
+    temporal,
+    temporalReachable: reachable,
+  });
   const result = summarize(items, now, opts.trigger);
   try {
     await insertDailyCheckRun(pool, {

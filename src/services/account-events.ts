@@ -4,6 +4,7 @@
 import type pg from 'pg';
 import { insertEvent, toBillingEvent, type StoredEvent } from '../db/queries/billing-events';
 import { getAccountView, type AccountView } from '../db/queries/billing-accounts';
+import { checkAccountId } from '../domain/account-id';
 import { AppError } from '../domain/errors';
 import type { AccountRegistered, ManualCorrection, Outcome, Status } from '../domain/types';
 import { STATUSES } from '../domain/types';
@@ -59,6 +60,7 @@ export async function registerAccount(
   input: RegisterInput,
   opts: { defaultTrialDays: number; now: Date },
 ): Promise<AccountEventResult> {
+  checkAccountId(input.account_id, 'account_id');
   const days = input.trial_days ?? opts.defaultTrialDays;
   const trialEnd = input.trial_end
     ? new Date(input.trial_end).toISOString()
@@ -97,6 +99,7 @@ export async function correctAccount(
   input: CorrectionInput,
   opts: { now: Date; requestId: string },
 ): Promise<AccountEventResult> {
+  checkAccountId(input.account_id, 'the account in the request');
   if (!(STATUSES as readonly string[]).includes(input.status)) {
     throw new AppError(
       'invalid_status',

@@ -2,6 +2,7 @@
 import type pg from 'pg';
 import { findLinkedAccount } from '../db/queries/billing-accounts';
 import { insertEvent, type StoredEvent } from '../db/queries/billing-events';
+import { checkAccountId } from '../domain/account-id';
 import type { NormalizedEvent } from '../domain/types';
 import type { EventDelivery } from '../temporal/delivery';
 
@@ -17,17 +18,26 @@ export interface IngestResult {
   delivery: 'delivered' | 'pending';
 }
 
-/** Account resolution, in SPEC §3 order. */
+/**
+ * Account resolution, in SPEC §3 order. Every id that comes from the payload passes the one
+ * account-id rule (src/domain/account-id.ts): a bad one is a 400, never a stored event.
+ */
 export async function resolveAccountId(pool: pg.Pool, e: NormalizedEvent): Promise<string> {
   const hint = e.account_hint;
-  if (hint.explicit_account_id) return hint.explicit_account_id;
+  if (hint.explicit_account_id)
+    return checkAccountId(hint.explicit_account_id, 'metadata.account_id or client_reference_id');
   const linked = await findLinkedAccount(pool, {
     stripeCustomerId: hint.stripe_customer_id,
     myaspUserId: hint.myasp_user_id,
   });
   if (linked) return linked;
-  if (hint.stripe_customer_id) return `stripe:${hint.stripe_customer_id}`;
-  if (hint.myasp_user_id) return `myasp:${hint.myasp_user_id}`;
+  if (hint.stripe_customer_id)
+    return checkAccountId(
+      `stripe:${hint.stripe_customer_id}`,
+      'the customer id (stripe:<customer>)',
+    );
+  if (hint.myasp_user_id)
+    return checkAccountId(`myasp:${hint.myasp_user_id}`, 'the user id (myasp:<user id>)');
   return `${e.source}:unattributed`;
 }
 
@@ -37,7 +47,10 @@ export async function ingestEvent(
   payload: unknown,
   accountId?: string,
 ): Promise<IngestResult> {
-  const account_id = accountId ?? (await resolveAccountId(deps.pool, e));
+  const account_id =
+    accountId === undefined
+      ? await resolveAccountId(deps.pool, e)
+      : checkAccountId(accountId, 'the request');
   const { event, duplicate } = await insertEvent(deps.pool, {
     source: e.source,
     dedupe_key: e.dedupe_key,

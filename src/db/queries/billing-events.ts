@@ -105,25 +105,47 @@ export async function listProcessedEvents(
   return r.rows;
 }
 
+export async function findEventById(db: Db, id: string): Promise<StoredEvent | null> {
+  const r = await db.query<StoredEvent>(
+    `SELECT ${COLUMNS} FROM billing_events WHERE id = $1::bigint`,
+    [id],
+  );
+  return r.rows[0] ?? null;
+}
+
 /**
- * Stored events not yet processed and not delivered recently: what the delivery sweeper sends.
- * Backs off with the number of attempts so a broken account does not starve the rest.
+ * Stored events not yet processed, not dead-lettered and not delivered recently: what the
+ * delivery sweeper sends, oldest first. Per account: an event whose last attempt failed backs off
+ * (2^attempts s, at most 5 min), and the account's later events wait behind it so they still
+ * reach the workflow in order; other accounts are not held up by it.
  */
 export async function listUndelivered(
   db: Db,
   opts: { minAgeMs: number; limit: number },
 ): Promise<StoredEvent[]> {
   const r = await db.query<StoredEvent>(
-    `SELECT ${COLUMNS.split(',')
-      .map((c) => 'e.' + c.trim())
-      .join(', ')}
-       FROM billing_events e
-       LEFT JOIN event_deliveries d ON d.event_id = e.id
-      WHERE e.outcome IS NULL
-        AND e.received_at < now() - make_interval(secs => $1::double precision / 1000)
-        AND (d.last_attempt_at IS NULL
-             OR d.last_attempt_at < now() - make_interval(secs => LEAST(300, power(2, LEAST(d.attempts, 8)))))
-      ORDER BY e.id
+    `WITH pending AS (
+       SELECT ${COLUMNS.split(',')
+         .map((c) => 'e.' + c.trim())
+         .join(', ')},
+              d.last_attempt_at,
+              d.last_attempt_at >= now() - make_interval(secs => LEAST(300, power(2, LEAST(d.attempts, 8))))
+                AS recently_attempted,
+              d.last_error IS NOT NULL AS last_failed
+         FROM billing_events e
+         LEFT JOIN event_deliveries d ON d.event_id = e.id
+        WHERE e.outcome IS NULL
+          AND d.dead_at IS NULL
+          AND e.received_at < now() - make_interval(secs => $1::double precision / 1000)
+     ), per_account AS (
+       SELECT *, COALESCE(bool_or(recently_attempted AND last_failed)
+                   OVER (PARTITION BY account_id ORDER BY id), false) AS account_backing_off
+         FROM pending
+     )
+     SELECT ${COLUMNS}
+       FROM per_account
+      WHERE NOT account_backing_off AND recently_attempted IS NOT TRUE
+      ORDER BY id
       LIMIT $2::int`,
     [opts.minAgeMs, opts.limit],
   );

@@ -113,7 +113,11 @@ export interface Backlog {
   sample: { id: string; account_id: string; event_type: string; received_at: string }[];
 }
 
-/** Stored events still without an outcome that were received before `receivedBefore`. */
+/**
+ * Stored events still without an outcome that were received before `receivedBefore`, except
+ * dead-lettered ones (those wait for an operator, not for delivery; the daily check counts them
+ * apart).
+ */
 export async function unprocessedBacklog(db: Db, receivedBefore: string): Promise<Backlog> {
   const r = await db.query<{
     id: string;
@@ -123,7 +127,9 @@ export async function unprocessedBacklog(db: Db, receivedBefore: string): Promis
     total: string;
   }>(
     `SELECT id::text AS id, account_id, event_type, received_at, (count(*) OVER ())::text AS total
-       FROM billing_events WHERE outcome IS NULL AND received_at < $1::timestamptz
+       FROM billing_events e
+      WHERE outcome IS NULL AND received_at < $1::timestamptz
+        AND NOT EXISTS (SELECT 1 FROM event_deliveries d WHERE d.event_id = e.id AND d.dead_at IS NOT NULL)
       ORDER BY received_at, id LIMIT 10`,
     [receivedBefore],
   );
