@@ -163,6 +163,21 @@ function flood(baseUrl: string, loops: number, into: Posted[]) {
   };
 }
 
+async function scrape(baseUrl: string): Promise<string> {
+  return (await fetch(`${baseUrl}/metrics`)).text();
+}
+
+function bufferedRejections(metrics: string): number {
+  const match = /^billing_webhook_rejections_buffered (\S+)$/m.exec(metrics);
+  return match ? Number(match[1]) : NaN;
+}
+
+function droppedRejections(metrics: string): number {
+  return [...metrics.matchAll(/^billing_webhook_rejections_dropped_total\{[^}]*\} (\S+)$/gm)]
+    .map((m) => Number(m[1]))
+    .reduce((a, b) => a + b, 0);
+}
+
 function expectOkOrUnavailable(p: Posted): void {
   const { status, headers, body } = p.answer;
   if (status === 200) {
@@ -269,12 +284,14 @@ describe('PostgreSQL killed hard while webhooks are in flight', () => {
           expectAlive(svc);
           return Promise.resolve(inFlight.slice(killedAt).some((p) => p.answer.status === 503));
         },
-        { what: '503 answers while PostgreSQL is down' },
+        { what: '503 answers while PostgreSQL is down', intervalMs: 5 },
       );
       await traffic.stop();
       await locker.end().catch(() => undefined);
       posted.push(...inFlight);
       expectAlive(svc);
+      // The 503s cannot be recorded yet: they wait in memory, and the scrape says how many.
+      expect(bufferedRejections(await scrape(baseUrl))).toBeGreaterThan(0);
 
       // The helper that started the killed server is gone with it; start it again on its data.
       postgres?.child.kill('SIGKILL');
@@ -307,6 +324,26 @@ describe('PostgreSQL killed hard while webhooks are in flight', () => {
     for (const p of acknowledged)
       expect(storedIds.get(p.stripeId)).toBe(String(p.answer.body.event_id));
     expect(posted.some((p) => p.answer.status === 503)).toBe(true);
+
+    // Every 503 is in webhook_rejections once the database is back (SPEC §9); only what
+    // overflowed the outage buffer is missing, and that is counted.
+    const unavailable = posted.filter((p) => p.answer.status === 503).length;
+    const recorded = await waitFor(
+      async () => {
+        const r = await pool.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM webhook_rejections
+            WHERE source = 'stripe' AND http_status = 503 AND reason = 'database_unavailable'`,
+        );
+        const n = r.rows[0]?.n ?? 0;
+        const dropped = droppedRejections(await scrape(baseUrl));
+        return n > 0 && n + dropped === unavailable ? { n, dropped } : undefined;
+      },
+      {
+        what: `${unavailable} answers of 503 recorded in webhook_rejections or counted as dropped`,
+      },
+    );
+    expect(recorded.n).toBeGreaterThanOrEqual(Math.min(unavailable, 1000));
+    expect(bufferedRejections(await scrape(baseUrl))).toBe(0);
 
     // The transactions the kill interrupted are retried by Temporal and applied once.
     await waitFor(
