@@ -8,6 +8,10 @@ export interface Metrics {
   registry: client.Registry;
   webhooks: client.Counter<'source' | 'result'>;
   rejections: client.Counter<'source' | 'reason'>;
+  /** Rejections answered while PostgreSQL was down, waiting in memory to be recorded. */
+  rejectionsBuffered: client.Gauge;
+  /** Rejections that could not be recorded: the outage buffer was full. */
+  rejectionsDropped: client.Counter<'source'>;
   gateDecisions: client.Counter<'action' | 'allowed'>;
   confirmTotal: client.Counter;
   confirmRejected: client.Counter;
@@ -30,6 +34,17 @@ export function createMetrics(pool: pg.Pool): Metrics {
       name: 'billing_webhook_rejections_total',
       help: 'Rejected webhooks by source and reason.',
       labelNames: ['source', 'reason'],
+      ...registers,
+    }),
+    rejectionsBuffered: new client.Gauge({
+      name: 'billing_webhook_rejections_buffered',
+      help: 'Rejected webhooks answered while PostgreSQL was down, waiting in memory to be recorded in webhook_rejections.',
+      ...registers,
+    }),
+    rejectionsDropped: new client.Counter({
+      name: 'billing_webhook_rejections_dropped_total',
+      help: 'Rejected webhooks that could not be recorded in webhook_rejections because the outage buffer was full.',
+      labelNames: ['source'],
       ...registers,
     }),
     gateDecisions: new client.Counter({

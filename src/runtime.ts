@@ -8,6 +8,8 @@ import type { Config } from './config';
 import { createPool } from './db/pool';
 import { runMigrations } from './db/migrate';
 import { createApp } from './http/app';
+import { answerClientErrors } from './http/client-errors';
+import { RejectionRecorder } from './http/rejection-recorder';
 import type { Logger } from './log';
 import { createMetrics } from './metrics';
 import { connectTemporal, type BillingTemporal } from './temporal/client';
@@ -161,17 +163,14 @@ export async function runServices(
       });
       delivery.start();
       stoppers.push(() => delivery.stop());
-      const app = createApp({
-        config,
-        pool,
-        temporal,
-        delivery,
-        metrics: createMetrics(pool),
-        logger,
-      });
+      const metrics = createMetrics(pool);
+      const rejections = new RejectionRecorder(pool, metrics, logger);
+      stoppers.push(() => rejections.stop());
+      const app = createApp({ config, pool, temporal, delivery, metrics, rejections, logger });
       const server = await new Promise<Server>((resolve, reject) => {
         const s = app.listen(config.port, '0.0.0.0', () => resolve(s)).on('error', reject);
       });
+      answerClientErrors(server, { metrics, rejections, logger });
       stoppers.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
       const address = server.address();
       const port = typeof address === 'object' && address ? address.port : config.port;

@@ -27,22 +27,54 @@ export function createPool(databaseUrl: string, opts: PoolOptions = {}): pg.Pool
   return pool;
 }
 
+/**
+ * Runs `fn` in one transaction on a checked-out client. A checked-out client emits 'error' when
+ * its connection dies (PostgreSQL killed, network cut); with no listener Node rethrows that and
+ * the whole process (API, worker and all) goes down. So the checkout listens for the whole of its
+ * lifetime: the failing query rejects on its own, and a broken client is released with its
+ * error so the pool discards it instead of handing it to the next caller.
+ */
 export async function withTransaction<T>(
   pool: pg.Pool,
   fn: (client: pg.PoolClient) => Promise<T>,
 ): Promise<T> {
   const client = await pool.connect();
+  let broken: Error | undefined;
+  const onError = (err: Error) => {
+    broken ??= err;
+  };
+  client.on('error', onError);
   try {
     await client.query('BEGIN');
     const result = await fn(client);
     await client.query('COMMIT');
     return result;
   } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
+    if (!broken) {
+      await client.query('ROLLBACK').catch((rollbackError: unknown) => {
+        broken ??=
+          rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+      });
+    }
+    broken ??= connectionLost(err);
     throw err;
   } finally {
-    client.release();
+    client.removeListener('error', onError);
+    client.release(broken);
   }
+}
+
+/** The error itself when it means the connection is gone (the client must not be reused). */
+function connectionLost(err: unknown): Error | undefined {
+  const e = err as { code?: string; message?: string } | null;
+  if (!e) return undefined;
+  const gone = ['57P01', '57P02', '57P03', 'ECONNRESET', 'EPIPE'];
+  if (
+    (e.code && gone.includes(e.code)) ||
+    /Connection terminated|not queryable/i.test(e.message ?? '')
+  )
+    return err instanceof Error ? err : new Error(String(e.message));
+  return undefined;
 }
 
 /** Errors that mean "the database is unreachable or too slow", answered with 503 + Retry-After. */

@@ -144,8 +144,15 @@ export async function startEmbeddedPostgres(
     onError: onLog,
   });
 
-  if (isRoot) await letPostgresUserReach([dataDir, await embeddedBinariesDir()], log);
-  if (fs.existsSync(path.join(dataDir, 'PG_VERSION'))) {
+  // An initialised cluster directory must stay 0700/0750 (PostgreSQL refuses to start on it
+  // otherwise); only its ancestors need o+x, so a restart on the same data works as root too.
+  const initialised = fs.existsSync(path.join(dataDir, 'PG_VERSION'));
+  if (isRoot)
+    await letPostgresUserReach(
+      [initialised ? path.dirname(dataDir) : dataDir, await embeddedBinariesDir()],
+      log,
+    );
+  if (initialised) {
     log(`postgres: reusing data directory ${dataDir}`);
     await stopLeftoverPostmaster(dataDir, log);
   } else {

@@ -2,10 +2,11 @@
 import { randomUUID } from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
-import { getAccountView } from '../db/queries/billing-accounts';
+import { getAccountView, listAccounts } from '../db/queries/billing-accounts';
 import { listAccountEvents } from '../db/queries/billing-events';
 import { listAccountAudit } from '../db/queries/audit-logs';
 import { AppError } from '../domain/errors';
+import { STATUSES } from '../domain/types';
 import {
   correctAccount,
   registerAccount,
@@ -40,6 +41,39 @@ const correctionSchema = z.object({
   scheduled_cancel_at: isoTime.nullish(),
 });
 
+const listQuerySchema = z.object({
+  status: z.enum(STATUSES).optional(),
+  provider: z.enum(['stripe', 'myasp', 'none']).optional(),
+  updated_since: isoTime.optional(),
+  limit: z
+    .string()
+    .regex(/^\d{1,3}$/, 'must be a whole number from 1 to 500')
+    .transform(Number)
+    .refine((n) => n >= 1 && n <= 500, 'must be a whole number from 1 to 500')
+    .optional(),
+  cursor: z.string().max(500).optional(),
+});
+
+/** Opaque to clients: the last account id of the page, so the next page starts after it. */
+function encodeCursor(accountId: string): string {
+  return Buffer.from(JSON.stringify({ after: accountId }), 'utf8').toString('base64url');
+}
+
+function decodeCursor(cursor: string): string {
+  try {
+    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
+    const after = (parsed as { after?: unknown } | null)?.after;
+    if (typeof after === 'string' && after !== '') return after;
+  } catch {
+    // falls through to the error below
+  }
+  throw new AppError(
+    'invalid_cursor',
+    'cursor: not a cursor this server gave out; pass next_cursor from the previous page unchanged.',
+    400,
+  );
+}
+
 function answer(res: Response, r: AccountEventResult, created: boolean): void {
   const pending = r.outcome === null;
   res.status(pending ? 202 : created ? 201 : 200).json({
@@ -67,6 +101,24 @@ export function accountsRouter(deps: AppDeps): Router {
       now: nowOf(deps),
     });
     answer(res, r, !r.duplicate && r.outcome === 'applied');
+  });
+
+  router.get('/accounts', async (req, res) => {
+    const q = parseBody(listQuerySchema, req.query);
+    const limit = q.limit ?? 50;
+    const rows = await listAccounts(deps.pool, {
+      status: q.status ?? null,
+      provider: q.provider ?? null,
+      updatedSince: q.updated_since ?? null,
+      afterAccountId: q.cursor === undefined ? null : decodeCursor(q.cursor),
+      limit: limit + 1,
+    });
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    res.json({
+      accounts: page,
+      next_cursor: rows.length > limit && last ? encodeCursor(last.account_id) : null,
+    });
   });
 
   router.get('/accounts/:id', async (req, res) => {

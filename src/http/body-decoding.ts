@@ -252,7 +252,8 @@ function rejectUtf8DeclaredAsLegacy(fields: RawField[], charset: Charset): void 
   throw new AppError(
     'invalid_encoding',
     `The form body was declared ${charset.label} but its bytes are UTF-8; decoding them as ` +
-      `${charset.label} would garble the text. Declare charset=UTF-8 in the Content-Type header.`,
+      `${charset.label} would garble the text. If the webhook URL registered in MyASP ends in ` +
+      `&charset=${charset.label}, remove that; or declare charset=UTF-8 in the Content-Type header.`,
     400,
     { declared_charset: charset.label },
   );
@@ -265,7 +266,9 @@ function describeField(name: string | null, position: number): string {
 function invalidEncoding(charset: Charset, field: string): AppError {
   const advice =
     charset === UTF8
-      ? 'If the sender uses Shift_JIS, declare it: "Content-Type: application/x-www-form-urlencoded; charset=Shift_JIS".'
+      ? 'MyASP sends Shift_JIS: add &charset=Shift_JIS to the webhook URL registered in MyASP ' +
+        '(…/webhooks/myasp?token=…&charset=Shift_JIS), or declare it in the header ' +
+        '"Content-Type: application/x-www-form-urlencoded; charset=Shift_JIS".'
       : 'Declare the charset the sender really uses in the Content-Type header (e.g. charset=UTF-8).';
   return new AppError(
     'invalid_encoding',

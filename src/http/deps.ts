@@ -4,6 +4,7 @@ import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
 import type { BillingTemporal } from '../temporal/client';
 import type { EventDelivery } from '../temporal/delivery';
+import type { RejectionRecorder } from './rejection-recorder';
 
 export interface AppDeps {
   config: Config;
@@ -11,6 +12,8 @@ export interface AppDeps {
   temporal: BillingTemporal;
   delivery: EventDelivery;
   metrics: Metrics;
+  /** webhook_rejections, with a buffer for answers given while PostgreSQL is down. */
+  rejections: RejectionRecorder;
   logger: Logger;
   now?: () => Date;
 }

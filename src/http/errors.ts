@@ -2,7 +2,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import { AppError, isAppError } from '../domain/errors';
 import { isDatabaseUnavailable } from '../db/pool';
-import { insertRejection } from '../db/queries/webhook-rejections';
 import type { AppDeps } from './deps';
 import { sha256Hex } from './digest';
 
@@ -57,14 +56,14 @@ export function sendError(res: Response, error: AppError): void {
   res.status(error.status).json({ error: { code: error.code, message: error.message } });
 }
 
-/** For the webhook routes: every 4xx is also recorded in webhook_rejections (SPEC §9). */
+/** For the webhook routes: every non-2xx answer is also recorded in webhook_rejections (SPEC §9). */
 export function webhookErrorHandler(deps: AppDeps, source: string) {
   return async (err: unknown, req: Request, res: Response, _next: NextFunction): Promise<void> => {
     const error = toAppError(err);
     deps.metrics.webhooks.inc({ source, result: 'rejected' });
     deps.metrics.rejections.inc({ source, reason: error.code });
     const body = Buffer.isBuffer(req.body) ? req.body : null;
-    const recorded = insertRejection(deps.pool, {
+    const recorded = deps.rejections.record({
       source,
       http_status: error.status,
       reason: error.code,
@@ -73,11 +72,9 @@ export function webhookErrorHandler(deps: AppDeps, source: string) {
       body_bytes: body?.length ?? (Number(req.get('content-length')) || null),
       body_sha256: body ? sha256Hex(body) : null,
       remote_addr: req.ip ?? null,
-    }).catch((e: unknown) =>
-      deps.logger.error({ err: String(e) }, 'could not record a webhook rejection'),
-    );
+    });
     // A 4xx is recorded before it is answered. A 5xx usually means the database itself is in
-    // trouble: answer at once and record it if the database lets us.
+    // trouble: answer at once; the recorder keeps it until the database takes it.
     if (error.status < 500) await recorded;
     logError(deps, req, error, err);
     sendError(res, error);
@@ -93,11 +90,24 @@ export function apiErrorHandler(deps: AppDeps) {
 }
 
 function logError(deps: AppDeps, req: Request, error: AppError, raw: unknown): void {
-  const fields = { code: error.code, status: error.status, method: req.method, path: req.path };
+  const fields = {
+    code: error.code,
+    status: error.status,
+    method: req.method,
+    path: endpointOf(req),
+  };
   if (error.status >= 500)
     deps.logger.error(
       { ...fields, err: raw instanceof Error ? raw.message : String(raw) },
       'request failed',
     );
   else deps.logger.info(fields, 'request refused');
+}
+
+/**
+ * The endpoint as the client called it (`req.path` is relative to the router that handles it),
+ * without the query string: MyASP puts its token there, and it must never reach a log.
+ */
+export function endpointOf(req: Request): string {
+  return (req.originalUrl || req.url).split('?')[0] ?? '';
 }

@@ -3,7 +3,7 @@ import type pg from 'pg';
 import { findLinkedAccount } from '../db/queries/billing-accounts';
 import { insertEvent, type StoredEvent } from '../db/queries/billing-events';
 import { checkAccountId } from '../domain/account-id';
-import type { NormalizedEvent } from '../domain/types';
+import type { NormalizedEvent, Outcome } from '../domain/types';
 import type { EventDelivery } from '../temporal/delivery';
 
 export interface IngestDeps {
@@ -11,11 +11,21 @@ export interface IngestDeps {
   delivery: EventDelivery;
 }
 
+/**
+ * Where the event stands when the webhook is answered:
+ * - `processed`: already applied (or found stale, ignored…) by its account workflow; `outcome`
+ *   says how. Only a duplicate can be here.
+ * - `accepted_by_workflow`: Temporal accepted the signal; the workflow applies it shortly.
+ * - `queued`: stored, not yet handed to Temporal; the delivery sweeper sends it.
+ */
+export type DeliveryState = 'processed' | 'accepted_by_workflow' | 'queued';
+
 export interface IngestResult {
   event: StoredEvent;
   duplicate: boolean;
-  /** `delivered`: the workflow has it; `pending`: stored, the sweeper will deliver it. */
-  delivery: 'delivered' | 'pending';
+  delivery: DeliveryState;
+  /** The stored outcome (`applied`, `stale`, …), null until the workflow has processed it. */
+  outcome: Outcome | null;
 }
 
 /**
@@ -61,8 +71,17 @@ export async function ingestEvent(
     payload,
     data: e.data,
   });
-  // A duplicate is already on its way (or done): the first request or the sweeper delivers it.
-  if (duplicate)
-    return { event, duplicate, delivery: event.outcome === null ? 'pending' : 'delivered' };
-  return { event, duplicate, delivery: await deps.delivery.deliverSoon(event) };
+  // A duplicate is answered from what is stored: done, or on its way (the first request or the
+  // sweeper delivers it).
+  if (duplicate) {
+    const delivery = event.outcome === null ? 'queued' : 'processed';
+    return { event, duplicate, delivery, outcome: event.outcome };
+  }
+  const sent = await deps.delivery.deliverSoon(event);
+  return {
+    event,
+    duplicate,
+    delivery: sent === 'delivered' ? 'accepted_by_workflow' : 'queued',
+    outcome: event.outcome,
+  };
 }

@@ -50,6 +50,8 @@ export interface ServiceOptions {
   db?: TestDatabase;
   sweepIntervalMs?: number;
   sweepMinAgeMs?: number;
+  /** The service's logger (default: silent), e.g. to read what it logs. */
+  logger?: pino.Logger;
 }
 
 export async function startService(opts: ServiceOptions = {}): Promise<TestService> {
@@ -66,13 +68,18 @@ export async function startService(opts: ServiceOptions = {}): Promise<TestServi
     LOG_LEVEL: 'silent',
     ...opts.env,
   });
-  const running = await runServices(config, opts.role ?? 'all', pino({ level: 'silent' }), {
-    workflowBundle: await workflowBundle(),
-    migrate: false,
-    schedules: false,
-    sweepIntervalMs: opts.sweepIntervalMs ?? 300,
-    sweepMinAgeMs: opts.sweepMinAgeMs ?? 200,
-  });
+  const running = await runServices(
+    config,
+    opts.role ?? 'all',
+    opts.logger ?? pino({ level: 'silent' }),
+    {
+      workflowBundle: await workflowBundle(),
+      migrate: false,
+      schedules: false,
+      sweepIntervalMs: opts.sweepIntervalMs ?? 300,
+      sweepMinAgeMs: opts.sweepMinAgeMs ?? 200,
+    },
+  );
   const baseUrl = running.info.apiUrl ?? '';
   return {
     baseUrl,

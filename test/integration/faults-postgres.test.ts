@@ -230,7 +230,7 @@ describe('A slow database and an activity the database refuses (DB_STATEMENT_TIM
           service.baseUrl,
           fx.invoicePaymentFailed({ ...parts, created: t + 10 }),
         );
-        expect(failed).toMatchObject({ status: 200, body: { delivery: 'delivered' } });
+        expect(failed).toMatchObject({ status: 200, body: { delivery: 'accepted_by_workflow' } });
         // applyTransition times out on the locked row, at least once, and is scheduled again.
         const pending = await waitFor(
           async () => {

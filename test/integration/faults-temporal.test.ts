@@ -155,7 +155,7 @@ describe('Temporal down while webhooks arrive', () => {
     expect(answers.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
     for (const r of answers) {
       expect(r.ms).toBeLessThan(QUICK_ANSWER_MS);
-      expect(r.body).toMatchObject({ received: true, duplicate: false, delivery: 'pending' });
+      expect(r.body).toMatchObject({ received: true, duplicate: false, delivery: 'queued' });
     }
     // Each account's second webhook came after a wait for Temporal had expired: it is answered
     // right after the commit. Compared with the first answer of the same run (which waited
@@ -277,7 +277,7 @@ describe('Temporal restarting', () => {
       service.baseUrl,
       fx.subscriptionCreated({ ...known, created: t }),
     );
-    expect(created.body).toMatchObject({ delivery: 'delivered' });
+    expect(created.body).toMatchObject({ delivery: 'accepted_by_workflow' });
     await allApplied(service.db.pool, [created.body.event_id]);
     const runBefore = await runIdOf(server.address, accountWorkflowId(known.accountId));
 
@@ -294,8 +294,8 @@ describe('Temporal restarting', () => {
       ],
     ]);
     expect(answers.map((r) => [r.status, r.body.delivery])).toEqual([
-      [200, 'pending'],
-      [200, 'pending'],
+      [200, 'queued'],
+      [200, 'queued'],
     ]);
     for (const r of answers) expect(r.ms).toBeLessThan(QUICK_ANSWER_MS);
     const ids = answers.map((r) => r.body.event_id);

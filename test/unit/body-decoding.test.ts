@@ -572,3 +572,18 @@ describe('containsNul / containsUnstorableText', () => {
     },
   );
 });
+
+describe('invalid_encoding names what a MyASP user can set', () => {
+  it('when a Shift_JIS form arrives with no charset, then the error names the &charset=Shift_JIS URL option', () => {
+    const err = thrown(() => decodeFormBody(form(`plan=${sjis(PLAN)}`), null));
+    expect(err).toMatchObject({ code: 'invalid_encoding', status: 400 });
+    expect(err.message).toContain('&charset=Shift_JIS');
+  });
+
+  it('when UTF-8 bytes arrive declared as Shift_JIS, then the error says to remove &charset=Shift_JIS or declare UTF-8', () => {
+    const err = thrown(() => decodeFormBody(form(`plan=${utf8(PLAN)}`), 'shift_jis'));
+    expect(err).toMatchObject({ code: 'invalid_encoding', status: 400 });
+    expect(err.message).toContain('&charset=Shift_JIS');
+    expect(err.message).toMatch(/charset=UTF-8/);
+  });
+});

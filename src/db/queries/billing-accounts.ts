@@ -144,3 +144,33 @@ export async function listAllAccounts(db: Db): Promise<AccountState[]> {
   const r = await db.query<Row>(`SELECT ${COLUMNS} FROM billing_accounts ORDER BY account_id`);
   return r.rows.map(toState);
 }
+
+export interface AccountListFilter {
+  status: string | null;
+  provider: string | null;
+  updatedSince: string | null;
+  /** Keyset: accounts after this id (ids are unique and never change). */
+  afterAccountId: string | null;
+  limit: number;
+}
+
+export type AccountListRow = AccountState & { created_at: string; updated_at: string };
+
+/** Accounts in account_id order, filtered; one page of `limit`. */
+export async function listAccounts(db: Db, f: AccountListFilter): Promise<AccountListRow[]> {
+  const r = await db.query<Row & { created_at: string; updated_at: string }>(
+    `SELECT ${COLUMNS}, created_at, updated_at FROM billing_accounts
+      WHERE ($1::text IS NULL OR status = $1::text)
+        AND ($2::text IS NULL OR provider = $2::text)
+        AND ($3::timestamptz IS NULL OR updated_at >= $3::timestamptz)
+        AND ($4::text IS NULL OR account_id COLLATE "C" > $4::text COLLATE "C")
+      ORDER BY account_id COLLATE "C"
+      LIMIT $5::int`,
+    [f.status, f.provider, f.updatedSince, f.afterAccountId, f.limit],
+  );
+  return r.rows.map((row) => ({
+    ...toState(row),
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+  }));
+}
