@@ -242,7 +242,7 @@ describe('The daily check while Temporal is unreachable', () => {
           created: nowS(),
         }),
       );
-      expect(answer).toMatchObject({ status: 200, body: { delivery: 'pending' } });
+      expect(answer).toMatchObject({ status: 200, body: { delivery: 'queued' } });
     }
 
     const check = await json(svc.admin('/v1/ops/daily-check'));

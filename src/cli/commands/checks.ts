@@ -11,6 +11,7 @@ import type { CliContext } from '../context';
 import { EXIT, progressReporter, writeChecks, writeJson, writeTable } from '../output';
 import type { Runner } from '../run';
 import { reloadAccounts } from '../../temporal/client';
+import { listAllAccounts } from '../../db/queries/billing-accounts';
 
 interface JsonOpt {
   json?: boolean;
@@ -90,13 +91,20 @@ function writeRebuild(out: NodeJS.WritableStream, r: RebuildResult, apply: boole
   out.write(`${verdict}\n`);
 }
 
-async function rebuild(ctx: CliContext, opts: JsonOpt & { apply?: boolean }): Promise<number> {
+type RebuildOpts = JsonOpt & { apply?: boolean; reloadAll?: boolean };
+
+async function rebuild(ctx: CliContext, opts: RebuildOpts): Promise<number> {
   const apply = opts.apply === true;
   const onProgress = progressReporter(ctx.err, 'rebuild-projection');
-  const result = await rebuildProjection(await ctx.db(), { apply, onProgress });
+  const db = await ctx.db();
+  const result = await rebuildProjection(db, { apply, onProgress });
   // Running account workflows hold the state in memory: tell them to re-read the rewritten rows.
-  const temporal = result.written.length > 0 ? ctx.temporalIfKnown() : undefined;
-  const workflows = temporal ? await reloadAccounts(temporal, result.written, 5000) : null;
+  // After a database restore every workflow is ahead of its row, rewritten or not: --reload-all.
+  const toReload = opts.reloadAll
+    ? (await listAllAccounts(db)).map((a) => a.account_id)
+    : result.written;
+  const temporal = toReload.length > 0 ? ctx.temporalIfKnown() : undefined;
+  const workflows = temporal ? await reloadAccounts(temporal, toReload, 5000) : null;
   if (opts.json) writeJson(ctx.out, { ...result, workflows });
   else {
     writeRebuild(ctx.out, result, apply);
@@ -104,7 +112,7 @@ async function rebuild(ctx: CliContext, opts: JsonOpt & { apply?: boolean }): Pr
       ctx.out.write(
         `workflows told to reload: ${workflows.reloaded.length}; not running: ${workflows.not_running.length}\n`,
       );
-    } else if (result.written.length > 0) {
+    } else if (toReload.length > 0) {
       ctx.out.write(
         'Temporal is not configured: running account workflows will reload on their next restart.\n',
       );
@@ -139,6 +147,10 @@ export function registerCheckCommands(program: Command, run: Runner): void {
       'rebuild billing_accounts from billing_events and compare; --apply rewrites differing rows',
     )
     .option('--apply', 'write the rebuilt rows (one transaction)')
+    .option(
+      '--reload-all',
+      'tell every account workflow to re-read its row, not only rewritten ones (after a database restore)',
+    )
     .option('--json', 'machine-readable output')
-    .action((opts: JsonOpt & { apply?: boolean }) => run((ctx) => rebuild(ctx, opts)));
+    .action((opts: RebuildOpts) => run((ctx) => rebuild(ctx, opts)));
 }
