@@ -79,6 +79,7 @@ async function ensureInfrastructure(config: Config, logger: Logger, stoppers: St
       dataDir: path.join(config.dataDir, 'postgres'),
       port: config.local.pgPort,
       persistent: true,
+      warn: (line) => logger.warn(line),
     });
     stoppers.push(() => pg.stop());
     databaseUrl = pg.databaseUrl;

