@@ -93,6 +93,7 @@ async function ensureInfrastructure(config: Config, logger: Logger, stoppers: St
       dbFilename: path.resolve(config.dataDir, 'temporal.db'),
       port: config.local.temporalPort,
       uiPort: config.local.temporalUiPort,
+      supervise: { warn: (line) => logger.warn(line) },
     });
     stoppers.push(() => dev.stop());
     temporalAddress = dev.address;

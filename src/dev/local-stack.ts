@@ -14,6 +14,7 @@ import {
   type SearchAttributeType,
 } from '@temporalio/common/lib/search-attributes';
 import { resolveTemporalCli } from '../temporal/binaries';
+import { supervise, type ExitInfo } from './supervisor';
 
 export type LogLine = (line: string) => void;
 
@@ -405,6 +406,11 @@ export interface TemporalDevServerOptions {
   /** How long to wait for the server to answer; default 60 s. */
   startTimeoutMs?: number;
   log?: LogLine;
+  /**
+   * Restart the server on the same ports and SQLite file whenever it exits without stop()
+   * (`npm start`), pausing 1 s, doubling up to 30 s, between attempts; `warn` gets a line each time.
+   */
+  supervise?: { warn: LogLine; minBackoffMs?: number; maxBackoffMs?: number };
 }
 
 export interface TemporalDevServerHandle {
@@ -433,13 +439,38 @@ export async function startTemporalDevServer(
   if (!cli) throw new TemporalCliMissingError();
   // Ports we pick ourselves can be taken by someone else before the server binds them.
   const attempts = !opts.port && (opts.headless || !opts.uiPort) ? 3 : 1;
+  let first: DevServerProcess;
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startDevServerOnce(cli, opts);
+      first = await startDevServerOnce(cli, opts);
+      break;
     } catch (err) {
       if (!(err instanceof PortInUseError) || attempt >= attempts) throw err;
     }
   }
+  if (!opts.supervise) return first;
+  // The same ports the clients and the worker already use, and the same SQLite file.
+  const again = { ...opts, port: first.port, uiPort: first.uiPort };
+  const supervisor = supervise(first, {
+    name: 'temporal dev server',
+    restart: () => startDevServerOnce(cli, again),
+    ...opts.supervise,
+  });
+  return {
+    address: first.address,
+    uiUrl: first.uiUrl,
+    namespace: first.namespace,
+    get pid() {
+      return supervisor.current().pid;
+    },
+    stop: () => supervisor.stop(),
+  };
+}
+
+interface DevServerProcess extends TemporalDevServerHandle {
+  port: number;
+  uiPort: number | undefined;
+  exited: Promise<ExitInfo>;
 }
 
 class PortInUseError extends Error {}
@@ -447,7 +478,7 @@ class PortInUseError extends Error {}
 async function startDevServerOnce(
   cli: string,
   opts: TemporalDevServerOptions,
-): Promise<TemporalDevServerHandle> {
+): Promise<DevServerProcess> {
   const log = opts.log ?? noLog;
   const host = '127.0.0.1';
   const port = opts.port || (await findFreePort()); // 0 too: any free port
@@ -475,11 +506,11 @@ async function startDevServerOnce(
   child.stdout?.on('data', onOutput);
   child.stderr?.on('data', onOutput);
   let spawnError: Error | undefined;
-  const exited = new Promise<void>((resolve) => {
-    child.once('exit', () => resolve());
+  const exited = new Promise<ExitInfo>((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }));
     child.once('error', (err) => {
       spawnError = err; // e.g. EACCES: no 'exit' follows
-      resolve();
+      resolve({ code: null, signal: null });
     });
   });
   const exitReason = (): string | undefined => {
@@ -492,6 +523,7 @@ async function startDevServerOnce(
   // Last resort against orphans when the process exits without calling stop().
   const killOnExit = () => child.kill('SIGTERM');
   process.on('exit', killOnExit);
+  void exited.then(() => process.removeListener('exit', killOnExit));
 
   const stop = async (): Promise<void> => {
     process.removeListener('exit', killOnExit);
@@ -526,7 +558,8 @@ async function startDevServerOnce(
   }
   const uiUrl = uiPort === undefined ? '' : `http://${host}:${uiPort}`;
   log(`temporal: ready on ${address}${uiUrl ? `, Web UI ${uiUrl}` : ''}`);
-  return { address, uiUrl, namespace: opts.namespace, pid: child.pid ?? 0, stop };
+  const pid = child.pid ?? 0;
+  return { address, uiUrl, namespace: opts.namespace, pid, stop, port, uiPort, exited };
 }
 
 // Same as for PostgreSQL: a dev server orphaned by a killed `npm start` still holds the SQLite
