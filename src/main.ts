@@ -3,7 +3,7 @@
 // server (with its Web UI) under ./.data itself.
 import fs from 'node:fs';
 import path from 'node:path';
-import { ConfigError, loadConfig, type Config } from './config';
+import { ConfigError, loadConfig, loadEnvFile, type Config } from './config';
 import { createLogger, type Logger } from './log';
 import { loadOrCreateDevSecrets } from './dev/dev-secrets';
 import { runServices, type Role } from './runtime';
@@ -16,6 +16,8 @@ function parseRole(argv: string[]): Role {
 }
 
 function configure(): { config: Config; role: Role; secretsFile: string | null } {
+  const envFile = loadEnvFile();
+  if (envFile) process.stdout.write(`billing: read settings from ${envFile}\n`);
   const role = parseRole(process.argv.slice(2));
   const local = !process.env.DATABASE_URL && !process.env.TEMPORAL_ADDRESS;
   const dataDir = process.env.DATA_DIR ?? '.data';
@@ -37,6 +39,8 @@ async function main(): Promise<void> {
   }
   const logger: Logger = createLogger(setup.config.logLevel);
   const running = await runServices(setup.config, setup.role, logger);
+  // With DATABASE_URL and TEMPORAL_ADDRESS set nothing else creates the data directory.
+  fs.mkdirSync(path.resolve(setup.config.dataDir), { recursive: true });
   fs.writeFileSync(
     path.resolve(setup.config.dataDir, 'runtime.json'),
     JSON.stringify(running.info, null, 2) + '\n',

@@ -81,6 +81,7 @@ async function ensureInfrastructure(config: Config, logger: Logger, stoppers: St
       dataDir: path.join(config.dataDir, 'postgres'),
       port: config.local.pgPort,
       persistent: true,
+      warn: (line) => logger.warn(line),
     });
     stoppers.push(() => pg.stop());
     databaseUrl = pg.databaseUrl;
@@ -94,6 +95,7 @@ async function ensureInfrastructure(config: Config, logger: Logger, stoppers: St
       dbFilename: path.resolve(config.dataDir, 'temporal.db'),
       port: config.local.temporalPort,
       uiPort: config.local.temporalUiPort,
+      supervise: { warn: (line) => logger.warn(line) },
     });
     stoppers.push(() => dev.stop());
     temporalAddress = dev.address;

@@ -1,6 +1,7 @@
 // billing-ops: the operator CLI (SPEC §7). `npm run ops -- <command>` or `npx billing-ops <command>`.
 // Exit codes: 0 fine, 1 a check failed (or a correction was not applied), 2 the command could not run.
 import { Command, CommanderError } from 'commander';
+import { ConfigError, loadEnvFile } from '../config';
 import { registerAccountCommands } from './commands/accounts';
 import { registerCheckCommands } from './commands/checks';
 import { registerDeadLetterCommands } from './commands/dead-letters';
@@ -50,4 +51,19 @@ export async function main(argv: string[] = process.argv): Promise<void> {
   await flushAndExit(typeof process.exitCode === 'number' ? process.exitCode : EXIT.OK);
 }
 
-if (require.main === module) void main();
+/** `.env` in the working directory, as for `npm start`; a malformed one stops with one line. */
+function readEnvFile(): void {
+  try {
+    const file = loadEnvFile();
+    if (file) process.stderr.write(`billing-ops: read settings from ${file}\n`);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`billing-ops: ${err.message}\n`);
+    process.exit(EXIT.CANNOT_RUN);
+  }
+}
+
+if (require.main === module) {
+  readEnvFile();
+  void main();
+}

