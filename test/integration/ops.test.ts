@@ -371,6 +371,21 @@ describe('integrity check and rebuild', () => {
     });
   });
 
+  it('when a row was written before per-object status (no objects), then --apply brings it to the derived rule exactly', async () => {
+    const before = await listAllAccounts(db.pool);
+    await db.pool.query(
+      `UPDATE billing_accounts SET objects = NULL, as_of = NULL, status_object = NULL, status_reason = NULL
+        WHERE account_id = 'acct_a'`,
+    );
+    const dry = await rebuildProjection(db.pool, { apply: false });
+    expect(dry.differing.map((d) => d.column).sort()).toEqual(
+      ['as_of', 'objects', 'status_object', 'status_reason'].sort(),
+    );
+    const fixed = await rebuildProjection(db.pool, { apply: true });
+    expect(fixed).toMatchObject({ ok: true, written: ['acct_a'] });
+    expect(await listAllAccounts(db.pool)).toEqual(before);
+  });
+
   it('when a row is edited by hand or deleted, then the rebuild names each column and --apply restores it', async () => {
     const before = await listAllAccounts(db.pool);
     await db.pool.query(

@@ -62,7 +62,11 @@ const newAccount = () => {
   return id;
 };
 
-/** `RECORD_HISTORIES=1 npx jest test/workflows/billing-account.test.ts` refreshes test/fixtures/histories. */
+/**
+ * `RECORD_HISTORIES=1 npx jest test/workflows/billing-account.test.ts` records the history of each
+ * scenario that has none yet in test/fixtures/histories. It never overwrites one: a committed
+ * history is what an earlier release produced, and the replay test holds new code to it.
+ */
 async function recordHistories(): Promise<void> {
   const dir = path.join(__dirname, '..', 'fixtures', 'histories');
   fs.mkdirSync(dir, { recursive: true });
@@ -73,7 +77,9 @@ async function recordHistories(): Promise<void> {
       .replace(/[^a-z0-9]+/gi, '-')
       .slice(0, 80)
       .replace(/-+$/, '');
-    fs.writeFileSync(path.join(dir, `${file}.json`), JSON.stringify(history, null, 1) + '\n');
+    const target = path.join(dir, `${file}.json`);
+    if (fs.existsSync(target)) continue;
+    fs.writeFileSync(target, JSON.stringify(history, null, 1) + '\n');
   }
 }
 const now = () => env.currentTimeMs();
@@ -316,6 +322,86 @@ describe('billingAccountWorkflow', () => {
     const audits = await db.pool.query<{ n: string }>(
       'SELECT count(*) AS n FROM audit_logs WHERE event_id = $1',
       [first.event_id],
+    );
+    expect(audits.rows[0]?.n).toBe('1');
+    expect(await statusOf(id)).toBe('past_due');
+  });
+
+  it('when an add-on ends and the base plan’s cancel timer is undone by a late withdrawal, then the account follows its subscriptions', async () => {
+    const id = newAccount();
+    const t = await now();
+    const base = { subscription_id: 'sub_base' };
+    const addOn = { subscription_id: 'sub_addon', plan: 'price_addon', amount: 500 };
+    const on = (key: string) => ({ account_id: id, object_key: `stripe:${key}` });
+    await sendAndWait(
+      await storeEvent(
+        db.pool,
+        { ...data.started(), ...base },
+        { ...on('sub_base'), occurred_at: isoAfter(t, 0) },
+      ),
+    );
+    await sendAndWait(
+      await storeEvent(
+        db.pool,
+        { ...data.started(), ...addOn },
+        { ...on('sub_addon'), occurred_at: isoAfter(t, 0.01) },
+      ),
+    );
+    await sendAndWait(
+      await storeEvent(
+        db.pool,
+        { ...data.deleted(), ...addOn },
+        { ...on('sub_addon'), occurred_at: isoAfter(t, 1) },
+      ),
+    );
+    expect(await statusOf(id)).toBe('active');
+    expect((await getAccount(db.pool, id))?.stripe_subscription_id).toBe('sub_base');
+    await sendAndWait(
+      await storeEvent(
+        db.pool,
+        { ...data.cancelScheduled(isoAfter(t, 30)), ...base },
+        {
+          ...on('sub_base'),
+          occurred_at: isoAfter(t, 2),
+        },
+      ),
+    );
+    expect(await statusOf(id)).toBe('canceling');
+    await env.sleep('31 days');
+    await waitFor(async () => (await statusOf(id)) === 'canceled', {
+      what: 'canceled by the timer',
+    });
+    const withdrawal = await storeEvent(
+      db.pool,
+      { ...data.cancelWithdrawn(), ...base },
+      {
+        ...on('sub_base'),
+        occurred_at: isoAfter(t, 29),
+      },
+    );
+    expect(await sendAndWait(withdrawal)).toBe('applied');
+    expect(await statusOf(id)).toBe('active');
+    const q = await env.client.workflow.getHandle(accountWorkflowId(id)).query(accountStateQuery);
+    expect(q.state?.status_object).toBe('stripe:sub_base');
+  });
+
+  it('when a processed event is signalled again, then the database is asked and nothing is applied twice', async () => {
+    const id = newAccount();
+    const t = await now();
+    const e = await storeEvent(db.pool, data.started(), {
+      account_id: id,
+      occurred_at: isoAfter(t, 0),
+    });
+    await sendAndWait(e);
+    await send(e);
+    const next = await storeEvent(db.pool, data.paymentFailed(), {
+      account_id: id,
+      occurred_at: isoAfter(t, 1),
+    });
+    expect(await sendAndWait(next)).toBe('applied');
+    const audits = await db.pool.query<{ n: string }>(
+      'SELECT count(*) AS n FROM audit_logs WHERE event_id = $1',
+      [e.event_id],
     );
     expect(audits.rows[0]?.n).toBe('1');
     expect(await statusOf(id)).toBe('past_due');
