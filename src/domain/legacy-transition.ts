@@ -32,7 +32,8 @@ const MYASP_STATUS: Record<string, Status> = {
   '4': 'canceled',
 };
 
-function emptyAccount(accountId: string, provider: Provider): AccountState {
+/** An account with no events yet: the columns the projection had before per-object status. */
+export function emptyAccountColumns(accountId: string, provider: Provider): AccountState {
   return {
     account_id: accountId,
     provider,
@@ -359,7 +360,7 @@ export function legacyTransition(state: AccountState | null, event: BillingEvent
     const outcome = step.kind === 'reject' ? 'rejected' : 'ignored';
     return unchanged(state, event, outcome, step.reason);
   }
-  const before = state ?? emptyAccount(event.account_id, 'none');
+  const before = state ?? emptyAccountColumns(event.account_id, 'none');
   const merged: AccountState = { ...before, ...step.patch };
   const isManual = event.data.kind === 'manual.correction';
   if (state !== null && !isManual && sameAccount(state, merged)) {

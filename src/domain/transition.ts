@@ -4,7 +4,7 @@
 // projection, which is what makes `rebuild-projection` exact and the workflow deterministic.
 import { deriveStatus, nextDeadline, type Derived } from './derive';
 import { EVIDENCE, emptyObjects, type EvidenceStep, type Links } from './evidence';
-import { legacyNextTimer } from './legacy-transition';
+import { emptyAccountColumns, legacyNextTimer } from './legacy-transition';
 import type {
   AccountObjects,
   AccountState,
@@ -24,24 +24,7 @@ const latest = (a: string | null | undefined, b: string): string =>
 
 export function emptyAccount(accountId: string, provider: Provider): AccountState {
   return {
-    account_id: accountId,
-    provider,
-    status: 'free',
-    provider_status: null,
-    plan: null,
-    amount: null,
-    email: null,
-    myasp_user_id: null,
-    stripe_customer_id: null,
-    stripe_subscription_id: null,
-    trial_end: null,
-    scheduled_cancel_at: null,
-    grace_until: null,
-    status_since: null,
-    status_event_id: null,
-    last_event_id: null,
-    last_event_ts: null,
-    object_versions: {},
+    ...emptyAccountColumns(accountId, provider),
     objects: emptyObjects(),
     as_of: null,
     status_object: null,
