@@ -1,16 +1,24 @@
 // Every non-2xx webhook answer ends up in webhook_rejections (SPEC §9), also the 503s answered
 // because PostgreSQL is down: those wait in a bounded in-memory buffer and are written as soon
 // as the database takes writes again. What the buffer cannot hold is counted, never silent.
+import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
-import { insertRejection, type NewRejection } from '../db/queries/webhook-rejections';
+import {
+  insertRejection,
+  insertRejections,
+  type NewRejection,
+} from '../db/queries/webhook-rejections';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
 
 export const REJECTION_BUFFER_LIMIT = 1000;
 const RETRY_INTERVAL_MS = 1000;
+/** Rows written per statement when the buffer drains. */
+const DRAIN_BATCH = 200;
 
 interface Buffered extends NewRejection {
   received_at: string;
+  answer_id: string;
 }
 
 export class RejectionRecorder {
@@ -27,7 +35,7 @@ export class RejectionRecorder {
 
   /** Writes the rejection now, or keeps it for later when the database refuses. Never throws. */
   async record(r: NewRejection): Promise<void> {
-    const row: Buffered = { ...r, received_at: new Date().toISOString() };
+    const row: Buffered = { ...r, received_at: new Date().toISOString(), answer_id: randomUUID() };
     try {
       await insertRejection(this.pool, row);
       if (this.buffer.length > 0) void this.flush();
@@ -90,14 +98,16 @@ export class RejectionRecorder {
 
   private async drain(): Promise<void> {
     while (this.buffer.length > 0) {
-      const next = this.buffer[0] as Buffered;
+      const batch = this.buffer.slice(0, DRAIN_BATCH);
       try {
-        await insertRejection(this.pool, next);
+        // A batch whose commit was lost with the connection is written again; answer ids make
+        // the second write record nothing twice.
+        await insertRejections(this.pool, batch);
       } catch {
         this.scheduleRetry();
         return;
       }
-      this.buffer.shift();
+      this.buffer.splice(0, batch.length);
       this.metrics.rejectionsBuffered.set(this.buffer.length);
     }
   }

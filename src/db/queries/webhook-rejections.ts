@@ -12,24 +12,36 @@ export interface NewRejection {
   details?: Record<string, unknown>;
   /** When the answer was given; defaults to now (set for rejections written after an outage). */
   received_at?: string;
+  /** Identifies the answer: a retried write of the same answer records nothing more. */
+  answer_id?: string;
 }
 
 export async function insertRejection(db: Db, r: NewRejection): Promise<void> {
+  await insertRejections(db, [r]);
+}
+
+/** Writes several rejections in one statement; an answer already recorded is skipped. */
+export async function insertRejections(db: Db, rows: readonly NewRejection[]): Promise<void> {
+  if (rows.length === 0) return;
   await db.query(
-    `INSERT INTO webhook_rejections (source, http_status, reason, message, content_type, body_bytes, body_sha256, remote_addr, details, received_at)
-     VALUES ($1::text, $2::int, $3::text, $4::text, $5::text, $6::int, $7::text, $8::text, $9::jsonb,
-             COALESCE($10::timestamptz, now()))`,
+    `INSERT INTO webhook_rejections (source, http_status, reason, message, content_type, body_bytes,
+                                     body_sha256, remote_addr, details, received_at, answer_id)
+     SELECT r.source, r.http_status, r.reason, r.message, r.content_type, r.body_bytes,
+            r.body_sha256, r.remote_addr, COALESCE(r.details, '{}'::jsonb),
+            COALESCE(r.received_at, now()), r.answer_id
+       FROM jsonb_to_recordset($1::jsonb) AS r(source text, http_status int, reason text,
+            message text, content_type text, body_bytes int, body_sha256 text, remote_addr text,
+            details jsonb, received_at timestamptz, answer_id uuid)
+     ON CONFLICT (answer_id) WHERE answer_id IS NOT NULL DO NOTHING`,
     [
-      r.source,
-      r.http_status,
-      r.reason,
-      r.message,
-      r.content_type,
-      r.body_bytes,
-      r.body_sha256,
-      r.remote_addr,
-      JSON.stringify(r.details ?? {}),
-      r.received_at ?? null,
+      JSON.stringify(
+        rows.map((r) => ({
+          ...r,
+          details: r.details ?? {},
+          received_at: r.received_at ?? null,
+          answer_id: r.answer_id ?? null,
+        })),
+      ),
     ],
   );
 }
