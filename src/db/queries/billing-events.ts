@@ -164,3 +164,46 @@ export function toBillingEvent(row: StoredEvent): BillingEvent {
     data: row.data,
   };
 }
+
+/**
+ * The account's unprocessed events, oldest first, locked for the transaction that applies them.
+ * One more row than `limit` tells the caller that more are waiting.
+ */
+export async function lockPendingEvents(
+  db: Db,
+  accountId: string,
+  limit: number,
+): Promise<StoredEvent[]> {
+  const r = await db.query<StoredEvent>(
+    `SELECT ${COLUMNS} FROM billing_events
+      WHERE account_id = $1::text AND outcome IS NULL
+      ORDER BY id
+      LIMIT $2::int
+      FOR UPDATE`,
+    [accountId, limit],
+  );
+  return r.rows;
+}
+
+/**
+ * Writes the outcomes of a batch, once each, in the order given: processed_seq follows that
+ * order, so a rebuild folds the events exactly as they were applied.
+ */
+export async function writeOutcomes(
+  db: Db,
+  outcomes: readonly { id: string; outcome: Outcome }[],
+): Promise<void> {
+  if (outcomes.length === 0) return;
+  await db.query(
+    `WITH seqs AS (
+       SELECT array_agg(s ORDER BY s) AS s
+         FROM (SELECT nextval('billing_events_processed_seq') AS s
+                 FROM generate_series(1, cardinality($1::bigint[]))) n
+     )
+     UPDATE billing_events e
+        SET outcome = v.outcome, processed_at = now(), processed_seq = (SELECT s FROM seqs)[v.ord]
+       FROM unnest($1::bigint[], $2::text[]) WITH ORDINALITY AS v(id, outcome, ord)
+      WHERE e.id = v.id AND e.outcome IS NULL`,
+    [outcomes.map((o) => o.id), outcomes.map((o) => o.outcome)],
+  );
+}
