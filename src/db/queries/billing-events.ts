@@ -18,14 +18,32 @@ export interface StoredEvent extends NewEvent {
 const COLUMNS = `id, source, dedupe_key, event_type, account_id, occurred_at, received_at, object_key,
   payload, data, outcome, processed_at, processed_seq`;
 
-/** Stores an event once. A second insert with the same dedupe_key returns the first row. */
+/** Provider ids that may already be linked to an account (SPEC §3 account resolution). */
+export interface AccountLink {
+  stripeCustomerId?: string | null;
+  myaspUserId?: string | null;
+}
+
+/**
+ * Stores an event once. A second insert with the same dedupe_key returns the first row. With
+ * `link`, the account is the one already linked to those provider ids, else `e.account_id`:
+ * the lookup is part of the INSERT, so a webhook costs one round trip.
+ */
 export async function insertEvent(
   db: Db,
   e: NewEvent,
+  link?: AccountLink,
 ): Promise<{ event: StoredEvent; duplicate: boolean }> {
+  const linked = link && (link.stripeCustomerId || link.myaspUserId);
+  const account = linked
+    ? `COALESCE((SELECT account_id FROM billing_accounts
+                  WHERE ($9::text IS NOT NULL AND stripe_customer_id = $9::text)
+                     OR ($10::text IS NOT NULL AND myasp_user_id = $10::text)
+                  ORDER BY updated_at DESC LIMIT 1), $4::text)`
+    : '$4::text';
   const inserted = await db.query<StoredEvent>(
     `INSERT INTO billing_events (source, dedupe_key, event_type, account_id, occurred_at, object_key, payload, data)
-     VALUES ($1::text, $2::text, $3::text, $4::text, $5::timestamptz, $6::text, $7::jsonb, $8::jsonb)
+     VALUES ($1::text, $2::text, $3::text, ${account}, $5::timestamptz, $6::text, $7::jsonb, $8::jsonb)
      ON CONFLICT (dedupe_key) DO NOTHING
      RETURNING ${COLUMNS}`,
     [
@@ -37,6 +55,7 @@ export async function insertEvent(
       e.object_key,
       JSON.stringify(e.payload),
       JSON.stringify(e.data),
+      ...(linked ? [link.stripeCustomerId ?? null, link.myaspUserId ?? null] : []),
     ],
   );
   const row = inserted.rows[0];
