@@ -2,11 +2,13 @@ import type { ActivityDeps } from './deps';
 import { loadAccount } from './load-account';
 import { recordEvent } from './record-event';
 import { applyTransition } from './apply-transition';
+import { applyPendingEvents } from './apply-pending-events';
 import { expireOverride } from './expire-override';
 import { runDailyCheckActivity } from './run-daily-check';
 
 export type { ActivityDeps } from './deps';
 export type { ApplyInput, ApplyResult } from './apply-transition';
+export type { AppliedEvent, ApplyPendingInput, ApplyPendingResult } from './apply-pending-events';
 export type { TimerEventInput } from './record-event';
 
 /** Every activity the worker registers, bound to its dependencies. Names read like the audit trail. */
@@ -15,6 +17,7 @@ export function createActivities(deps: ActivityDeps) {
     loadAccount: loadAccount(deps),
     recordEvent: recordEvent(deps),
     applyTransition: applyTransition(deps),
+    applyPendingEvents: applyPendingEvents(deps),
     expireOverride: expireOverride(deps),
     runDailyCheck: runDailyCheckActivity(deps),
   };

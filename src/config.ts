@@ -136,7 +136,7 @@ const schema = z.object({
   DEFAULT_TRIAL_DAYS: positiveInt('DEFAULT_TRIAL_DAYS', 14),
   PAST_DUE_GRACE: z.string().optional(),
   STRIPE_TOLERANCE_SECONDS: positiveInt('STRIPE_TOLERANCE_SECONDS', 300),
-  DELIVERY_WAIT_MS: positiveInt('DELIVERY_WAIT_MS', 1500),
+  DELIVERY_WAIT_MS: positiveInt('DELIVERY_WAIT_MS', 0),
   DB_STATEMENT_TIMEOUT_MS: positiveInt('DB_STATEMENT_TIMEOUT_MS', 5000),
   DATA_DIR: z.string().default('.data'),
   LOCAL_PG_PORT: port('LOCAL_PG_PORT', 54329),

@@ -15,11 +15,12 @@ import {
 import { legacyTransition } from '../src/domain/legacy-transition';
 import { nextTimer, transition } from '../src/domain/transition';
 import type { AccountState, BillingEvent, Outcome } from '../src/domain/types';
-import { billingDb } from './proxies';
+import { billingBatch, billingDb } from './proxies';
 import {
   accountStateQuery,
   applyEventUpdate,
   billingEventSignal,
+  eventsPendingSignal,
   reloadStateSignal,
   type ApplyEventResult,
 } from './messages';
@@ -35,9 +36,20 @@ export interface BillingAccountInput {
   account_id: string;
   /** Present after continue-as-new: the state and recently processed ids of the previous run. */
   carried?: { state: AccountState | null; processed: string[] };
-  /** Continue-as-new after this many events in one run (default 1000), or when Temporal suggests it. */
+  /**
+   * Continue-as-new after this many events in one run (default 1000 one event at a time, none in
+   * batches), or when Temporal suggests it.
+   */
   max_events_per_run?: number;
 }
+
+/**
+ * Batches: a wake-up adds about six history events (signal, workflow task, marker, sometimes a
+ * search-attribute upsert) whatever its number of events, so a run is sized in wake-ups, and in
+ * bytes for the markers that list every applied event.
+ */
+export const MAX_WAKEUPS_PER_RUN = 500;
+export const MAX_HISTORY_BYTES_PER_RUN = 8 * 1024 * 1024;
 
 export const PROCESSED_IDS_KEPT = 1000;
 
@@ -55,12 +67,28 @@ export const PATCHES = {
    * reuses ids the workflow has seen).
    */
   dedupeAsksDatabase: 'dedupe-asks-database',
+  /**
+   * A wake-up applies all of the account's stored, unprocessed events from billing_events in one
+   * local activity and one transaction (`applyPendingEvents`), instead of one `applyTransition`
+   * activity per signalled event.
+   */
+  batchApply: 'batch-apply',
 } as const;
 
 export async function billingAccountWorkflow(input: BillingAccountInput): Promise<void> {
   const accountId = input.account_id;
-  const maxEvents = input.max_events_per_run ?? 1000;
   const queue: BillingEvent[] = [];
+  /** A wake-up (eventsPending signal, or any event signal in batch mode) not yet acted on. */
+  let wakeRequested = false;
+  /** Batches: set once `batchApply` is patched in; the old histories replay without it. */
+  let batchMode = false;
+  /** Batch counters, so an update waiting for an already processed event is answered. */
+  let batchesStarted = 0;
+  let batchesFinished = 0;
+  let wakeUpsInRun = 0;
+  /** false until the state has been read from (or written to) billing_accounts in this run. */
+  let stateKnown = input.carried !== undefined;
+  let publishedInRun = false;
   const processed = new RecentIds(input.carried?.processed ?? [], PROCESSED_IDS_KEPT);
   const outcomes = new Map<string, Outcome>();
   let state: AccountState | null = input.carried?.state ?? null;
@@ -85,6 +113,9 @@ export async function billingAccountWorkflow(input: BillingAccountInput): Promis
 
   // Handlers are registered before the first await, so signal/update-with-start find them.
   setHandler(billingEventSignal, (event) => void accept(event));
+  setHandler(eventsPendingSignal, () => {
+    wakeRequested = true;
+  });
   setHandler(reloadStateSignal, () => {
     reloadRequested = true;
   });
@@ -92,7 +123,11 @@ export async function billingAccountWorkflow(input: BillingAccountInput): Promis
     applyEventUpdate,
     async (event): Promise<ApplyEventResult> => {
       accept(event);
-      await condition(() => processed.has(event.event_id));
+      const after = batchesStarted;
+      // A batch that started after this update took the event if it was still unprocessed.
+      await condition(
+        () => processed.has(event.event_id) || (batchMode && batchesFinished > after),
+      );
       return {
         event_id: event.event_id,
         outcome: outcomes.get(event.event_id) ?? 'duplicate',
@@ -113,8 +148,14 @@ export async function billingAccountWorkflow(input: BillingAccountInput): Promis
     processed_in_run: processedInRun,
   }));
 
-  if (input.carried === undefined) state = await billingDb.loadAccount(accountId);
-  publishSearchAttributes(accountId, state);
+  // A new run in batch mode reads its state in its first batch instead of a loadAccount activity.
+  batchMode = patched(PATCHES.batchApply);
+  if (!batchMode) {
+    if (input.carried === undefined) state = await billingDb.loadAccount(accountId);
+    stateKnown = true;
+    publishSearchAttributes(accountId, state);
+    publishedInRun = true;
+  }
 
   const process = async (event: BillingEvent): Promise<void> => {
     if (processed.has(event.event_id) && !patched(PATCHES.dedupeAsksDatabase)) return;
@@ -141,14 +182,55 @@ export async function billingAccountWorkflow(input: BillingAccountInput): Promis
     }
   };
 
-  const shouldContinueAsNew = () =>
-    processedInRun >= maxEvents || workflowInfo().continueAsNewSuggested;
+  /** One wake-up: every pending event of the account, in batches of one transaction each. */
+  const applyPending = async (): Promise<void> => {
+    wakeRequested = false;
+    queue.length = 0;
+    const mine = ++batchesStarted;
+    wakeUpsInRun += 1;
+    for (;;) {
+      const before = state;
+      const r = await billingBatch.applyPendingEvents({
+        account_id: accountId,
+        ...(stateKnown ? { state } : {}),
+      });
+      state = r.state;
+      stateKnown = true;
+      for (const a of r.applied) {
+        processed.add(a.event_id);
+        outcomes.set(a.event_id, a.outcome);
+        if (outcomes.size > PROCESSED_IDS_KEPT)
+          outcomes.delete(outcomes.keys().next().value as string);
+      }
+      processedInRun += r.applied.length;
+      if (
+        !publishedInRun ||
+        before?.status !== state?.status ||
+        before?.scheduled_cancel_at !== state?.scheduled_cancel_at
+      ) {
+        publishSearchAttributes(accountId, state);
+        publishedInRun = true;
+      }
+      if (!r.more) break;
+    }
+    batchesFinished = mine;
+  };
+
+  const shouldContinueAsNew = () => {
+    const info = workflowInfo();
+    if (info.continueAsNewSuggested) return true;
+    if (input.max_events_per_run !== undefined && processedInRun >= input.max_events_per_run)
+      return true;
+    if (!batchMode) return processedInRun >= 1000;
+    return wakeUpsInRun >= MAX_WAKEUPS_PER_RUN || info.historySize >= MAX_HISTORY_BYTES_PER_RUN;
+  };
 
   for (;;) {
     const timer = nextTimer(state);
     const timerKey = timer && `${timer.timer}:${timer.due_at}:${state?.last_event_id ?? ''}`;
     const armed = timer !== null && timerKey !== lastTimerKey;
-    const wake = () => queue.length > 0 || reloadRequested || shouldContinueAsNew();
+    const wake = () =>
+      queue.length > 0 || wakeRequested || reloadRequested || shouldContinueAsNew();
     const woken = armed
       ? await condition(wake, Math.max(1, Date.parse(timer.due_at) - Date.now()))
       : (await condition(wake), true);
@@ -168,10 +250,12 @@ export async function billingAccountWorkflow(input: BillingAccountInput): Promis
       state = await billingDb.loadAccount(accountId);
       publishSearchAttributes(accountId, state);
     }
+    if (!batchMode && (queue.length > 0 || wakeRequested)) batchMode = patched(PATCHES.batchApply);
+    if (batchMode && (queue.length > 0 || wakeRequested)) await applyPending();
     while (queue.length > 0) await process(queue.shift() as BillingEvent);
     if (shouldContinueAsNew()) {
       await condition(allHandlersFinished);
-      if (queue.length === 0) {
+      if (queue.length === 0 && !wakeRequested) {
         await continueAsNew<typeof billingAccountWorkflow>({
           account_id: accountId,
           carried: { state, processed: processed.toArray() },

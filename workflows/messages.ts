@@ -5,6 +5,13 @@ import type { AccountState, BillingEvent, Outcome } from '../src/domain/types';
 /** A stored event for the account (webhooks; at-least-once: duplicates are skipped). */
 export const billingEventSignal = defineSignal<[BillingEvent]>('billingEvent');
 
+/**
+ * "The account has stored events waiting": a wake-up with no payload. The workflow applies every
+ * unprocessed event of the account from billing_events, so one wake-up carries any number of
+ * events, and a repeated one is harmless.
+ */
+export const eventsPendingSignal = defineSignal('eventsPending');
+
 export interface ApplyEventResult {
   event_id: string;
   /** `duplicate` when the event had already been processed before this call. */

@@ -1,5 +1,5 @@
 // Activity groups with named timeouts and retry policies.
-import { proxyActivities } from '@temporalio/workflow';
+import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 
 /**
@@ -15,6 +15,25 @@ export const billingDb = proxyActivities<
     backoffCoefficient: 2,
     maximumInterval: '1 minute',
     nonRetryableErrorTypes: ['EventNotStored'],
+  },
+});
+
+/**
+ * The account's batch: all its pending events in one transaction, as a local activity. Why local
+ * (docs/decisions.md): it runs in the worker that holds the workflow task, so a wake-up costs one
+ * workflow task and a marker instead of a task-queue round trip and three more history events —
+ * measured 1.7–1.9× the events/s of a normal activity. The trade-offs hold here: the transaction
+ * is short (a bounded batch), and a retried attempt is harmless (only NULL outcomes are taken,
+ * under an advisory lock per account). Retries beyond `localRetryThreshold` become durable timers,
+ * so a PostgreSQL outage still waits with backoff instead of spinning.
+ */
+export const billingBatch = proxyLocalActivities<Pick<Activities, 'applyPendingEvents'>>({
+  startToCloseTimeout: '30 seconds',
+  localRetryThreshold: '10 seconds',
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '1 minute',
   },
 });
 

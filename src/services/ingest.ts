@@ -1,6 +1,5 @@
 // The one story of an incoming event: resolve the account → store (idempotent) → deliver.
 import type pg from 'pg';
-import { findLinkedAccount } from '../db/queries/billing-accounts';
 import { insertEvent, type StoredEvent } from '../db/queries/billing-events';
 import { checkAccountId } from '../domain/account-id';
 import type { NormalizedEvent, Outcome } from '../domain/types';
@@ -29,26 +28,34 @@ export interface IngestResult {
 }
 
 /**
- * Account resolution, in SPEC §3 order. Every id that comes from the payload passes the one
- * account-id rule (src/domain/account-id.ts): a bad one is a 400, never a stored event.
+ * Stores the event under its account (SPEC §3 resolution order) in one statement: an explicit id
+ * as it is; otherwise the account linked to the customer or MyASP user, looked up inside the
+ * INSERT, falling back to `stripe:<customer>` / `myasp:<user>`.
  */
-export async function resolveAccountId(pool: pg.Pool, e: NormalizedEvent): Promise<string> {
+async function insertResolved(
+  pool: pg.Pool,
+  e: NormalizedEvent,
+  row: Omit<Parameters<typeof insertEvent>[1], 'account_id'>,
+): ReturnType<typeof insertEvent> {
   const hint = e.account_hint;
   if (hint.explicit_account_id)
-    return checkAccountId(hint.explicit_account_id, 'metadata.account_id or client_reference_id');
-  const linked = await findLinkedAccount(pool, {
-    stripeCustomerId: hint.stripe_customer_id,
-    myaspUserId: hint.myasp_user_id,
-  });
-  if (linked) return linked;
-  if (hint.stripe_customer_id)
-    return checkAccountId(
-      `stripe:${hint.stripe_customer_id}`,
-      'the customer id (stripe:<customer>)',
-    );
-  if (hint.myasp_user_id)
-    return checkAccountId(`myasp:${hint.myasp_user_id}`, 'the user id (myasp:<user id>)');
-  return `${e.source}:unattributed`;
+    return insertEvent(pool, {
+      ...row,
+      account_id: checkAccountId(
+        hint.explicit_account_id,
+        'metadata.account_id or client_reference_id',
+      ),
+    });
+  const fallback = hint.stripe_customer_id
+    ? checkAccountId(`stripe:${hint.stripe_customer_id}`, 'the customer id (stripe:<customer>)')
+    : hint.myasp_user_id
+      ? checkAccountId(`myasp:${hint.myasp_user_id}`, 'the user id (myasp:<user id>)')
+      : `${e.source}:unattributed`;
+  return insertEvent(
+    pool,
+    { ...row, account_id: fallback },
+    { stripeCustomerId: hint.stripe_customer_id, myaspUserId: hint.myasp_user_id },
+  );
 }
 
 export async function ingestEvent(
@@ -57,20 +64,22 @@ export async function ingestEvent(
   payload: unknown,
   accountId?: string,
 ): Promise<IngestResult> {
-  const account_id =
-    accountId === undefined
-      ? await resolveAccountId(deps.pool, e)
-      : checkAccountId(accountId, 'the request');
-  const { event, duplicate } = await insertEvent(deps.pool, {
+  const row = {
     source: e.source,
     dedupe_key: e.dedupe_key,
     event_type: e.event_type,
-    account_id,
     occurred_at: e.occurred_at,
     object_key: e.object_key,
     payload,
     data: e.data,
-  });
+  };
+  const { event, duplicate } =
+    accountId !== undefined
+      ? await insertEvent(deps.pool, {
+          ...row,
+          account_id: checkAccountId(accountId, 'the request'),
+        })
+      : await insertResolved(deps.pool, e, row);
   // A duplicate is answered from what is stored: done, or on its way (the first request or the
   // sweeper delivers it).
   if (duplicate) {

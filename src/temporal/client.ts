@@ -5,6 +5,7 @@ import type { billingAccountWorkflow, gateOverrideWorkflow } from '../../workflo
 import {
   applyEventUpdate,
   billingEventSignal,
+  eventsPendingSignal,
   overrideClearedSignal,
   reloadStateSignal,
   type ApplyEventResult,
@@ -53,6 +54,26 @@ export async function deliverEvent(
         signalArgs: [event],
       },
     ),
+  );
+}
+
+/**
+ * Signal-with-start without a payload: the account workflow applies all of the account's stored,
+ * unprocessed events (in id order, in one transaction). What the delivery relay sends.
+ */
+export async function wakeAccount(
+  t: BillingTemporal,
+  accountId: string,
+  timeoutMs: number,
+): Promise<void> {
+  await withTimeout(t, timeoutMs, () =>
+    t.client.workflow.signalWithStart<typeof billingAccountWorkflow, []>('billingAccountWorkflow', {
+      workflowId: accountWorkflowId(accountId),
+      taskQueue: t.taskQueue,
+      args: [{ account_id: accountId }],
+      signal: eventsPendingSignal,
+      signalArgs: [],
+    }),
   );
 }
 

@@ -1,12 +1,15 @@
-// Gets stored events to their account workflow, at least once (SPEC §4.5). The HTTP path tries
-// right after the commit with a bounded wait; whatever did not get through — Temporal down, a
-// timeout, a process killed between commit and signal — the sweeper sends later from
-// billing_events, where every unprocessed event has outcome NULL.
+// Gets stored events to their account workflow, at least once (SPEC §4.5). Delivery is keyed by
+// account: a wake-up (signal-with-start `eventsPending`) makes the workflow apply every stored,
+// unprocessed event of the account, so the relay keeps at most one wake-up in flight per account
+// and later events ride the next one. The HTTP path only asks for a wake-up after its commit and
+// answers; whatever did not get through — Temporal down, a process killed between commit and
+// signal — the sweeper finds from billing_events (outcome NULL) and account_deliveries.
 import type pg from 'pg';
 import type { Logger } from '../log';
-import { listUndelivered, toBillingEvent, type StoredEvent } from '../db/queries/billing-events';
+import type { StoredEvent } from '../db/queries/billing-events';
+import { listAccountsToWake, markAccountWoken } from '../db/queries/account-deliveries';
 import { markDelivered, markDeliveryFailed } from '../db/queries/event-deliveries';
-import { deliverEvent, type BillingTemporal } from './client';
+import { wakeAccount, type BillingTemporal } from './client';
 import { classifyDeliveryError, describeDeliveryError } from './delivery-errors';
 import { accountWorkflowIdProblem } from './ids';
 
@@ -22,7 +25,10 @@ export type AttemptResult = 'delivered' | 'unavailable' | 'failed' | 'dead';
 export const DEFAULT_MAX_DELIVERY_FAILURES = 5;
 
 export interface DeliveryOptions {
-  /** How long a webhook answer may wait for Temporal before leaving the event to the sweeper. */
+  /**
+   * How long a webhook answer may wait for Temporal to accept the account's wake-up (0: answer
+   * right after the commit; the wake-up goes out after the answer).
+   */
   waitMs: number;
   /** Per-attempt timeout of a signal-with-start. */
   signalTimeoutMs?: number;
@@ -37,6 +43,25 @@ export interface DeliveryOptions {
   pauseAfterFailureMs?: number;
   /** Refusals of one event (not "Temporal unavailable") before it is dead-lettered. */
   maxFailures?: number;
+  /** Wake-ups in flight at once over all accounts; more wait their turn (backoff when Temporal is slow). */
+  maxInFlight?: number;
+  /**
+   * A wake-up Temporal accepted is sent again only when its events stay unprocessed this long
+   * (doubling with each re-send): processing takes moments, this is for a wake-up that was lost.
+   */
+  resendAfterMs?: number;
+}
+
+/** One account's place in the relay: at most one wake-up in flight, the next one collecting. */
+interface AccountRelay {
+  queued: boolean;
+  inFlight: boolean;
+  /** Highest event id committed before the next wake-up is sent. */
+  upTo: bigint;
+  /** Events waiting for the next wake-up, for failure bookkeeping (refusals, dead letters). */
+  eventIds: string[];
+  resend: boolean;
+  waiters: ((r: AttemptResult) => void)[];
 }
 
 export class EventDelivery {
@@ -46,6 +71,9 @@ export class EventDelivery {
   private readonly inFlight = new Set<Promise<unknown>>();
   /** While Temporal looks unavailable, webhooks answer at database speed (no inline attempt). */
   private inlinePausedUntil = 0;
+  private readonly accounts = new Map<string, AccountRelay>();
+  private readonly ready: string[] = [];
+  private sending = 0;
 
   constructor(
     private readonly pool: pg.Pool,
@@ -55,83 +83,175 @@ export class EventDelivery {
   ) {}
 
   /**
-   * One delivery attempt. Never throws. After a success the bookkeeping write is tracked but not
-   * awaited: it only informs the sweeper's backoff, and the event's own outcome is what proves
-   * processing. A refusal is awaited: it decides whether the event is dead-lettered.
+   * One wake-up for this event's account, right now, outside the relay (the operator's retry).
+   * Never throws.
    */
   async attempt(event: StoredEvent): Promise<AttemptResult> {
-    const impossible = accountWorkflowIdProblem(event.account_id);
-    if (impossible !== null) return this.refused(event, impossible, true);
-    try {
-      await deliverEvent(this.temporal, toBillingEvent(event), this.opts.signalTimeoutMs ?? 5000);
-      this.inlinePausedUntil = 0;
+    const result = await this.wake(event.account_id, {
+      upTo: BigInt(event.id),
+      eventIds: [event.id],
+      resend: false,
+    });
+    if (result === 'delivered')
       this.track(markDelivered(this.pool, event.id).catch(() => undefined));
-      return 'delivered';
-    } catch (err) {
-      const error = describeDeliveryError(err);
-      if (classifyDeliveryError(err) === 'event') return this.refused(event, error, false);
-      this.logger.warn(
-        { event_id: event.id, account_id: event.account_id, err: error },
-        'Temporal unavailable; delivery deferred to the sweeper',
-      );
-      this.pauseInline();
-      this.track(
-        markDeliveryFailed(this.pool, event.id, {
-          error,
-          eventFailure: false,
-          maxFailures: this.maxFailures,
-        }).catch(() => undefined),
-      );
-      return 'unavailable';
-    }
+    return result;
   }
 
   private get maxFailures(): number {
     return this.opts.maxFailures ?? DEFAULT_MAX_DELIVERY_FAILURES;
   }
 
-  /** This event (not Temporal) is the problem: count it, dead-letter it at the limit. */
+  /** Sends one wake-up and records the result: per account when accepted, per event when not. */
+  private async wake(
+    accountId: string,
+    w: { upTo: bigint; eventIds: string[]; resend: boolean },
+  ): Promise<AttemptResult> {
+    const impossible = accountWorkflowIdProblem(accountId);
+    if (impossible !== null) return this.refused(accountId, w.eventIds, impossible, true);
+    try {
+      await wakeAccount(this.temporal, accountId, this.opts.signalTimeoutMs ?? 5000);
+      this.inlinePausedUntil = 0;
+      this.track(
+        markAccountWoken(this.pool, accountId, w.upTo.toString(), { resend: w.resend }).catch(
+          () => undefined,
+        ),
+      );
+      return 'delivered';
+    } catch (err) {
+      const error = describeDeliveryError(err);
+      if (classifyDeliveryError(err) === 'event')
+        return this.refused(accountId, w.eventIds, error, false);
+      this.logger.warn(
+        { account_id: accountId.slice(0, 60), events: w.eventIds.length, err: error },
+        'Temporal unavailable; delivery deferred to the sweeper',
+      );
+      this.pauseInline();
+      for (const id of w.eventIds)
+        this.track(
+          markDeliveryFailed(this.pool, id, {
+            error,
+            eventFailure: false,
+            maxFailures: this.maxFailures,
+          }).catch(() => undefined),
+        );
+      return 'unavailable';
+    }
+  }
+
+  /** This account's events (not Temporal) are the problem: count it, dead-letter at the limit. */
   private async refused(
-    event: StoredEvent,
+    accountId: string,
+    eventIds: string[],
     error: string,
     permanent: boolean,
   ): Promise<'failed' | 'dead'> {
     let dead = permanent;
     try {
-      ({ dead } = await markDeliveryFailed(this.pool, event.id, {
-        error,
-        eventFailure: true,
-        permanent,
-        maxFailures: this.maxFailures,
-      }));
+      for (const id of eventIds)
+        ({ dead } = await markDeliveryFailed(this.pool, id, {
+          error,
+          eventFailure: true,
+          permanent,
+          maxFailures: this.maxFailures,
+        }));
     } catch {
-      // The database is in trouble too; the sweeper finds the event again.
+      // The database is in trouble too; the sweeper finds the events again.
     }
     this.logger.warn(
-      { event_id: event.id, account_id: event.account_id.slice(0, 60), err: error, dead },
+      { event_ids: eventIds.slice(0, 10), account_id: accountId.slice(0, 60), err: error, dead },
       dead ? 'event dead-lettered: it cannot be delivered' : 'Temporal refused the event',
     );
     return dead ? 'dead' : 'failed';
   }
 
   /**
-   * Delivery right after the commit: waits at most `waitMs`, then answers while the attempt
-   * finishes in the background (tracked, and the sweeper covers it if the process dies). Only
-   * Temporal being unavailable or slow pauses inline delivery; one refused event does not.
+   * After the commit: asks the relay for a wake-up of the event's account and, with `waitMs`,
+   * waits at most that long for Temporal to accept it. With `waitMs` 0 the wake-up goes out after
+   * the answer. While Temporal is unavailable nothing is attempted inline: the sweeper delivers.
    */
   async deliverSoon(event: StoredEvent): Promise<'delivered' | 'pending'> {
-    if (Date.now() < this.inlinePausedUntil) return 'pending';
-    const attempt = this.attempt(event);
-    this.track(attempt);
+    if (this.stopping || Date.now() < this.inlinePausedUntil) return 'pending';
+    const accepted = this.request(event.account_id, {
+      upTo: BigInt(event.id),
+      eventIds: [event.id],
+      resend: false,
+    });
     if (this.opts.waitMs <= 0) return 'pending';
     let timer: NodeJS.Timeout | undefined;
     const waited = new Promise<'waited'>((resolve) => {
       timer = setTimeout(() => resolve('waited'), this.opts.waitMs);
     });
-    const result = await Promise.race([attempt, waited]);
+    const result = await Promise.race([accepted, waited]);
     clearTimeout(timer);
     if (result === 'waited') this.pauseInline();
     return result === 'delivered' ? 'delivered' : 'pending';
+  }
+
+  /**
+   * Queues a wake-up for the account: joins the one waiting to be sent, or, when one is in
+   * flight, makes sure another follows it (events committed after a wake-up was sent may not be
+   * seen by the batch it triggers). Resolves with the result of the wake-up that covers it.
+   */
+  private request(
+    accountId: string,
+    w: { upTo: bigint; eventIds: string[]; resend: boolean },
+  ): Promise<AttemptResult> {
+    let relay = this.accounts.get(accountId);
+    if (!relay) {
+      relay = {
+        queued: false,
+        inFlight: false,
+        upTo: 0n,
+        eventIds: [],
+        resend: false,
+        waiters: [],
+      };
+      this.accounts.set(accountId, relay);
+    }
+    if (w.upTo > relay.upTo) relay.upTo = w.upTo;
+    relay.eventIds.push(...w.eventIds);
+    relay.resend ||= w.resend;
+    const accepted = new Promise<AttemptResult>((resolve) => relay.waiters.push(resolve));
+    if (!relay.queued) {
+      relay.queued = true;
+      this.ready.push(accountId);
+      setImmediate(() => this.pump());
+    }
+    return accepted;
+  }
+
+  private pump(): void {
+    const max = this.opts.maxInFlight ?? 32;
+    while (this.sending < max && this.ready.length > 0) {
+      const accountId = this.ready[0] as string;
+      const relay = this.accounts.get(accountId);
+      // One in flight per account: it waits at the head until its previous wake-up is answered.
+      if (relay?.inFlight) {
+        this.ready.push(this.ready.shift() as string);
+        if (this.ready.every((a) => this.accounts.get(a)?.inFlight)) return;
+        continue;
+      }
+      this.ready.shift();
+      if (relay) this.track(this.send(accountId, relay));
+    }
+  }
+
+  private async send(accountId: string, relay: AccountRelay): Promise<void> {
+    relay.queued = false;
+    relay.inFlight = true;
+    this.sending += 1;
+    const waiters = relay.waiters.splice(0);
+    const w = { upTo: relay.upTo, eventIds: relay.eventIds.splice(0), resend: relay.resend };
+    relay.resend = false;
+    const result =
+      this.stopping || (Date.now() < this.inlinePausedUntil && !w.resend && this.sweeping === null)
+        ? 'unavailable'
+        : await this.wake(accountId, w);
+    for (const resolve of waiters) resolve(result);
+    relay.inFlight = false;
+    this.sending -= 1;
+    if (!relay.queued && relay.waiters.length === 0) this.accounts.delete(accountId);
+    this.pump();
   }
 
   private pauseInline(): void {
@@ -139,33 +259,40 @@ export class EventDelivery {
   }
 
   /**
-   * Sends every stored, unprocessed event that is due for (re)delivery. Returns how many went out.
-   * An event Temporal refuses holds back only its own account (its later events wait, in order,
-   * for the next sweep); only "Temporal unavailable" ends the sweep early.
+   * Wakes every account whose stored, unprocessed events need it (listAccountsToWake). Returns
+   * how many wake-ups Temporal accepted. The first one probes Temporal: if it is unavailable the
+   * sweep ends there. An account Temporal refuses holds back only its own events.
    */
   async sweepOnce(): Promise<number> {
     if (this.sweeping) return this.sweeping;
     this.sweeping = (async () => {
-      const due = await listUndelivered(this.pool, {
+      const due = await listAccountsToWake(this.pool, {
         minAgeMs: this.opts.sweepMinAgeMs ?? 5000,
-        limit: this.opts.sweepBatch ?? 200,
+        staleAfterMs: this.opts.resendAfterMs ?? 300_000,
+        limit: this.opts.sweepBatch ?? 500,
       });
-      const heldBack = new Set<string>();
-      const counts = { sent: 0, refused: 0, dead_lettered: 0 };
-      for (const event of due) {
-        // While Temporal is down each attempt takes the full signal timeout; stop() must not wait
-        // for a whole batch of them. What is left stays in billing_events for the next sweeper.
-        if (this.stopping) break;
-        if (heldBack.has(event.account_id)) continue;
-        const result = await this.attempt(event);
-        if (result === 'delivered') counts.sent += 1;
-        // Temporal is unavailable: the rest wait for the next sweep instead of each spending a
-        // signal timeout now.
-        else if (result === 'unavailable') break;
-        else {
-          heldBack.add(event.account_id);
-          if (result === 'dead') counts.dead_lettered += 1;
-          else counts.refused += 1;
+      const counts = { sent: 0, resent: 0, refused: 0, dead_lettered: 0, unavailable: 0 };
+      const tally = (r: AttemptResult, resend: boolean) => {
+        if (r === 'delivered') {
+          counts.sent += 1;
+          if (resend) counts.resent += 1;
+        } else if (r === 'dead') counts.dead_lettered += 1;
+        else if (r === 'failed') counts.refused += 1;
+        else counts.unavailable += 1;
+      };
+      const wakeUp = (a: (typeof due)[number]) =>
+        this.request(a.account_id, {
+          upTo: BigInt(a.last_id),
+          eventIds: [a.first_id],
+          resend: a.resend,
+        });
+      const [first, ...rest] = due;
+      if (first && !this.stopping) {
+        const r = await wakeUp(first);
+        tally(r, first.resend);
+        if (r !== 'unavailable' && !this.stopping) {
+          const results = await Promise.all(rest.map(wakeUp));
+          results.forEach((res, i) => tally(res, rest[i]?.resend ?? false));
         }
       }
       if (due.length > 0) this.logger.info({ due: due.length, ...counts }, 'delivery sweep');
@@ -193,7 +320,9 @@ export class EventDelivery {
     this.stopping = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    this.pump();
     await Promise.allSettled([...this.inFlight, this.sweeping]);
+    await Promise.allSettled([...this.inFlight]);
   }
 
   private track(p: Promise<unknown>): void {

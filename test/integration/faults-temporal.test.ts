@@ -64,6 +64,18 @@ async function allApplied(pool: pg.Pool, ids: unknown[], timeoutMs = 30_000): Pr
   }
 }
 
+/** What the sweeper recorded for the account: the wake-up Temporal accepted. */
+async function accountWoken(
+  pool: pg.Pool,
+  accountId: string,
+): Promise<{ accepted_up_to: string; resends: number } | undefined> {
+  const r = await pool.query<{ accepted_up_to: string; resends: number }>(
+    'SELECT accepted_up_to, resends FROM account_deliveries WHERE account_id = $1',
+    [accountId],
+  );
+  return r.rows[0];
+}
+
 /** Every event's signal attempt failed and was recorded; none was delivered or processed. */
 async function deliveryAttemptsFailed(pool: pg.Pool, ids: unknown[]): Promise<void> {
   const rows = await waitFor(
@@ -192,8 +204,9 @@ describe('Temporal down while webhooks arrive', () => {
 
     // Temporal is back: a full service on the same database, and no new POST.
     full = await startService({ db, role: 'all' });
-    const applied = await allApplied(db.pool, ids);
-    expect(applied.every((r) => r.delivered_at !== null)).toBe(true);
+    await allApplied(db.pool, ids);
+    for (const accountId of [a.accountId, b.accountId, c.accountId])
+      expect(await accountWoken(db.pool, accountId)).toMatchObject({ resends: 0 });
     expect(await accountStatus(full, a.accountId)).toBe('past_due');
     expect(await accountStatus(full, b.accountId)).toBe('active');
     expect(await accountStatus(full, c.accountId)).toBe('canceling');
@@ -228,9 +241,12 @@ describe('A process killed between storing and signalling', () => {
     expect(event.outcome).toBeNull();
 
     const [row] = await allApplied(svc.db.pool, [event.id], 20_000);
-    // Sent once, by the sweeper: there was no request to deliver it.
-    expect(row).toMatchObject({ attempts: 1, last_error: null });
-    expect(row?.delivered_at).not.toBeNull();
+    // Woken once, by the sweeper: there was no request to deliver it.
+    expect(row).toMatchObject({ attempts: null, last_error: null });
+    expect(await accountWoken(svc.db.pool, accountId)).toEqual({
+      accepted_up_to: event.id,
+      resends: 0,
+    });
     expect(await accountStatus(svc, accountId)).toBe('active');
     const again = await postStripe(svc.baseUrl, payload);
     expect(again).toMatchObject({ status: 200, body: { duplicate: true, event_id: event.id } });
@@ -247,7 +263,7 @@ describe('Temporal restarting', () => {
     dir = makeThrowawayDir('billing-faults-temporal-');
     dbFilename = path.join(dir, 'temporal.db');
     dev = await startTemporalDevServer({ namespace: 'default', headless: true, dbFilename });
-    svc = await startService({ env: { TEMPORAL_ADDRESS: dev.address } });
+    svc = await startService({ env: { TEMPORAL_ADDRESS: dev.address, DELIVERY_WAIT_MS: '1500' } });
   });
   afterAll(async () => {
     await svc?.stop();

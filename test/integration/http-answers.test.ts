@@ -10,7 +10,8 @@ import { startService, type TestService } from '../helpers/service';
 describe('Webhook answers say what happened', () => {
   let svc: TestService;
   beforeAll(async () => {
-    svc = await startService();
+    // Answers wait (at most 1.5 s) for Temporal to accept the account's wake-up.
+    svc = await startService({ env: { DELIVERY_WAIT_MS: '1500' } });
   });
   afterAll(async () => {
     await svc?.stop();

@@ -7,7 +7,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import pino from 'pino';
 import { createActivities } from '../../activities';
 import { getAccount } from '../../src/db/queries/billing-accounts';
-import { deliverEvent, type BillingTemporal } from '../../src/temporal/client';
+import { deliverEvent, wakeAccount, type BillingTemporal } from '../../src/temporal/client';
 import { accountWorkflowId } from '../../src/temporal/ids';
 import { WORKFLOWS_PATH } from '../../src/temporal/worker';
 import type { BillingEvent } from '../../src/domain/types';
@@ -77,6 +77,7 @@ async function recordHistories(): Promise<void> {
       .replace(/[^a-z0-9]+/gi, '-')
       .slice(0, 80)
       .replace(/-+$/, '');
+    // A committed history is never re-recorded: it stands for workflows already running.
     const target = path.join(dir, `${file}.json`);
     if (fs.existsSync(target)) continue;
     fs.writeFileSync(target, JSON.stringify(history, null, 1) + '\n');
@@ -221,19 +222,20 @@ describe('billingAccountWorkflow', () => {
   it('when events arrive out of order, then older ones are stale and the state does not go back', async () => {
     const id = newAccount();
     const t = await now();
-    const created = await storeEvent(db.pool, data.started(), {
-      account_id: id,
-      occurred_at: isoAfter(t, 0),
-    });
-    const cancel = await storeEvent(db.pool, data.cancelScheduled(isoAfter(t, 30)), {
-      account_id: id,
-      occurred_at: isoAfter(t, 0.1),
-    });
+    // Stored as they arrive (the order of billing_events ids): newest first.
     const del = await storeEvent(db.pool, data.deleted(), {
       account_id: id,
       occurred_at: isoAfter(t, 0.2),
     });
     expect(await sendAndWait(del)).toBe('applied');
+    const cancel = await storeEvent(db.pool, data.cancelScheduled(isoAfter(t, 30)), {
+      account_id: id,
+      occurred_at: isoAfter(t, 0.1),
+    });
+    const created = await storeEvent(db.pool, data.started(), {
+      account_id: id,
+      occurred_at: isoAfter(t, 0),
+    });
     expect(await sendAndWait(cancel)).toBe('stale');
     expect(await sendAndWait(created)).toBe('stale');
     expect(await statusOf(id)).toBe('canceled');
@@ -405,5 +407,58 @@ describe('billingAccountWorkflow', () => {
     );
     expect(audits.rows[0]?.n).toBe('1');
     expect(await statusOf(id)).toBe('past_due');
+  });
+
+  it('when many events of one account are stored before one wake-up, then one local activity applies them all in order, exactly once, and the history names each event', async () => {
+    const id = newAccount();
+    const t = await now();
+    const events: BillingEvent[] = [];
+    for (let i = 0; i < 30; i++) {
+      const kind = i === 0 ? data.started() : i % 2 === 1 ? data.paymentFailed() : data.paid();
+      events.push(
+        await storeEvent(db.pool, kind, { account_id: id, occurred_at: isoAfter(t, i * 0.01) }),
+      );
+    }
+    await wakeAccount(temporal, id, 10_000);
+    for (const e of events) expect(await outcomeOf(e)).toBe('applied');
+    // A second wake-up (a re-sent signal) finds nothing left to apply.
+    await wakeAccount(temporal, id, 10_000);
+    const handle = env.client.workflow.getHandle(accountWorkflowId(id));
+    await waitFor(
+      async () => (await handle.query(accountStateQuery)).pending_events === 0 || undefined,
+      { what: 'the second wake-up handled' },
+    );
+    const rows = await db.pool.query<{ id: string; processed_seq: string; audits: number }>(
+      `SELECT e.id, e.processed_seq,
+              (SELECT count(*)::int FROM audit_logs a WHERE a.event_id = e.id) AS audits
+         FROM billing_events e WHERE e.account_id = $1 ORDER BY e.id`,
+      [id],
+    );
+    expect(rows.rows.map((r) => r.audits)).toEqual(events.map(() => 1));
+    const seqs = rows.rows.map((r) => Number(r.processed_seq));
+    expect([...seqs].sort((a, b) => a - b)).toEqual(seqs);
+    expect(await statusOf(id)).toBe('past_due');
+
+    const history = await handle.fetchHistory();
+    const kinds = history.events?.map((e) => e.eventType) ?? [];
+    // No normal activity per event: the batch is a local activity (a marker in the history).
+    expect(kinds.filter((k) => String(k).includes('ACTIVITY_TASK_SCHEDULED'))).toEqual([]);
+    const markers = (history.events ?? []).filter((e) => e.markerRecordedEventAttributes);
+    expect(markers.length).toBeGreaterThanOrEqual(1);
+    expect(markers.length).toBeLessThanOrEqual(3);
+    const trail = JSON.stringify(
+      markers.map((m) =>
+        Object.values(m.markerRecordedEventAttributes?.details ?? {}).map((d) =>
+          (d.payloads ?? []).map((p) => Buffer.from(p.data ?? []).toString('utf8')),
+        ),
+      ),
+    );
+    expect(trail).toContain('applyPendingEvents');
+    for (const e of events) {
+      expect(trail).toContain(`\\"event_id\\":\\"${e.event_id}\\"`);
+    }
+    expect(trail).toContain('\\"event_type\\":\\"stripe.payment_failed\\"');
+    expect(trail).toContain('\\"outcome\\":\\"applied\\"');
+    expect(trail).toContain('\\"to_status\\":\\"past_due\\"');
   });
 });

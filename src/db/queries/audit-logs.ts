@@ -49,3 +49,23 @@ export async function listAccountAudit(
   );
   return r.rows;
 }
+
+/** Several audit rows in one statement (a batch of events applied in one transaction). */
+export async function insertAudits(db: Db, rows: readonly NewAuditRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  await db.query(
+    `INSERT INTO audit_logs (account_id, action, actor_role, actor, event_id, from_status, to_status, details)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[],
+                          $7::text[], $8::jsonb[])`,
+    [
+      rows.map((a) => a.account_id),
+      rows.map((a) => a.action),
+      rows.map((a) => a.actor_role),
+      rows.map((a) => a.actor),
+      rows.map((a) => a.event_id),
+      rows.map((a) => a.from_status),
+      rows.map((a) => a.to_status),
+      rows.map((a) => JSON.stringify(a.details)),
+    ],
+  );
+}

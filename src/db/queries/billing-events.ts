@@ -18,14 +18,32 @@ export interface StoredEvent extends NewEvent {
 const COLUMNS = `id, source, dedupe_key, event_type, account_id, occurred_at, received_at, object_key,
   payload, data, outcome, processed_at, processed_seq`;
 
-/** Stores an event once. A second insert with the same dedupe_key returns the first row. */
+/** Provider ids that may already be linked to an account (SPEC §3 account resolution). */
+export interface AccountLink {
+  stripeCustomerId?: string | null;
+  myaspUserId?: string | null;
+}
+
+/**
+ * Stores an event once. A second insert with the same dedupe_key returns the first row. With
+ * `link`, the account is the one already linked to those provider ids, else `e.account_id`:
+ * the lookup is part of the INSERT, so a webhook costs one round trip.
+ */
 export async function insertEvent(
   db: Db,
   e: NewEvent,
+  link?: AccountLink,
 ): Promise<{ event: StoredEvent; duplicate: boolean }> {
+  const linked = link && (link.stripeCustomerId || link.myaspUserId);
+  const account = linked
+    ? `COALESCE((SELECT account_id FROM billing_accounts
+                  WHERE ($9::text IS NOT NULL AND stripe_customer_id = $9::text)
+                     OR ($10::text IS NOT NULL AND myasp_user_id = $10::text)
+                  ORDER BY updated_at DESC LIMIT 1), $4::text)`
+    : '$4::text';
   const inserted = await db.query<StoredEvent>(
     `INSERT INTO billing_events (source, dedupe_key, event_type, account_id, occurred_at, object_key, payload, data)
-     VALUES ($1::text, $2::text, $3::text, $4::text, $5::timestamptz, $6::text, $7::jsonb, $8::jsonb)
+     VALUES ($1::text, $2::text, $3::text, ${account}, $5::timestamptz, $6::text, $7::jsonb, $8::jsonb)
      ON CONFLICT (dedupe_key) DO NOTHING
      RETURNING ${COLUMNS}`,
     [
@@ -37,6 +55,7 @@ export async function insertEvent(
       e.object_key,
       JSON.stringify(e.payload),
       JSON.stringify(e.data),
+      ...(linked ? [link.stripeCustomerId ?? null, link.myaspUserId ?? null] : []),
     ],
   );
   const row = inserted.rows[0];
@@ -163,4 +182,47 @@ export function toBillingEvent(row: StoredEvent): BillingEvent {
     object_key: row.object_key,
     data: row.data,
   };
+}
+
+/**
+ * The account's unprocessed events, oldest first, locked for the transaction that applies them.
+ * One more row than `limit` tells the caller that more are waiting.
+ */
+export async function lockPendingEvents(
+  db: Db,
+  accountId: string,
+  limit: number,
+): Promise<StoredEvent[]> {
+  const r = await db.query<StoredEvent>(
+    `SELECT ${COLUMNS} FROM billing_events
+      WHERE account_id = $1::text AND outcome IS NULL
+      ORDER BY id
+      LIMIT $2::int
+      FOR UPDATE`,
+    [accountId, limit],
+  );
+  return r.rows;
+}
+
+/**
+ * Writes the outcomes of a batch, once each, in the order given: processed_seq follows that
+ * order, so a rebuild folds the events exactly as they were applied.
+ */
+export async function writeOutcomes(
+  db: Db,
+  outcomes: readonly { id: string; outcome: Outcome }[],
+): Promise<void> {
+  if (outcomes.length === 0) return;
+  await db.query(
+    `WITH seqs AS (
+       SELECT array_agg(s ORDER BY s) AS s
+         FROM (SELECT nextval('billing_events_processed_seq') AS s
+                 FROM generate_series(1, cardinality($1::bigint[]))) n
+     )
+     UPDATE billing_events e
+        SET outcome = v.outcome, processed_at = now(), processed_seq = (SELECT s FROM seqs)[v.ord]
+       FROM unnest($1::bigint[], $2::text[]) WITH ORDINALITY AS v(id, outcome, ord)
+      WHERE e.id = v.id AND e.outcome IS NULL`,
+    [outcomes.map((o) => o.id), outcomes.map((o) => o.outcome)],
+  );
 }

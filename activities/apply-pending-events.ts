@@ -1,0 +1,118 @@
+import type { ActivityDeps } from './deps';
+import { withTransaction, type Db } from '../src/db/pool';
+import { lockPendingEvents, toBillingEvent, writeOutcomes } from '../src/db/queries/billing-events';
+import { getAccount, upsertAccount } from '../src/db/queries/billing-accounts';
+import { insertAudits, type NewAuditRow } from '../src/db/queries/audit-logs';
+import { transition } from '../src/domain/transition';
+import type { AccountState, Outcome, Status } from '../src/domain/types';
+
+/** Events applied in one transaction at most; more wait for the next batch of the same wake-up. */
+export const DEFAULT_BATCH_LIMIT = 200;
+
+export interface ApplyPendingInput {
+  account_id: string;
+  /**
+   * The workflow's state. Absent on a run's first batch: the committed row is the state then.
+   * Also replaced by the row when the row has moved past it (an earlier attempt of this batch
+   * committed before its answer was recorded).
+   */
+  state?: AccountState | null;
+  limit?: number;
+}
+
+/** One line of the account's trail, as the Temporal Web UI shows it in the workflow history. */
+export interface AppliedEvent {
+  event_id: string;
+  event_type: string;
+  outcome: Outcome;
+  action: string;
+  from_status: Status | null;
+  to_status: Status | null;
+}
+
+export interface ApplyPendingResult {
+  applied: AppliedEvent[];
+  state: AccountState | null;
+  /** More unprocessed events wait than one batch takes. */
+  more: boolean;
+}
+
+async function startingState(
+  db: Db,
+  accountId: string,
+  given: AccountState | null | undefined,
+): Promise<AccountState | null> {
+  if (given === undefined) return getAccount(db, accountId);
+  const row = await db.query<{ last_event_id: string }>(
+    'SELECT last_event_id FROM billing_accounts WHERE account_id = $1::text',
+    [accountId],
+  );
+  const committed = row.rows[0]?.last_event_id ?? null;
+  return committed === (given?.last_event_id ?? null) ? given : getAccount(db, accountId);
+}
+
+/**
+ * Applies every stored, unprocessed event of one account, in id order, in one PostgreSQL
+ * transaction: each event's outcome, one audit row per event and the final projection row
+ * (SPEC §4.4). The decision is the same pure `transition` the rebuild folds. A transaction-level
+ * advisory lock on the account serialises attempts, and only rows whose outcome is still NULL
+ * are taken, so a retried or duplicated attempt applies nothing twice.
+ */
+export function applyPendingEvents({ pool, logger }: ActivityDeps) {
+  return async (input: ApplyPendingInput): Promise<ApplyPendingResult> => {
+    const limit = input.limit ?? DEFAULT_BATCH_LIMIT;
+    const result = await withTransaction(pool, async (client) => {
+      await client.query(`SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))`, [
+        `billing-account:${input.account_id}`,
+      ]);
+      const initial = await startingState(client, input.account_id, input.state);
+      const rows = await lockPendingEvents(client, input.account_id, limit + 1);
+      const batch = rows.slice(0, limit);
+      let state = initial;
+      const applied: AppliedEvent[] = [];
+      const audits: NewAuditRow[] = [];
+      for (const row of batch) {
+        const event = toBillingEvent(row);
+        const decision = transition(state, event);
+        const from = state?.status ?? null;
+        state = decision.state;
+        applied.push({
+          event_id: event.event_id,
+          event_type: event.event_type,
+          outcome: decision.outcome,
+          action: decision.audit.action,
+          from_status: from,
+          to_status: state?.status ?? null,
+        });
+        audits.push({
+          account_id: event.account_id,
+          action: decision.audit.action,
+          actor_role: decision.audit.actor_role,
+          actor: decision.audit.actor,
+          event_id: event.event_id,
+          from_status: from,
+          to_status: state?.status ?? null,
+          details: { outcome: decision.outcome, ...decision.audit.details },
+        });
+      }
+      await writeOutcomes(
+        client,
+        applied.map((a) => ({ id: a.event_id, outcome: a.outcome })),
+      );
+      if (state !== null && applied.some((a) => a.outcome === 'applied'))
+        await upsertAccount(client, state);
+      await insertAudits(client, audits);
+      return { applied, state, more: rows.length > limit };
+    });
+    if (result.applied.length > 0)
+      logger.info(
+        {
+          account_id: input.account_id,
+          events: result.applied.length,
+          status: result.state?.status ?? null,
+        },
+        'events processed',
+      );
+    return result;
+  };
+}
