@@ -129,6 +129,7 @@ export async function runServices(
       address: infra.temporalAddress,
       namespace: config.temporalNamespace,
       taskQueue: config.taskQueue,
+      security: config.temporalSecurity,
     });
     stoppers.push(() => temporal.connection.close());
 
@@ -140,6 +141,8 @@ export async function runServices(
         taskQueue: config.taskQueue,
         activities: createActivities({ pool, logger }),
         workflowBundle: overrides.workflowBundle,
+        security: config.temporalSecurity,
+        shutdownGraceMs: config.worker.shutdownGraceMs,
       });
       if (config.temporalAddress)
         await ensureSearchAttributes(temporal.connection, config.temporalNamespace);
