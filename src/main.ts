@@ -49,6 +49,7 @@ async function main(): Promise<void> {
   const lines = [
     `billing orchestrator is running (${setup.role})`,
     running.info.apiUrl && `  API:          ${running.info.apiUrl}`,
+    running.info.workerHealthUrl && `  Worker health: ${running.info.workerHealthUrl}/readyz`,
     running.info.temporalUiUrl && `  Temporal UI:  ${running.info.temporalUiUrl}`,
     `  Temporal:     ${running.info.temporalAddress} (namespace ${running.info.namespace})`,
     `  PostgreSQL:   ${running.info.databaseUrlRedacted}`,

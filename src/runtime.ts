@@ -15,6 +15,7 @@ import { createMetrics } from './metrics';
 import { connectTemporal, type BillingTemporal } from './temporal/client';
 import { EventDelivery } from './temporal/delivery';
 import { createBillingWorker } from './temporal/worker';
+import { startWorkerHealth } from './temporal/worker-health';
 import { ensureDailyCheckSchedule } from './temporal/schedules';
 import {
   ensureSearchAttributes,
@@ -27,6 +28,8 @@ export type Role = 'all' | 'api' | 'worker';
 export interface RuntimeInfo {
   role: Role;
   apiUrl: string | null;
+  /** The worker's /healthz, /readyz and /metrics (worker role with WORKER_HEALTH_PORT set). */
+  workerHealthUrl: string | null;
   temporalUiUrl: string | null;
   temporalAddress: string;
   namespace: string;
@@ -131,9 +134,11 @@ export async function runServices(
       address: infra.temporalAddress,
       namespace: config.temporalNamespace,
       taskQueue: config.taskQueue,
+      security: config.temporalSecurity,
     });
     stoppers.push(() => temporal.connection.close());
 
+    let workerHealthUrl: string | null = null;
     if (role !== 'api') {
       installTemporalRuntime();
       const { worker, connection } = await createBillingWorker({
@@ -142,10 +147,18 @@ export async function runServices(
         taskQueue: config.taskQueue,
         activities: createActivities({ pool, logger }),
         workflowBundle: overrides.workflowBundle,
+        security: config.temporalSecurity,
+        shutdownGraceMs: config.worker.shutdownGraceMs,
       });
       if (config.temporalAddress)
         await ensureSearchAttributes(temporal.connection, config.temporalNamespace);
       const done = worker.run();
+      if (role === 'worker' && config.worker.healthPort !== null) {
+        // Stopped after the worker (stoppers run in reverse): probes see it draining, not gone.
+        const health = await startWorkerHealth(worker, pool, config.worker.healthPort);
+        stoppers.push(() => health.stop());
+        workerHealthUrl = health.url;
+      }
       stoppers.push(async () => {
         if (worker.getState() === 'RUNNING') worker.shutdown();
         await done;
@@ -182,6 +195,7 @@ export async function runServices(
       info: {
         role,
         apiUrl,
+        workerHealthUrl,
         temporalUiUrl: infra.temporalUiUrl,
         temporalAddress: infra.temporalAddress,
         namespace: config.temporalNamespace,

@@ -2,12 +2,15 @@
 // src/config.ts: that module validates the whole service configuration (secrets, admin token,
 // ports) and refuses to load without them, while an operator running `daily-check` needs
 // nothing but the database and Temporal addresses — and should not need the secrets at all.
+// Temporal's TLS settings are read by the same function the service uses (loadTemporalSecurity),
+// which needs no secrets.
 //
 // Order: the environment (DATABASE_URL, TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
 // TEMPORAL_TASK_QUEUE), then `.data/runtime.json`, which `npm start` writes with the addresses of
 // the local stack it started, so `npm run ops -- daily-check` works next to it unconfigured.
 import fs from 'node:fs';
 import path from 'node:path';
+import { ConfigError, loadTemporalSecurity, type TemporalSecurity } from '../config';
 
 export interface ConnectionSettings {
   databaseUrl: string;
@@ -15,6 +18,8 @@ export interface ConnectionSettings {
   temporalAddress: string | null;
   namespace: string;
   taskQueue: string;
+  /** TLS, client certificate and API key (TEMPORAL_TLS_*, TEMPORAL_API_KEY), as the service reads them. */
+  temporalSecurity: TemporalSecurity;
   /** Where the settings came from, for messages. */
   from: string;
 }
@@ -72,6 +77,16 @@ export function resolveConnection(
     temporalAddress: nonEmpty(env.TEMPORAL_ADDRESS) ?? nonEmpty(runtime.temporalAddress) ?? null,
     namespace: nonEmpty(env.TEMPORAL_NAMESPACE) ?? nonEmpty(runtime.namespace) ?? 'default',
     taskQueue: nonEmpty(env.TEMPORAL_TASK_QUEUE) ?? nonEmpty(runtime.taskQueue) ?? 'billing',
+    temporalSecurity: securityFrom(env),
     from: file ?? 'environment',
   };
+}
+
+function securityFrom(env: NodeJS.ProcessEnv): TemporalSecurity {
+  try {
+    return loadTemporalSecurity(env);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new ConnectionSettingsError(err.message);
+    throw err;
+  }
 }

@@ -4,6 +4,7 @@ import pg from 'pg';
 import '../db/pool'; // timestamptz as ISO strings, as everywhere else in the service
 import { createLogger, type Logger } from '../log';
 import { connectTemporal, type BillingTemporal } from '../temporal/client';
+import { diagnoseTemporalError } from '../temporal/connection-errors';
 import { ConnectionSettingsError, resolveConnection, type ConnectionSettings } from './connection';
 
 export interface CliContext {
@@ -14,6 +15,12 @@ export interface CliContext {
   temporalIfKnown(): BillingTemporal | undefined;
   /** Temporal, or a one-sentence error when no address is known. */
   temporal(): BillingTemporal;
+  /**
+   * Temporal, after one round trip: a cluster that refuses this connection (TLS, client
+   * certificate, API key) is one clear error before anything is stored. A cluster that is merely
+   * down is not an error here: what the command stores, the running service delivers later.
+   */
+  temporalChecked(): Promise<BillingTemporal>;
   logger: Logger;
   out: NodeJS.WritableStream;
   err: NodeJS.WritableStream;
@@ -24,6 +31,7 @@ export interface CliContext {
 // the database is not there at all.
 const CONNECT_TIMEOUT_MS = 5_000;
 const STATEMENT_TIMEOUT_MS = 120_000;
+const PREFLIGHT_TIMEOUT_MS = 5_000;
 
 export function createCliContext(
   resolve: () => ConnectionSettings = () => resolveConnection(),
@@ -47,6 +55,7 @@ export function createCliContext(
           address: s.temporalAddress,
           namespace: s.namespace,
           taskQueue: s.taskQueue,
+          security: s.temporalSecurity,
         });
       }
       return temporal;
@@ -57,6 +66,23 @@ export function createCliContext(
         throw new ConnectionSettingsError(
           'No Temporal to connect to: set TEMPORAL_ADDRESS, or run `npm start` in this directory.',
         );
+      return t;
+    },
+    temporalChecked: async () => {
+      const t = ctx.temporal();
+      const s = ctx.settings();
+      try {
+        await t.connection.withDeadline(Date.now() + PREFLIGHT_TIMEOUT_MS, () =>
+          t.connection.workflowService.getSystemInfo({}),
+        );
+      } catch (err) {
+        const explained = await diagnoseTemporalError(err, {
+          address: s.temporalAddress ?? '',
+          namespace: s.namespace,
+          security: s.temporalSecurity,
+        });
+        if (explained.refused) throw explained;
+      }
       return t;
     },
     logger: createLogger('silent', 'billing-ops'),

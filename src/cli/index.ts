@@ -16,7 +16,7 @@ export function buildProgram(run: Runner = createRunner()): Command {
     )
     .addHelpText(
       'after',
-      '\nConnection: DATABASE_URL, TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_TASK_QUEUE; when unset, .data/runtime.json written by `npm start`.',
+      '\nConnection: DATABASE_URL, TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_TASK_QUEUE, and for a cluster with TLS TEMPORAL_TLS_CLIENT_CERT_PATH, TEMPORAL_TLS_CLIENT_KEY_PATH, TEMPORAL_TLS_SERVER_CA_CERT_PATH, TEMPORAL_TLS_SERVER_NAME or TEMPORAL_API_KEY (as the service reads them); when unset, .data/runtime.json written by `npm start`.',
     )
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();

@@ -3,6 +3,7 @@
 import { isAppError } from '../domain/errors';
 import { isDatabaseUnavailable } from '../db/pool';
 import type { CheckItem, CheckStatus } from '../ops/check-item';
+import { TemporalConnectionError } from '../temporal/connection-errors';
 import { ConnectionSettingsError } from './connection';
 
 /** Exit codes: 0 fine, 1 a check failed or the command was refused, 2 the command could not run. */
@@ -77,7 +78,12 @@ function connectionProblem(err: unknown): string {
 
 /** One sentence for any error; never a stack trace. */
 export function describeError(err: unknown): string {
-  if (err instanceof ConnectionSettingsError || isAppError(err)) return err.message;
+  if (
+    err instanceof ConnectionSettingsError ||
+    err instanceof TemporalConnectionError ||
+    isAppError(err)
+  )
+    return err.message;
   if (isDatabaseUnavailable(err) || (err as { code?: string })?.code === 'ECONNREFUSED')
     return connectionProblem(err);
   const message = err instanceof Error ? err.message : String(err);

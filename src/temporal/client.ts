@@ -1,5 +1,6 @@
 // The service's side of Temporal: start-or-signal the account workflow, start override timers.
 import { Client, Connection, WithStartWorkflowOperation } from '@temporalio/client';
+import type { TemporalSecurity } from '../config';
 import type { BillingEvent } from '../domain/types';
 import type { billingAccountWorkflow, gateOverrideWorkflow } from '../../workflows';
 import {
@@ -27,10 +28,24 @@ export function connectTemporal(opts: {
   address: string;
   namespace: string;
   taskQueue: string;
+  /** TLS, client certificate and API key; plaintext when absent. */
+  security?: TemporalSecurity;
 }): BillingTemporal {
-  const connection = Connection.lazy({ address: opts.address });
+  const connection = Connection.lazy({
+    address: opts.address,
+    ...temporalConnectionSecurity(opts.security),
+  });
   const client = new Client({ connection, namespace: opts.namespace });
   return { client, connection, taskQueue: opts.taskQueue, namespace: opts.namespace };
+}
+
+/** The TLS and API key options both the client's and the worker's connections take. */
+export function temporalConnectionSecurity(security: TemporalSecurity | undefined): {
+  tls?: TemporalSecurity['tls'];
+  apiKey?: string;
+} {
+  if (!security?.tls) return {};
+  return { tls: security.tls, ...(security.apiKey ? { apiKey: security.apiKey } : {}) };
 }
 
 function withTimeout<T>(t: BillingTemporal, timeoutMs: number, fn: () => Promise<T>): Promise<T> {

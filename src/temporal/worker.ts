@@ -1,12 +1,19 @@
 // The worker: runs the account workflows and their activities on one task queue.
 import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import type { Activities } from '../../activities';
+import type { TemporalSecurity } from '../config';
+import { temporalConnectionSecurity } from './client';
+import { diagnoseTemporalError, recognizeTemporalError } from './connection-errors';
 
 export interface WorkerOptions {
   address: string;
   namespace: string;
   taskQueue: string;
   activities: Activities;
+  /** TLS, client certificate and API key; plaintext when absent. */
+  security?: TemporalSecurity;
+  /** How long a stopping worker lets in-flight activities finish before cancelling them. */
+  shutdownGraceMs?: number;
   /** A prebuilt bundle (tests bundle once per file); otherwise the workflows are bundled at start. */
   workflowBundle?: WorkflowBundleOption;
 }
@@ -16,15 +23,30 @@ export const WORKFLOWS_PATH = require.resolve('../../workflows');
 export async function createBillingWorker(
   opts: WorkerOptions,
 ): Promise<{ worker: Worker; connection: NativeConnection }> {
-  const connection = await NativeConnection.connect({ address: opts.address });
-  const worker = await Worker.create({
-    connection,
-    namespace: opts.namespace,
-    taskQueue: opts.taskQueue,
-    activities: opts.activities,
-    ...(opts.workflowBundle
-      ? { workflowBundle: opts.workflowBundle }
-      : { workflowsPath: WORKFLOWS_PATH }),
+  const target = { address: opts.address, namespace: opts.namespace, security: opts.security };
+  const connection = await NativeConnection.connect({
+    address: opts.address,
+    ...temporalConnectionSecurity(opts.security),
+  }).catch(async (err: unknown) => {
+    throw await diagnoseTemporalError(err, target);
   });
+  let worker: Worker;
+  try {
+    worker = await Worker.create({
+      connection,
+      namespace: opts.namespace,
+      taskQueue: opts.taskQueue,
+      activities: opts.activities,
+      // Shutdown stops polling at once; activities already running get this long to finish (their
+      // transaction commits or rolls back whole either way), then they are cancelled.
+      shutdownGraceTime: opts.shutdownGraceMs ?? 30_000,
+      ...(opts.workflowBundle
+        ? { workflowBundle: opts.workflowBundle }
+        : { workflowsPath: WORKFLOWS_PATH }),
+    });
+  } catch (err) {
+    await connection.close().catch(() => undefined);
+    throw recognizeTemporalError(err, target) ?? err;
+  }
   return { worker, connection };
 }

@@ -12,6 +12,8 @@ interface ComposeService {
   depends_on?: string[] | Record<string, { condition?: string }>;
   environment?: Record<string, string> | string[];
   ports?: string[];
+  healthcheck?: { test?: string | string[] };
+  volumes?: string[];
 }
 
 const repoRoot = path.resolve(__dirname, '..', '..');
@@ -46,7 +48,10 @@ describe('docker-compose.yml', () => {
       expect.arrayContaining(['postgres', 'temporal', 'temporal-ui', 'api', 'worker']),
     );
     expect(service('postgres').image).toBe('postgres:16');
-    expect(service('temporal').image).toMatch(/^temporalio\/(auto-setup|server):/);
+    // Temporal deprecated `temporalio/auto-setup`: the server image, with the schema set up by
+    // the admin-tools image, is what it recommends for self-hosting now.
+    expect(service('temporal').image).toMatch(/^temporalio\/server:\d+\.\d+\.\d+$/);
+    expect(JSON.stringify(compose)).not.toContain('auto-setup');
     expect(service('temporal-ui').image).toMatch(/^temporalio\/ui:/);
   });
 
@@ -93,6 +98,56 @@ describe('docker-compose.yml', () => {
     };
     expect(pkg.scripts.api).toContain('--role=api');
     expect(pkg.scripts.worker).toContain('--role=worker');
+  });
+});
+
+const healthcheck = (s: ComposeService) =>
+  Array.isArray(s.healthcheck?.test) ? s.healthcheck.test.join(' ') : (s.healthcheck?.test ?? '');
+const condition = (s: ComposeService, on: string) =>
+  Array.isArray(s.depends_on) ? undefined : s.depends_on?.[on]?.condition;
+
+describe('docker-compose.yml: self-hosted Temporal on PostgreSQL', () => {
+  it('when Temporal starts, then it persists to the compose PostgreSQL after the schema job has run', () => {
+    const schema = service('temporal-schema');
+    expect(schema.image).toMatch(/^temporalio\/admin-tools:/);
+    const setup = command(schema);
+    for (const db of ['temporal', 'temporal_visibility']) {
+      expect(setup).toMatch(new RegExp(`--db ${db} update-schema`));
+    }
+    expect(condition(service('temporal'), 'temporal-schema')).toBe(
+      'service_completed_successfully',
+    );
+    expect(env(service('temporal'))).toMatchObject({
+      DB: 'postgres12',
+      POSTGRES_SEEDS: 'postgres',
+    });
+  });
+
+  it('when Temporal and the app run, then each has a health check and dependants wait for it', () => {
+    for (const name of ['postgres', 'temporal', 'api', 'worker']) {
+      expect(healthcheck(service(name))).not.toBe('');
+    }
+    expect(healthcheck(service('api'))).toContain('/readyz');
+    expect(healthcheck(service('worker'))).toContain(':3001/readyz');
+    expect(env(service('worker')).WORKER_HEALTH_PORT).toBe('3001');
+    expect(condition(service('temporal-setup'), 'temporal')).toBe('service_healthy');
+    for (const name of ['api', 'worker']) {
+      expect(condition(service(name), 'temporal-setup')).toBe('service_completed_successfully');
+    }
+  });
+
+  it('when Temporal is set up, then the namespace exists before the search attributes are added', () => {
+    const setup = command(service('temporal-setup'));
+    expect(setup).toMatch(/operator namespace create/);
+    expect(setup.indexOf('namespace create')).toBeLessThan(
+      setup.indexOf('search-attribute create'),
+    );
+  });
+
+  it('when the dynamic config file is mounted, then it exists in this repository', () => {
+    const mounts = (service('temporal').volumes ?? []).map((v) => v.split(':')[0] ?? '');
+    expect(mounts.length).toBeGreaterThan(0);
+    for (const source of mounts) expect(fs.existsSync(path.join(repoRoot, source))).toBe(true);
   });
 });
 

@@ -32,7 +32,7 @@ async function correct(
   opts: CorrectOpts,
 ): Promise<number> {
   const pool = await ctx.db();
-  const temporal = ctx.temporal();
+  const temporal = await ctx.temporalChecked();
   // The correction is stored, then applied by the account workflow (update-with-start); the
   // delivery object is only what the service type asks for — a CLI run does not sweep.
   const delivery = new EventDelivery(pool, temporal, ctx.logger, { waitMs: 0 });

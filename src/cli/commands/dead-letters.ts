@@ -85,7 +85,7 @@ async function retry(
       'Give one event id (`dead-letters retry 42`) or --all, not both and not neither.',
     );
   const pool = await ctx.db();
-  const delivery = new EventDelivery(pool, ctx.temporal(), ctx.logger, { waitMs: 0 });
+  const delivery = new EventDelivery(pool, await ctx.temporalChecked(), ctx.logger, { waitMs: 0 });
   const ids = eventId ? [eventId] : (await listDeadLetters(pool, 10_000)).map((d) => d.event_id);
   const results: RetryResult[] = [];
   for (const id of ids) {

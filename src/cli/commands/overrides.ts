@@ -46,7 +46,11 @@ async function set(ctx: CliContext, opts: SetOpts): Promise<number> {
   };
   if (input.actions.length === 0)
     throw new AppError('invalid_actions', '--actions needs at least one action, e.g. confirm.');
-  const r = await setOverride({ pool: await ctx.db(), temporal: ctx.temporal() }, input, now);
+  const r = await setOverride(
+    { pool: await ctx.db(), temporal: await ctx.temporalChecked() },
+    input,
+    now,
+  );
   if (opts.json) writeJson(ctx.out, r);
   else {
     const scope = r.override.account_id ?? 'every account';
@@ -67,7 +71,7 @@ async function clear(
   opts: { reason?: string; actor?: string; json?: boolean },
 ): Promise<number> {
   const row = await clearOverride(
-    { pool: await ctx.db(), temporal: ctx.temporal() },
+    { pool: await ctx.db(), temporal: await ctx.temporalChecked() },
     id,
     opts.actor ?? defaultActor(),
     opts.reason ?? 'cleared by operator',
