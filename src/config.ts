@@ -169,3 +169,53 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: LoadOptio
     logLevel: e.LOG_LEVEL,
   };
 }
+
+// ---------------------------------------------------------------------------------------------
+// Reconciliation with Stripe's API. Optional: without STRIPE_API_KEY, webhooks and everything
+// else work as before and only `reconcile` (and its schedule) is unavailable. Read on its own so
+// the operator CLI needs no webhook secrets to reconcile.
+
+export interface ReconcileSettings {
+  stripeApiKey: string | null;
+  /** Another API base (stripe-mock, a proxy); null: api.stripe.com. */
+  stripeApiUrl: string | null;
+  /** Accounts reconciled at the same time. */
+  concurrency: number;
+  /** When the daily reconciliation runs (UTC); null: no schedule. */
+  dailyAtUtc: { hour: number; minute: number } | null;
+}
+
+function reconcileTime(raw: string | undefined): ReconcileSettings['dailyAtUtc'] {
+  const text = (raw ?? '').trim().toLowerCase();
+  // 18:30 UTC is 03:30 in Japan: after the day's renewals, before the operators' day.
+  if (text === '') return { hour: 18, minute: 30 };
+  if (text === 'off' || text === 'none') return null;
+  const m = /^(\d{1,2}):(\d{2})$/.exec(text);
+  const hour = Number(m?.[1]);
+  const minute = Number(m?.[2]);
+  if (!m || hour > 23 || minute > 59) {
+    throw new ConfigError(
+      `RECONCILE_DAILY_AT "${raw}" is not a time of day; use HH:MM in UTC (e.g. 18:30), or off for no daily reconciliation.`,
+    );
+  }
+  return { hour, minute };
+}
+
+export function loadReconcileSettings(env: NodeJS.ProcessEnv = process.env): ReconcileSettings {
+  const apiUrl = (env.STRIPE_API_URL ?? '').trim();
+  if (apiUrl !== '' && !/^https?:\/\/[^/]+\/?$/.test(apiUrl)) {
+    throw new ConfigError(
+      `STRIPE_API_URL "${apiUrl}" is not a base URL; use a form like https://api.stripe.com or http://127.0.0.1:12111.`,
+    );
+  }
+  const concurrency = Number(env.RECONCILE_CONCURRENCY ?? 4);
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 25) {
+    throw new ConfigError('RECONCILE_CONCURRENCY must be a whole number from 1 to 25.');
+  }
+  return {
+    stripeApiKey: (env.STRIPE_API_KEY ?? '').trim() || null,
+    stripeApiUrl: apiUrl || null,
+    concurrency,
+    dailyAtUtc: reconcileTime(env.RECONCILE_DAILY_AT),
+  };
+}

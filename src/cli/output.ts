@@ -1,5 +1,6 @@
 // How the CLI talks: tables for people, one JSON document with --json, progress on stderr,
 // and every error as one sentence.
+import { ConfigError } from '../config';
 import { isAppError } from '../domain/errors';
 import { isDatabaseUnavailable } from '../db/pool';
 import type { CheckItem, CheckStatus } from '../ops/check-item';
@@ -50,12 +51,16 @@ export function writeTable(out: NodeJS.WritableStream, header: string[], rows: u
  * Progress for long commands, on stderr: redrawn in place on a terminal, a line per 10 % when
  * piped to a file (so logs stay readable).
  */
-export function progressReporter(err: NodeJS.WritableStream & { isTTY?: boolean }, label: string) {
+export function progressReporter(
+  err: NodeJS.WritableStream & { isTTY?: boolean },
+  label: string,
+  unit = 'events',
+) {
   let lastTenth = -1;
   let lastDraw = 0;
   return (done: number, total: number): void => {
     const pct = total === 0 ? 100 : Math.floor((done / total) * 100);
-    const line = `${label}: ${done}/${total} events (${pct}%)`;
+    const line = `${label}: ${done}/${total} ${unit} (${pct}%)`;
     if (err.isTTY) {
       const now = Date.now();
       if (now - lastDraw < 100 && done < total) return;
@@ -77,7 +82,8 @@ function connectionProblem(err: unknown): string {
 
 /** One sentence for any error; never a stack trace. */
 export function describeError(err: unknown): string {
-  if (err instanceof ConnectionSettingsError || isAppError(err)) return err.message;
+  if (err instanceof ConnectionSettingsError || err instanceof ConfigError || isAppError(err))
+    return err.message;
   if (isDatabaseUnavailable(err) || (err as { code?: string })?.code === 'ECONNREFUSED')
     return connectionProblem(err);
   const message = err instanceof Error ? err.message : String(err);
