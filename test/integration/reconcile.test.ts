@@ -8,6 +8,7 @@ import { runTsx, type Run } from '../helpers/cli';
 import { postStripe } from '../helpers/http';
 import { startService, type TestService } from '../helpers/service';
 import { StripeStandin } from '../helpers/stripe-standin';
+import { runDailyCheck } from '../../src/ops/daily-check';
 
 const DAY = 86_400;
 const API_KEY = 'sk_test_reconcile_0123456789';
@@ -186,6 +187,17 @@ describe('reconcile with Stripe', () => {
       missing: [],
       outcome_mismatches: [],
     });
+  });
+
+  it('when reconciliation has run, then the daily check says when and how many accounts it corrected, and /metrics counts the corrections', async () => {
+    const check = await runDailyCheck(svc.db.pool, { trigger: 'cli' });
+    const item = check.items.find((i) => i.name === 'reconciliation');
+    expect(item).toMatchObject({ status: 'ok', value: { stripe: { accounts_corrected: 1 } } });
+    expect(item?.message).toMatch(
+      /^Stripe reconciliation last ran at \S+ \(.+\): 1 of \d+ account\(s\) corrected\.$/,
+    );
+    const metrics = await (await fetch(`${svc.baseUrl}/metrics`)).text();
+    expect(metrics).toContain('billing_reconcile_corrections_total{provider="stripe"} 3');
   });
 
   it('when STRIPE_API_KEY is not set, then reconcile says so in one sentence and writes nothing', async () => {
