@@ -4,7 +4,7 @@
 // audit trail (`billing.reconciled`) says what differed and rebuild-projection folds it exactly.
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
-import { getAccount } from '../db/queries/billing-accounts';
+import { findLinkedAccount, getAccount } from '../db/queries/billing-accounts';
 import { insertEvent, toBillingEvent } from '../db/queries/billing-events';
 import {
   insertReconciliationRun,
@@ -14,7 +14,12 @@ import {
 import { checkAccountId } from '../domain/account-id';
 import { AppError } from '../domain/errors';
 import { readFetchedSubscription } from '../domain/normalize-stripe';
-import { reconcileSubscription, type ReconcileFinding } from '../domain/reconcile';
+import {
+  reconcileMembership,
+  reconcileSubscription,
+  type MemberRow,
+  type ReconcileFinding,
+} from '../domain/reconcile';
 import { upgradeState } from '../domain/transition';
 import type { AccountState, EventData, Outcome, Status } from '../domain/types';
 import { applyEventAndWait, type BillingTemporal } from '../temporal/client';
@@ -234,4 +239,76 @@ export async function reconcileStripe(
     corrections,
     errors,
   });
+}
+
+export interface MyaspReconcileOptions {
+  /** Where the list came from, for reconciliation_runs. */
+  file: string;
+  startedBy: string;
+  /** When the list was exported: evidence time of rows without a date of their own. */
+  exportedAt: string;
+  /** Only find the differences; store nothing. */
+  dryRun: boolean;
+}
+
+export interface MyaspFinding {
+  account_id: string;
+  user_id: string;
+  differences: string[];
+  from_code: string | null;
+  to_code: string;
+}
+
+/**
+ * Compares an exported MyASP member list with the accounts. Each member is the account linked to
+ * its user id, else `myasp:<user id>` as its webhooks would be. A dry run returns the findings
+ * and writes nothing; otherwise each is stored and applied as a `reconcile` event.
+ */
+export async function reconcileMyasp(
+  deps: Omit<ReconcileDeps, 'temporal'> & { temporal?: BillingTemporal },
+  rows: readonly MemberRow[],
+  opts: MyaspReconcileOptions,
+): Promise<{ findings: MyaspFinding[]; summary: ReconcileSummary | null }> {
+  const findings: MyaspFinding[] = [];
+  const corrections: Correction[] = [];
+  const errors: ReconcileSummary['errors'] = [];
+  for (const row of rows) {
+    const accountId =
+      (await findLinkedAccount(deps.pool, { myaspUserId: row.user_id })) ??
+      checkAccountId(`myasp:${row.user_id}`, 'the user id (myasp:<user id>)');
+    const before = await currentState(deps.pool, accountId);
+    const finding = reconcileMembership(before, row, opts.exportedAt);
+    if (finding === null) continue;
+    findings.push({
+      account_id: accountId,
+      user_id: row.user_id,
+      differences: finding.data.differences,
+      from_code: before?.objects?.membership?.code ?? null,
+      to_code: row.code,
+    });
+    if (opts.dryRun) continue;
+    const temporal = deps.temporal;
+    if (!temporal) throw new Error('Recording MyASP differences needs a Temporal connection.');
+    try {
+      corrections.push(
+        await recordFinding({ ...deps, temporal }, accountId, before, finding, { ...row }),
+      );
+    } catch (err) {
+      errors.push({
+        account_id: accountId,
+        message: err instanceof Error ? err.message : String(err),
+      });
+    }
+  }
+  if (opts.dryRun) return { findings, summary: null };
+  const summary = await finishRun(deps.pool, {
+    provider: 'myasp',
+    scope: opts.file,
+    started_at: (deps.now?.() ?? new Date()).toISOString(),
+    startedBy: opts.startedBy,
+    accounts_checked: rows.length,
+    corrections,
+    errors,
+  });
+  return { findings, summary };
 }

@@ -2,10 +2,14 @@
 // service runs with its real worker on the suite's PostgreSQL and Temporal; `npm run ops --
 // reconcile` asks a stateful Stripe stand-in through stripe-node, and every difference is stored
 // as a `reconcile` event, applied by the account workflow and audited as billing.reconciled.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import iconv from 'iconv-lite';
 import { mockEvent, mockInvoice, mockSubscription } from '../fixtures/stripe-mock';
-import { auditRows, outcomeOf, statusBecomes } from '../helpers/accounts';
+import { auditRows, japanTime, myaspForm, outcomeOf, statusBecomes } from '../helpers/accounts';
 import { runTsx, type Run } from '../helpers/cli';
-import { postStripe } from '../helpers/http';
+import { postMyasp, postStripe } from '../helpers/http';
 import { startService, type TestService } from '../helpers/service';
 import { StripeStandin } from '../helpers/stripe-standin';
 import { runDailyCheck } from '../../src/ops/daily-check';
@@ -206,5 +210,69 @@ describe('reconcile with Stripe', () => {
     expect(run.stderr.trim()).toMatch(/^STRIPE_API_KEY is not set; .+\.$/);
     const runs = await svc.db.pool.query('SELECT 1 FROM reconciliation_runs WHERE errors > 0');
     expect(runs.rowCount).toBe(0);
+  });
+});
+
+describe('reconcile-myasp with an exported member list', () => {
+  const writeExport = (name: string, text: string, encoding: 'utf8' | 'shift_jis') => {
+    const file = path.join(os.tmpdir(), `${name}-${process.pid}.csv`);
+    fs.writeFileSync(file, encoding === 'utf8' ? `\uFEFF${text}` : iconv.encode(text, 'Shift_JIS'));
+    return file;
+  };
+
+  it('when a Shift_JIS export with Japanese column names says a member cancelled, then the dry run only prints it and the real run cancels the account', async () => {
+    const user = 'u_rec_sjis';
+    const r = await postMyasp(
+      svc.baseUrl,
+      myaspForm({
+        user_id: user,
+        status: 1,
+        ts: japanTime(new Date(Date.now() - 10 * DAY * 1000)),
+      }),
+    );
+    expect(r.status).toBe(200);
+    await statusBecomes(svc, `myasp:${user}`, 'active');
+    const csv = writeExport(
+      'members-sjis',
+      `会員ID,メール,ステータス,更新日時\r\n${user},"山田, 太郎 <t@example.jp>",4,${japanTime(new Date(Date.now() - DAY * 1000))}\r\nu_rec_agrees_absent,,２,\r\n`,
+      'shift_jis',
+    );
+    const columns = [
+      '--user-column',
+      '会員ID',
+      '--status-column',
+      'ステータス',
+      '--date-column',
+      '更新日時',
+    ];
+
+    const dry = await reconcile(['reconcile-myasp', '--csv', csv, ...columns, '--dry-run']);
+    expect(dry.stderr).toBe('');
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toContain('Dry run: 2 of 2 member(s) differ; nothing was written.');
+    expect(dry.stdout).toContain(`myasp:${user}`);
+    expect(await reconcileEvents(`myasp:${user}`)).toHaveLength(0);
+
+    const real = await reconcile(['reconcile-myasp', '--csv', csv, ...columns]);
+    expect(real.code).toBe(0);
+    await statusBecomes(svc, `myasp:${user}`, 'canceled');
+    await statusBecomes(svc, 'myasp:u_rec_agrees_absent', 'stopped');
+    const audit = await auditRows(svc, `myasp:${user}`, 'billing.reconciled');
+    expect(audit).toEqual([
+      expect.objectContaining({
+        from_status: 'active',
+        to_status: 'canceled',
+        details: expect.objectContaining({ provider: 'myasp', differences: ['status'] }),
+      }),
+    ]);
+  });
+
+  it('when a UTF-8 export names a column the file does not have, then it says which columns exist and writes nothing', async () => {
+    const csv = writeExport('members-utf8', 'user,state\r\nu1,1\r\n', 'utf8');
+    const run = await reconcile(['reconcile-myasp', '--csv', csv]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(
+      'The header has no column "user_id" or "status" (it has "user", "state")',
+    );
   });
 });
