@@ -181,24 +181,6 @@ export interface ReconcileSettings {
   stripeApiUrl: string | null;
   /** Accounts reconciled at the same time. */
   concurrency: number;
-  /** When the daily reconciliation runs (UTC); null: no schedule. */
-  dailyAtUtc: { hour: number; minute: number } | null;
-}
-
-function reconcileTime(raw: string | undefined): ReconcileSettings['dailyAtUtc'] {
-  const text = (raw ?? '').trim().toLowerCase();
-  // 18:30 UTC is 03:30 in Japan: after the day's renewals, before the operators' day.
-  if (text === '') return { hour: 18, minute: 30 };
-  if (text === 'off' || text === 'none') return null;
-  const m = /^(\d{1,2}):(\d{2})$/.exec(text);
-  const hour = Number(m?.[1]);
-  const minute = Number(m?.[2]);
-  if (!m || hour > 23 || minute > 59) {
-    throw new ConfigError(
-      `RECONCILE_DAILY_AT "${raw}" is not a time of day; use HH:MM in UTC (e.g. 18:30), or off for no daily reconciliation.`,
-    );
-  }
-  return { hour, minute };
 }
 
 export function loadReconcileSettings(env: NodeJS.ProcessEnv = process.env): ReconcileSettings {
@@ -216,6 +198,5 @@ export function loadReconcileSettings(env: NodeJS.ProcessEnv = process.env): Rec
     stripeApiKey: (env.STRIPE_API_KEY ?? '').trim() || null,
     stripeApiUrl: apiUrl || null,
     concurrency,
-    dailyAtUtc: reconcileTime(env.RECONCILE_DAILY_AT),
   };
 }
