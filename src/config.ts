@@ -465,3 +465,34 @@ function loadProductionSettings(
   if (databaseUrl) checkDatabaseTls(databaseUrl);
   return { temporalSecurity, worker: loadWorkerSettings(env) };
 }
+
+// ---------------------------------------------------------------------------------------------
+// Reconciliation with Stripe's API. Optional: without STRIPE_API_KEY, webhooks and everything
+// else work as before and only `reconcile` (and its schedule) is unavailable. Read on its own so
+// the operator CLI needs no webhook secrets to reconcile.
+
+export interface ReconcileSettings {
+  stripeApiKey: string | null;
+  /** Another API base (stripe-mock, a proxy); null: api.stripe.com. */
+  stripeApiUrl: string | null;
+  /** Accounts reconciled at the same time. */
+  concurrency: number;
+}
+
+export function loadReconcileSettings(env: NodeJS.ProcessEnv = process.env): ReconcileSettings {
+  const apiUrl = (env.STRIPE_API_URL ?? '').trim();
+  if (apiUrl !== '' && !/^https?:\/\/[^/]+\/?$/.test(apiUrl)) {
+    throw new ConfigError(
+      `STRIPE_API_URL "${apiUrl}" is not a base URL; use a form like https://api.stripe.com or http://127.0.0.1:12111.`,
+    );
+  }
+  const concurrency = Number(env.RECONCILE_CONCURRENCY ?? 4);
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 25) {
+    throw new ConfigError('RECONCILE_CONCURRENCY must be a whole number from 1 to 25.');
+  }
+  return {
+    stripeApiKey: (env.STRIPE_API_KEY ?? '').trim() || null,
+    stripeApiUrl: apiUrl || null,
+    concurrency,
+  };
+}

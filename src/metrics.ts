@@ -2,6 +2,7 @@
 import type pg from 'pg';
 import client from 'prom-client';
 import { countDeadLetters } from './db/queries/event-deliveries';
+import { countReconcileCorrections } from './db/queries/reconciliation';
 import { STATUSES } from './domain/types';
 
 export interface Metrics {
@@ -112,6 +113,16 @@ export function createMetrics(pool: pg.Pool): Metrics {
     async (g) => {
       g.set(await countDeadLetters(pool));
     },
+  );
+  dbGauge(
+    db,
+    'billing_reconcile_corrections_total',
+    'Reconcile events that changed an account (billing_events source reconcile, outcome applied), by provider.',
+    async (g) => {
+      const counts = await countReconcileCorrections(pool);
+      for (const provider of ['stripe', 'myasp']) g.set({ provider }, counts.get(provider) ?? 0);
+    },
+    ['provider'],
   );
   return metrics;
 }

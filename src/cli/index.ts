@@ -6,6 +6,7 @@ import { registerAccountCommands } from './commands/accounts';
 import { registerCheckCommands } from './commands/checks';
 import { registerDeadLetterCommands } from './commands/dead-letters';
 import { registerOverrideCommands } from './commands/overrides';
+import { registerReconcileCommands } from './commands/reconcile';
 import { EXIT } from './output';
 import { createRunner, type Runner } from './run';
 
@@ -24,6 +25,7 @@ export function buildProgram(run: Runner = createRunner()): Command {
   registerAccountCommands(program, run);
   registerOverrideCommands(program, run);
   registerDeadLetterCommands(program, run);
+  registerReconcileCommands(program, run);
   for (const sub of allCommands(program)) sub.exitOverride();
   return program;
 }

@@ -1,5 +1,6 @@
 // How the CLI talks: tables for people, one JSON document with --json, progress on stderr,
 // and every error as one sentence.
+import { ConfigError } from '../config';
 import { isAppError } from '../domain/errors';
 import { isDatabaseUnavailable } from '../db/pool';
 import type { CheckItem, CheckStatus } from '../ops/check-item';
@@ -51,12 +52,16 @@ export function writeTable(out: NodeJS.WritableStream, header: string[], rows: u
  * Progress for long commands, on stderr: redrawn in place on a terminal, a line per 10 % when
  * piped to a file (so logs stay readable).
  */
-export function progressReporter(err: NodeJS.WritableStream & { isTTY?: boolean }, label: string) {
+export function progressReporter(
+  err: NodeJS.WritableStream & { isTTY?: boolean },
+  label: string,
+  unit = 'events',
+) {
   let lastTenth = -1;
   let lastDraw = 0;
   return (done: number, total: number): void => {
     const pct = total === 0 ? 100 : Math.floor((done / total) * 100);
-    const line = `${label}: ${done}/${total} events (${pct}%)`;
+    const line = `${label}: ${done}/${total} ${unit} (${pct}%)`;
     if (err.isTTY) {
       const now = Date.now();
       if (now - lastDraw < 100 && done < total) return;
@@ -81,6 +86,7 @@ export function describeError(err: unknown): string {
   if (
     err instanceof ConnectionSettingsError ||
     err instanceof TemporalConnectionError ||
+    err instanceof ConfigError ||
     isAppError(err)
   )
     return err.message;

@@ -316,6 +316,40 @@ const timerFired: Handler<'timer.fired'> = (objects, d, _event, state) => {
   };
 };
 
+/** What the provider's API held at the fetch time: a full subscription snapshot (reconciliation). */
+const subscriptionReconciled: Handler<'reconcile.subscription'> = (objects, d, event) => {
+  const step = recordSnapshot(
+    objects,
+    d,
+    {
+      status: d.subscription_status,
+      cancel_at: d.cancel_at,
+      cancel_at_period_end: d.cancel_at_period_end ?? false,
+      trial_end: d.trial_end ?? null,
+    },
+    event,
+    'billing.reconciled',
+  );
+  if (step.kind !== 'record') return step;
+  return { ...step, details: { ...step.details, provider: 'stripe', differences: d.differences } };
+};
+
+/** What a MyASP member export said about the membership (reconciliation). */
+const membershipReconciled: Handler<'reconcile.membership'> = (objects, d, event, state) => {
+  const step = myaspStatusChanged(
+    objects,
+    { ...d, kind: 'myasp.status_changed', email: null, plan: null, amount: null },
+    event,
+    state,
+  );
+  if (step.kind !== 'record') return step;
+  return {
+    ...step,
+    action: 'billing.reconciled',
+    details: { ...step.details, provider: 'myasp', differences: d.differences },
+  };
+};
+
 export const EVIDENCE: { [K in EventData['kind']]: Handler<K> } = {
   'stripe.subscription_started': subscriptionStarted,
   'stripe.subscription_updated': subscriptionUpdated,
@@ -326,5 +360,7 @@ export const EVIDENCE: { [K in EventData['kind']]: Handler<K> } = {
   'account.registered': registerAccount,
   'manual.correction': correctManually,
   'timer.fired': timerFired,
+  'reconcile.subscription': subscriptionReconciled,
+  'reconcile.membership': membershipReconciled,
   unhandled: () => ({ kind: 'ignore', reason: 'unhandled_event_type' }),
 };

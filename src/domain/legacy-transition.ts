@@ -285,6 +285,9 @@ const HANDLERS: { [K in EventData['kind']]: Handler<K> } = {
   'account.registered': registerAccount,
   'manual.correction': correctManually,
   'timer.fired': timerFired,
+  // Reconciliation came after the status was derived per object: old histories never carry it.
+  'reconcile.subscription': () => ({ kind: 'ignore', reason: 'unhandled_event_type' }),
+  'reconcile.membership': () => ({ kind: 'ignore', reason: 'unhandled_event_type' }),
   unhandled: () => ({ kind: 'ignore', reason: 'unhandled_event_type' }),
 };
 

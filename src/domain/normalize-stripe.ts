@@ -27,6 +27,7 @@ import type {
   AccountHint,
   EventData,
   NormalizedEvent,
+  ReconciledSubscription,
   StripeLinks,
   SubscriptionFacts,
   Unhandled,
@@ -492,5 +493,33 @@ export function normalizeStripeEvent(
     object_key: data.kind === 'unhandled' ? null : `stripe:${subscriptionId ?? objectId}`,
     data,
     account_hint,
+  };
+}
+
+/** A subscription fetched from Stripe's API, read the way its webhooks are read. */
+export interface FetchedSubscription {
+  data: Omit<ReconciledSubscription, 'differences'>;
+  /** `metadata.account_id` when the subscription names its account. */
+  explicit_account_id: string | null;
+}
+
+/**
+ * A subscription object as `GET /v1/subscriptions` returns it (either API shape) → the snapshot
+ * reconciliation compares and records; throws AppError('malformed_event') when it has no id.
+ */
+export function readFetchedSubscription(subscription: unknown): FetchedSubscription {
+  const sub = record(subscription);
+  if (sub === null) throw malformed('A fetched subscription must be a JSON object.');
+  const links = subscriptionLinks(sub);
+  if (links.subscription_id === null) throw malformed('A fetched subscription has no id.');
+  return {
+    data: {
+      kind: 'reconcile.subscription',
+      subscription_status: requiredStatus(sub),
+      cancel_at: scheduledCancelAt(sub),
+      ...subscriptionFacts(sub),
+      ...links,
+    },
+    explicit_account_id: subscriptionHint(sub).explicit_account_id,
   };
 }

@@ -12,7 +12,7 @@ export const STATUSES = [
 ] as const;
 export type Status = (typeof STATUSES)[number];
 
-export const EVENT_SOURCES = ['stripe', 'myasp', 'api', 'manual', 'timer'] as const;
+export const EVENT_SOURCES = ['stripe', 'myasp', 'api', 'manual', 'timer', 'reconcile'] as const;
 export type EventSource = (typeof EVENT_SOURCES)[number];
 
 export const OUTCOMES = ['applied', 'duplicate', 'stale', 'ignored', 'rejected'] as const;
@@ -35,6 +35,8 @@ export type EventData =
   | AccountRegistered
   | ManualCorrection
   | TimerFired
+  | ReconciledSubscription
+  | ReconciledMembership
   | Unhandled;
 
 /** Fields every Stripe-derived event may carry to link the account to Stripe objects. */
@@ -122,6 +124,28 @@ export interface TimerFired {
   timer: TimerKind;
   /** The deadline the timer was set for; ISO-8601. */
   due_at: string;
+}
+
+/**
+ * A subscription as Stripe's API returned it when reconciliation fetched it: a full snapshot at
+ * the fetch time (the event's `occurred_at`), recorded because it differed from what the account
+ * knew (a webhook was lost, or two disagreed in the same second).
+ */
+export interface ReconciledSubscription extends StripeLinks, SubscriptionFacts {
+  kind: 'reconcile.subscription';
+  subscription_status: string;
+  /** When the subscription will end, if a cancel is scheduled; ISO-8601. */
+  cancel_at: string | null;
+  /** The fields of the account's subscription object that differed from the fetched one. */
+  differences: string[];
+}
+
+/** A MyASP member as an exported member list showed it, differing from the account's membership. */
+export interface ReconciledMembership {
+  kind: 'reconcile.membership';
+  myasp_user_id: string;
+  provider_status: '1' | '2' | '3' | '4';
+  differences: string[];
 }
 
 export interface Unhandled {
@@ -261,6 +285,7 @@ export type AuditAction =
   | 'billing.grace_ended'
   | 'billing.myasp_status_changed'
   | 'billing.manual_correction'
+  | 'billing.reconciled'
   | 'billing.event_ignored'
   | 'billing.event_stale'
   | 'billing.event_rejected'

@@ -75,6 +75,16 @@ export class AccountSim {
     });
   }
 
+  /** A reconcile event as the reconciliation service stores it (source `reconcile`). */
+  reconcile(finding: { object_key: string; occurred_at: string; data: EventData }): BillingEvent {
+    return this.toEvent({
+      source: 'reconcile',
+      dedupe_key: `reconcile:${this.seq + 1}`,
+      event_type: finding.data.kind,
+      ...finding,
+    });
+  }
+
   register(trialEnd: string | null, at: string): BillingEvent {
     return this.api(
       {
