@@ -5,6 +5,7 @@ import { registerAccountCommands } from './commands/accounts';
 import { registerCheckCommands } from './commands/checks';
 import { registerDeadLetterCommands } from './commands/dead-letters';
 import { registerOverrideCommands } from './commands/overrides';
+import { registerThresholdCommands } from './commands/thresholds';
 import { EXIT } from './output';
 import { createRunner, type Runner } from './run';
 
@@ -23,6 +24,7 @@ export function buildProgram(run: Runner = createRunner()): Command {
   registerAccountCommands(program, run);
   registerOverrideCommands(program, run);
   registerDeadLetterCommands(program, run);
+  registerThresholdCommands(program, run);
   for (const sub of allCommands(program)) sub.exitOverride();
   return program;
 }
