@@ -6,6 +6,7 @@ import { registerCheckCommands } from './commands/checks';
 import { registerDeadLetterCommands } from './commands/dead-letters';
 import { registerOverrideCommands } from './commands/overrides';
 import { registerThresholdCommands } from './commands/thresholds';
+import { registerTriggerCommands } from './commands/trigger';
 import { EXIT } from './output';
 import { createRunner, type Runner } from './run';
 
@@ -25,6 +26,7 @@ export function buildProgram(run: Runner = createRunner()): Command {
   registerOverrideCommands(program, run);
   registerDeadLetterCommands(program, run);
   registerThresholdCommands(program, run);
+  registerTriggerCommands(program, run);
   for (const sub of allCommands(program)) sub.exitOverride();
   return program;
 }
