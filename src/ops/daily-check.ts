@@ -86,6 +86,8 @@ export interface DailyCheckOptions {
   thresholds?: Thresholds;
   /** GATED_ACTIONS of the service; default `confirm`. */
   gatedActions?: readonly string[];
+  /** false: judge without keeping the result (the read-only /ops page). Default true. */
+  keep?: boolean;
 }
 
 type Ctx = DailyCheckCtx;
@@ -281,7 +283,7 @@ export const DAILY_CHECKS: readonly Check<Ctx>[] = [
   { name: 'table_growth', run: (ctx) => tableGrowth(ctx, T.DAY_TIME_ZONE) },
 ];
 
-/** Runs the daily check and keeps its result in daily_check_runs. */
+/** Runs the daily check and keeps its result in daily_check_runs (unless `keep: false`). */
 export async function runDailyCheck(
   pool: pg.Pool,
   opts: DailyCheckOptions,
@@ -303,6 +305,7 @@ export async function runDailyCheck(
     temporalReachable: reachable,
   });
   const result = summarize(items, now, opts.trigger);
+  if (opts.keep === false) return result;
   try {
     await insertDailyCheckRun(pool, {
       ran_at: result.ran_at,
