@@ -2,6 +2,7 @@
 // Exit codes: 0 fine, 1 a check failed (or a correction was not applied), 2 the command could not run.
 import { Command, CommanderError } from 'commander';
 import { registerAccountCommands } from './commands/accounts';
+import { registerArchiveCommands } from './commands/archive';
 import { registerCheckCommands } from './commands/checks';
 import { registerDeadLetterCommands } from './commands/dead-letters';
 import { registerOverrideCommands } from './commands/overrides';
@@ -27,6 +28,7 @@ export function buildProgram(run: Runner = createRunner()): Command {
   registerDeadLetterCommands(program, run);
   registerThresholdCommands(program, run);
   registerTriggerCommands(program, run);
+  registerArchiveCommands(program, run);
   for (const sub of allCommands(program)) sub.exitOverride();
   return program;
 }

@@ -12,9 +12,11 @@ export const GROWTH_TABLES = [
   'webhook_rejections',
   'event_deliveries',
   'daily_check_runs',
+  'billing_event_payloads_archive',
 ] as const;
 
-const MONTHS = 6;
+/** A year of months, as the monthly 肥大化 check compares. */
+const MONTHS = 12;
 
 export function formatBytes(n: number): string {
   const units = ['B', 'kB', 'MB', 'GB', 'TB'];

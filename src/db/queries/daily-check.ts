@@ -166,6 +166,8 @@ export interface MonthlyCount {
   /** YYYY-MM in `timeZone`. */
   month: string;
   events: number;
+  /** Events of that month whose payload is in billing_event_payloads_archive. */
+  archived: number;
   audit_rows: number;
 }
 
@@ -176,23 +178,26 @@ export async function monthlyGrowth(
   months: number,
   timeZone: string,
 ): Promise<MonthlyCount[]> {
-  const r = await db.query<{ month: string; events: string; audit_rows: string }>(
+  const r = await db.query<{ month: string; events: string; archived: string; audit_rows: string }>(
     `WITH bounds AS (
        SELECT (date_trunc('month', $1::timestamptz AT TIME ZONE $3::text)
                - make_interval(months => $2::int - 1)) AT TIME ZONE $3::text AS since),
-     e AS (SELECT to_char(received_at AT TIME ZONE $3::text, 'YYYY-MM') AS month, count(*) AS n
+     e AS (SELECT to_char(received_at AT TIME ZONE $3::text, 'YYYY-MM') AS month, count(*) AS n,
+                  count(*) FILTER (WHERE payload ? '$archived') AS archived
              FROM billing_events, bounds
             WHERE received_at >= bounds.since AND received_at <= $1::timestamptz GROUP BY 1),
      a AS (SELECT to_char(created_at AT TIME ZONE $3::text, 'YYYY-MM') AS month, count(*) AS n
              FROM audit_logs, bounds
             WHERE created_at >= bounds.since AND created_at <= $1::timestamptz GROUP BY 1)
-     SELECT month, coalesce(e.n, 0)::text AS events, coalesce(a.n, 0)::text AS audit_rows
+     SELECT month, coalesce(e.n, 0)::text AS events, coalesce(e.archived, 0)::text AS archived,
+            coalesce(a.n, 0)::text AS audit_rows
        FROM e FULL JOIN a USING (month) ORDER BY month`,
     [until, months, timeZone],
   );
   return r.rows.map((row) => ({
     month: row.month,
     events: Number(row.events),
+    archived: Number(row.archived),
     audit_rows: Number(row.audit_rows),
   }));
 }
