@@ -49,6 +49,8 @@ export interface RuntimeOverrides {
   workflowBundle?: WorkflowBundleOption;
   /** Skip migrations (tests clone an already migrated template database). */
   migrate?: boolean;
+  /** The Temporal Web UI for /ops links when the service did not start Temporal itself. */
+  temporalUiUrl?: string;
   /** Skip the daily-check schedule (tests). */
   schedules?: boolean;
   /** Delivery sweeper interval and minimum age (tests make them short). */
@@ -181,7 +183,16 @@ export async function runServices(
       const metrics = createMetrics(pool);
       const rejections = new RejectionRecorder(pool, metrics, logger);
       stoppers.push(() => rejections.stop());
-      const app = createApp({ config, pool, temporal, delivery, metrics, rejections, logger });
+      const app = createApp({
+        config,
+        pool,
+        temporal,
+        delivery,
+        metrics,
+        rejections,
+        logger,
+        temporalUiUrl: infra.temporalUiUrl ?? overrides.temporalUiUrl ?? null,
+      });
       const server = await new Promise<Server>((resolve, reject) => {
         const s = app.listen(config.port, '0.0.0.0', () => resolve(s)).on('error', reject);
       });

@@ -3,10 +3,13 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError, loadEnvFile } from '../config';
 import { registerAccountCommands } from './commands/accounts';
+import { registerArchiveCommands } from './commands/archive';
 import { registerCheckCommands } from './commands/checks';
 import { registerDeadLetterCommands } from './commands/dead-letters';
 import { registerOverrideCommands } from './commands/overrides';
 import { registerReconcileCommands } from './commands/reconcile';
+import { registerThresholdCommands } from './commands/thresholds';
+import { registerTriggerCommands } from './commands/trigger';
 import { EXIT } from './output';
 import { createRunner, type Runner } from './run';
 
@@ -26,6 +29,9 @@ export function buildProgram(run: Runner = createRunner()): Command {
   registerOverrideCommands(program, run);
   registerDeadLetterCommands(program, run);
   registerReconcileCommands(program, run);
+  registerThresholdCommands(program, run);
+  registerTriggerCommands(program, run);
+  registerArchiveCommands(program, run);
   for (const sub of allCommands(program)) sub.exitOverride();
   return program;
 }

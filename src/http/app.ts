@@ -11,6 +11,7 @@ import { myaspWebhookRouter } from './webhooks-myasp';
 import { overridesRouter } from './overrides';
 import { stripeWebhookRouter } from './webhooks-stripe';
 import { opsRouter } from './ops';
+import { opsPageRouter } from './ops-page/router';
 
 export type { AppDeps } from './deps';
 
@@ -21,6 +22,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(stripeWebhookRouter(deps));
   app.use(myaspWebhookRouter(deps));
   app.use(healthRouter(deps));
+  app.use(opsPageRouter(deps));
   const v1 = express.Router();
   v1.use(requireAdmin(deps.config.adminToken));
   v1.use(express.json({ limit: '64kb' }));

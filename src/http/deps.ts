@@ -15,6 +15,8 @@ export interface AppDeps {
   /** webhook_rejections, with a buffer for answers given while PostgreSQL is down. */
   rejections: RejectionRecorder;
   logger: Logger;
+  /** The Temporal Web UI, for links from the /ops page (known when the service started it). */
+  temporalUiUrl?: string | null;
   now?: () => Date;
 }
 

@@ -2,7 +2,6 @@
 // line of the checklist, each ok / warn / fail, and every run kept in daily_check_runs. Runs from
 // the CLI, from GET /v1/ops/daily-check and from the Temporal Schedule `billing-daily-check`.
 import type pg from 'pg';
-import { statusDistribution } from '../db/queries/billing-accounts';
 import {
   countEventsSince,
   duplicateDedupeKeys,
@@ -16,6 +15,7 @@ import {
 } from '../db/queries/ops';
 import { countDeadLetters, listDeadLetters } from '../db/queries/event-deliveries';
 import { latestReconciliationRuns } from '../db/queries/reconciliation';
+import { countProviderEvents } from '../db/queries/daily-check';
 import { temporalReachable, type BillingTemporal } from '../temporal/client';
 import {
   fail,
@@ -27,13 +27,23 @@ import {
   type CheckItem,
   type CheckStatus,
 } from './check-item';
+import { ago, percent, type DailyCheckCtx } from './daily-check-context';
+import { gateProbe, massStop, recentStops, statusDistribution } from './status-checks';
+import { tableGrowth } from './table-growth';
+import { defaultThresholds, loadThresholds, type Thresholds } from './thresholds';
 
 // Thresholds, and why:
 // - QUIET_PROVIDER_MS 24 h: a small SaaS can have quiet hours, but a whole day without a single
 //   Stripe or MyASP webhook usually means an endpoint, secret or firewall changed. Warn, since a
 //   genuinely quiet day is possible.
-// - REJECTION_WINDOW_MS 24 h: any 400/401 in the last day is worth a look (secret rotation, a
-//   MyASP form misconfigured); warn, because rejected requests were never acknowledged.
+// - Events today = 0: the checklist's first query; a day without a single event (webhook,
+//   registration, timer) means nothing reaches us. Warn.
+// - REJECTION_WINDOW_MS 24 h: the webhook error rate (rejections ÷ all webhooks that arrived)
+//   over the last day; above `webhook_error_rate_max` (5 %) a secret or a MyASP form is likely
+//   wrong. Warn, because rejected requests were never acknowledged and the provider retries.
+// - The status distribution, the mass-stop alarm and the gate probe judge by the thresholds in
+//   src/ops/thresholds.ts (the checklist's numbers; operators change them with
+//   `npm run ops -- thresholds set`).
 // - BACKLOG_AGE_MS 5 min: the webhook path signals at once and the sweeper retries every few
 //   seconds (backing off to at most 5 min), so an event still unprocessed after 5 min means
 //   Temporal or the worker is not doing its job. Fail: entitlements are stale.
@@ -73,17 +83,15 @@ export interface DailyCheckOptions {
   trigger: DailyCheckTrigger;
   temporal?: BillingTemporal;
   now?: Date;
+  /** Default: the thresholds stored in daily_check_thresholds, else the checklist's defaults. */
+  thresholds?: Thresholds;
+  /** GATED_ACTIONS of the service; default `confirm`. */
+  gatedActions?: readonly string[];
+  /** false: judge without keeping the result (the read-only /ops page). Default true. */
+  keep?: boolean;
 }
 
-interface Ctx {
-  pool: pg.Pool;
-  now: Date;
-  temporal?: BillingTemporal;
-  /** One probe per run, shared by the items that need it; null when no connection was given. */
-  temporalReachable: () => Promise<boolean | null>;
-}
-
-const ago = (ctx: Ctx, ms: number) => new Date(ctx.now.getTime() - ms).toISOString();
+type Ctx = DailyCheckCtx;
 
 async function eventsToday(ctx: Ctx) {
   const since = await startOfDay(ctx.pool, ctx.now.toISOString(), T.DAY_TIME_ZONE);
@@ -94,6 +102,12 @@ async function eventsToday(ctx: Ctx) {
     total,
     by_source: Object.fromEntries(bySource.map((s) => [s.source, s.n])),
   };
+  if (total === 0) {
+    return warn(
+      value,
+      `No event was received since ${since} (start of today, ${T.DAY_TIME_ZONE}); check that Stripe and MyASP still reach us (RUNBOOK.md, "Billing not reflected").`,
+    );
+  }
   return ok(
     value,
     `${total} event(s) received since ${since} (start of today, ${T.DAY_TIME_ZONE}).`,
@@ -119,13 +133,6 @@ async function lastSync(ctx: Ctx) {
   return ok(value, `The last provider webhook arrived at ${newest}.`);
 }
 
-async function statuses(ctx: Ctx) {
-  const dist = await statusDistribution(ctx.pool);
-  const total = Object.values(dist).reduce((sum, n) => sum + n, 0);
-  const parts = Object.entries(dist).map(([s, n]) => `${s} ${n}`);
-  return ok({ total, by_status: dist }, `${total} account(s): ${parts.join(', ') || 'none yet'}.`);
-}
-
 async function duplicates(ctx: Ctx) {
   const dup = await duplicateDedupeKeys(ctx.pool);
   if (dup.total > 0)
@@ -148,19 +155,34 @@ async function lastEventJoin(ctx: Ctx) {
 }
 
 async function rejections(ctx: Ctx) {
-  const rows = await rejectionsSince(ctx.pool, ago(ctx, T.REJECTION_WINDOW_MS));
+  const since = ago(ctx, T.REJECTION_WINDOW_MS);
+  const [rows, accepted] = await Promise.all([
+    rejectionsSince(ctx.pool, since),
+    countProviderEvents(ctx.pool, since, ctx.now.toISOString()),
+  ]);
   const total = rows.reduce((sum, r) => sum + r.n, 0);
   const byReason: Record<string, number> = {};
   for (const r of rows) byReason[r.reason] = (byReason[r.reason] ?? 0) + r.n;
-  const value = { total, by_reason: byReason, by_source_reason: rows };
-  if (total > 0)
+  const errorRate = total === 0 ? 0 : total / (total + accepted);
+  const value = {
+    total,
+    accepted,
+    error_rate: errorRate,
+    by_reason: byReason,
+    by_source_reason: rows,
+  };
+  if (total === 0) return ok(value, 'No webhook was rejected in the last 24 h.');
+  const reasons = Object.entries(byReason)
+    .map(([k, n]) => `${k} ${n}`)
+    .join(', ');
+  const line = `${total} of ${total + accepted} webhook(s) (${percent(errorRate)}) were rejected in the last 24 h: ${reasons}`;
+  if (errorRate > ctx.thresholds.webhook_error_rate_max) {
     return warn(
       value,
-      `${total} webhook(s) were rejected in the last 24 h: ${Object.entries(byReason)
-        .map(([k, n]) => `${k} ${n}`)
-        .join(', ')}.`,
+      `${line}; above ${percent(ctx.thresholds.webhook_error_rate_max)}: check the webhook secret and token (\`SELECT * FROM webhook_rejections ORDER BY id DESC\`).`,
     );
-  return ok(value, 'No webhook was rejected in the last 24 h.');
+  }
+  return ok(value, `${line}.`);
 }
 
 async function backlog(ctx: Ctx) {
@@ -271,21 +293,27 @@ async function reconciliation(ctx: Ctx) {
   return ok(value, lines.join(' '));
 }
 
+// One line per checklist item, in the checklist's order. A new item is one more line here (its
+// function in its own module when it needs more than a query), e.g. reconciliation with Stripe.
 export const DAILY_CHECKS: readonly Check<Ctx>[] = [
   { name: 'events_today', run: eventsToday },
   { name: 'last_sync', run: lastSync },
-  { name: 'status_distribution', run: statuses },
+  { name: 'status_distribution', run: statusDistribution },
+  { name: 'mass_stop', run: massStop },
+  { name: 'recent_stops', run: recentStops },
+  { name: 'webhook_rejections_24h', run: rejections },
   { name: 'duplicate_dedupe_keys', run: duplicates },
   { name: 'last_event_mismatch', run: lastEventJoin },
-  { name: 'webhook_rejections_24h', run: rejections },
+  { name: 'gate_probe', run: gateProbe },
   { name: 'delivery_backlog', run: backlog },
   { name: 'dead_letters', run: deadLetters },
   { name: 'overdue_cancels', run: overdue },
   { name: 'temporal', run: temporal },
   { name: 'reconciliation', run: reconciliation },
+  { name: 'table_growth', run: (ctx) => tableGrowth(ctx, T.DAY_TIME_ZONE) },
 ];
 
-/** Runs the daily check and keeps its result in daily_check_runs. */
+/** Runs the daily check and keeps its result in daily_check_runs (unless `keep: false`). */
 export async function runDailyCheck(
   pool: pg.Pool,
   opts: DailyCheckOptions,
@@ -300,10 +328,14 @@ export async function runDailyCheck(
   const items = await runChecks(DAILY_CHECKS, {
     pool,
     now,
+    // Unreadable thresholds (database down) judge by the defaults; the items say what is wrong.
+    thresholds: opts.thresholds ?? (await loadThresholds(pool).catch(() => defaultThresholds())),
+    gatedActions: opts.gatedActions ?? ['confirm'],
     temporal,
     temporalReachable: reachable,
   });
   const result = summarize(items, now, opts.trigger);
+  if (opts.keep === false) return result;
   try {
     await insertDailyCheckRun(pool, {
       ran_at: result.ran_at,

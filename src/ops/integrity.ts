@@ -20,6 +20,7 @@ import {
   type CheckItem,
   type CheckStatus,
 } from './check-item';
+import { stubsWithoutArchive } from '../db/queries/event-archive';
 
 export {
   rebuildProjection,
@@ -98,7 +99,7 @@ const TG_BEFORE = 2;
 const TG_DELETE = 8;
 const TG_UPDATE = 16;
 const TG_TRUNCATE = 32;
-const APPEND_ONLY_TABLES = ['billing_events', 'audit_logs'];
+const APPEND_ONLY_TABLES = ['billing_events', 'audit_logs', 'billing_event_payloads_archive'];
 
 /** Which of UPDATE / DELETE / TRUNCATE no enabled BEFORE trigger guards on `table`. */
 export function unguardedOperations(table: string, triggers: readonly TableTrigger[]): string[] {
@@ -125,7 +126,22 @@ async function appendOnlyTriggers(pool: pg.Pool) {
   }
   return ok(
     value,
-    'billing_events and audit_logs refuse UPDATE, DELETE and TRUNCATE (append-only triggers in place).',
+    `${APPEND_ONLY_TABLES.join(', ')} refuse UPDATE, DELETE and TRUNCATE (append-only triggers in place).`,
+  );
+}
+
+/** Every archived payload stub has its payload in billing_event_payloads_archive. */
+async function archivedPayloads(pool: pg.Pool) {
+  const ids = await stubsWithoutArchive(pool);
+  if (ids.length > 0) {
+    return fail(
+      { count: ids.length, event_ids: ids },
+      `${ids.length} event(s) say their payload was archived, but billing_event_payloads_archive lacks it (events ${ids.join(', ')}).`,
+    );
+  }
+  return ok(
+    { count: 0, event_ids: [] },
+    'Every archived payload is in billing_event_payloads_archive.',
   );
 }
 
@@ -135,6 +151,7 @@ export const INTEGRITY_CHECKS: readonly Check<pg.Pool>[] = [
   { name: 'audit_event_refs', run: auditRefersToEvents },
   { name: 'one_audit_row_per_event', run: oneAuditPerEvent },
   { name: 'append_only_triggers', run: appendOnlyTriggers },
+  { name: 'archived_payloads', run: archivedPayloads },
 ];
 
 export async function integrityCheck(

@@ -52,6 +52,8 @@ export interface ServiceOptions {
   sweepMinAgeMs?: number;
   /** The service's logger (default: silent), e.g. to read what it logs. */
   logger?: pino.Logger;
+  /** The Temporal Web UI the /ops page links to (the suite's dev server runs headless). */
+  temporalUiUrl?: string;
 }
 
 export async function startService(opts: ServiceOptions = {}): Promise<TestService> {
@@ -78,6 +80,7 @@ export async function startService(opts: ServiceOptions = {}): Promise<TestServi
       schedules: false,
       sweepIntervalMs: opts.sweepIntervalMs ?? 300,
       sweepMinAgeMs: opts.sweepMinAgeMs ?? 200,
+      temporalUiUrl: opts.temporalUiUrl,
     },
   );
   const baseUrl = running.info.apiUrl ?? '';
