@@ -309,8 +309,11 @@ describe('billingAccountWorkflow', () => {
       }),
     );
     const handle = env.client.workflow.getHandle(workflowId);
-    const desc = await handle.describe();
-    expect(desc.runId).not.toBe(firstRun);
+    // The last event may be applied by the old run (it arrived while the run was about to
+    // continue as new); the new run follows right after.
+    await waitFor(async () => (await handle.describe()).runId !== firstRun, {
+      what: 'a new run after the event limit',
+    });
     const q = await handle.query(accountStateQuery);
     expect(q.state?.status).toBe('canceling');
     expect(q.state?.stripe_subscription_id).toBe('sub_1');
