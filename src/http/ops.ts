@@ -3,6 +3,7 @@ import { Router } from 'express';
 import { runDailyCheck } from '../ops/daily-check';
 import type { AppDeps } from './deps';
 import { AppError } from '../domain/errors';
+import { temporalProbe } from '../temporal/client';
 
 /** `?as_of=<ISO time>`: judge as of another instant (e.g. "was this morning normal?"). */
 function asOf(raw: unknown): Date | undefined {
@@ -22,7 +23,7 @@ export function opsRouter(deps: AppDeps): Router {
     const result = await runDailyCheck(deps.pool, {
       trigger: 'api',
       now: asOf(req.query.as_of),
-      temporal: deps.temporal,
+      temporal: temporalProbe(deps.temporal),
       gatedActions: deps.config.gatedActions,
     });
     res.json(result);

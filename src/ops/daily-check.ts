@@ -16,7 +16,6 @@ import {
 import { countDeadLetters, listDeadLetters } from '../db/queries/event-deliveries';
 import { latestReconciliationRuns } from '../db/queries/reconciliation';
 import { countProviderEvents } from '../db/queries/daily-check';
-import { temporalReachable, type BillingTemporal } from '../temporal/client';
 import {
   fail,
   ok,
@@ -27,7 +26,7 @@ import {
   type CheckItem,
   type CheckStatus,
 } from './check-item';
-import { ago, percent, type DailyCheckCtx } from './daily-check-context';
+import { ago, percent, type DailyCheckCtx, type TemporalProbe } from './daily-check-context';
 import { gateProbe, massStop, recentStops, statusDistribution } from './status-checks';
 import { tableGrowth } from './table-growth';
 import { defaultThresholds, loadThresholds, type Thresholds } from './thresholds';
@@ -81,7 +80,7 @@ export interface DailyCheckResult {
 
 export interface DailyCheckOptions {
   trigger: DailyCheckTrigger;
-  temporal?: BillingTemporal;
+  temporal?: TemporalProbe;
   now?: Date;
   /** Default: the thresholds stored in daily_check_thresholds, else the checklist's defaults. */
   thresholds?: Thresholds;
@@ -322,9 +321,7 @@ export async function runDailyCheck(
   const temporal = opts.temporal;
   let probe: Promise<boolean | null> | undefined;
   const reachable = () =>
-    (probe ??= temporal
-      ? temporalReachable(temporal, T.TEMPORAL_TIMEOUT_MS)
-      : Promise.resolve(null));
+    (probe ??= temporal ? temporal.reachable(T.TEMPORAL_TIMEOUT_MS) : Promise.resolve(null));
   const items = await runChecks(DAILY_CHECKS, {
     pool,
     now,

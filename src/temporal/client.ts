@@ -163,6 +163,17 @@ export async function signalOverrideCleared(
   );
 }
 
+/**
+ * The operator checks' view of Temporal (src/ops takes this as a dependency instead of importing
+ * the client): whether it answers, and the namespace asked.
+ */
+export function temporalProbe(t: BillingTemporal): {
+  namespace: string;
+  reachable(timeoutMs: number): Promise<boolean>;
+} {
+  return { namespace: t.namespace, reachable: (timeoutMs) => temporalReachable(t, timeoutMs) };
+}
+
 export async function temporalReachable(t: BillingTemporal, timeoutMs: number): Promise<boolean> {
   try {
     await withTimeout(t, timeoutMs, () => t.connection.workflowService.getSystemInfo({}));

@@ -26,7 +26,7 @@ import {
   rebuildProjection,
   replayTimeline,
 } from '../../src/ops/integrity';
-import { connectTemporal } from '../../src/temporal/client';
+import { connectTemporal, temporalProbe } from '../../src/temporal/client';
 import { Client, Connection } from '@temporalio/client';
 import {
   bundleWorkflowCode,
@@ -328,10 +328,16 @@ describe('daily check', () => {
     });
     try {
       expect(
-        item(await runDailyCheck(db.pool, { trigger: 'cli', temporal: up }), 'temporal').status,
+        item(
+          await runDailyCheck(db.pool, { trigger: 'cli', temporal: temporalProbe(up) }),
+          'temporal',
+        ).status,
       ).toBe('ok');
       expect(
-        item(await runDailyCheck(db.pool, { trigger: 'cli', temporal: down }), 'temporal').status,
+        item(
+          await runDailyCheck(db.pool, { trigger: 'cli', temporal: temporalProbe(down) }),
+          'temporal',
+        ).status,
       ).toBe('fail');
     } finally {
       await Promise.allSettled([up.connection.close(), down.connection.close()]);

@@ -10,7 +10,7 @@ import {
 import type { CliContext } from '../context';
 import { EXIT, progressReporter, writeChecks, writeJson, writeTable } from '../output';
 import type { Runner } from '../run';
-import { reloadAccounts } from '../../temporal/client';
+import { reloadAccounts, temporalProbe, type BillingTemporal } from '../../temporal/client';
 import { listAllAccounts } from '../../db/queries/billing-accounts';
 
 interface JsonOpt {
@@ -18,11 +18,12 @@ interface JsonOpt {
 }
 
 const exitFor = (ok: boolean) => (ok ? EXIT.OK : EXIT.FAILED);
+const probeOf = (t: BillingTemporal | undefined) => (t ? temporalProbe(t) : undefined);
 
 async function dailyCheck(ctx: CliContext, opts: JsonOpt): Promise<number> {
   const result = await runDailyCheck(await ctx.db(), {
     trigger: 'cli',
-    temporal: ctx.temporalIfKnown(),
+    temporal: probeOf(ctx.temporalIfKnown()),
   });
   if (opts.json) writeJson(ctx.out, result);
   else writeChecks(ctx.out, `daily check ${result.ran_at}`, result);

@@ -9,6 +9,7 @@ import { accountWorkflowId } from '../../temporal/ids';
 import type { AppDeps } from '../deps';
 import { tokensEqual } from '../tokens';
 import { accountPage, dailyCheckPage, notFoundPage } from './views';
+import { temporalProbe } from '../../temporal/client';
 
 const REALM = 'Basic realm="billing operations", charset="UTF-8"';
 
@@ -62,7 +63,7 @@ export function opsPageRouter(deps: AppDeps): Router {
   router.get('/ops', async (_req, res) => {
     const check = await runDailyCheck(deps.pool, {
       trigger: 'api',
-      temporal: deps.temporal,
+      temporal: temporalProbe(deps.temporal),
       gatedActions: deps.config.gatedActions,
       keep: false,
     });
