@@ -94,10 +94,14 @@ async function main(): Promise<void> {
     await page.goto(
       `${temporal.uiUrl}/namespaces/default/workflows/${encodeURIComponent(workflowId)}`,
     );
-    await expectText(page, 'applyTransition', 'the applyTransition activity in the history');
+    await expectText(
+      page,
+      'applyPendingEvents',
+      'the applyPendingEvents activity (one per wake-up) in the history',
+    );
     await page.screenshot({ path: path.join(OUT, 'history.png'), fullPage: true });
     process.stdout.write(
-      `Temporal UI check passed: ${workflowId} found by id and by status; history shows applyTransition. Screenshots in ${OUT}\n`,
+      `Temporal UI check passed: ${workflowId} found by id and by status; history shows applyPendingEvents. Screenshots in ${OUT}\n`,
     );
   } finally {
     await browser.close();
