@@ -100,7 +100,49 @@ function ensureStripeMock() {
   }
 }
 
-if (!process.argv.includes('--service')) ensureStripeMock();
+/**
+ * Debian packages some tests drive: chromium (browser checks of the Temporal UI and /ops), a
+ * Japanese font for its labels, nginx-light and openssl (Temporal behind a TLS proxy). Installed
+ * with apt-get when running as root on Debian; elsewhere one line says what is missing.
+ */
+const DEBIAN_PACKAGES = [
+  { pkg: 'chromium', present: () => onPath('chromium') },
+  { pkg: 'fonts-ipafont-gothic', present: () => run('fc-list', [':lang=ja']).output.trim() !== '' },
+  { pkg: 'nginx-light', present: () => onPath('nginx') || isExecutable('/usr/sbin/nginx') },
+  { pkg: 'openssl', present: () => onPath('openssl') },
+];
+
+function onPath(name) {
+  return (process.env.PATH ?? '')
+    .split(path.delimiter)
+    .filter(Boolean)
+    .some((dir) => isExecutable(path.join(dir, exe(name))));
+}
+
+function ensureDebianPackages() {
+  const missing = DEBIAN_PACKAGES.filter((p) => !p.present()).map((p) => p.pkg);
+  if (missing.length === 0) return;
+  const root = typeof process.getuid === 'function' && process.getuid() === 0;
+  if (!root || !onPath('apt-get')) {
+    process.stderr.write(
+      `ensure-tools: the browser and TLS-proxy tests need ${missing.join(', ')}; install them (Debian: apt-get install ${missing.join(' ')}).\n`,
+    );
+    return;
+  }
+  process.stdout.write(`ensure-tools: installing ${missing.join(' ')} with apt-get ...\n`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const opts = { cwd: repoRoot, encoding: 'utf8', env };
+  spawnSync('apt-get', ['update', '-qq'], opts);
+  const installed = spawnSync('apt-get', ['install', '-y', '-qq', ...missing], opts);
+  if (installed.status !== 0) {
+    fail(`apt-get could not install ${missing.join(', ')}.`, `${installed.stderr ?? ''}`);
+  }
+}
+
+if (!process.argv.includes('--service')) {
+  ensureStripeMock();
+  ensureDebianPackages();
+}
 
 const missing = BINARIES.filter((name) => !findBinary(name));
 if (missing.length === 0) process.exit(0);
