@@ -5,8 +5,9 @@ import { applyTransition } from './apply-transition';
 import { applyPendingEvents } from './apply-pending-events';
 import { expireOverride } from './expire-override';
 import { runDailyCheckActivity } from './run-daily-check';
+import { reconcileStripeAccounts } from './reconcile-stripe-accounts';
 
-export type { ActivityDeps } from './deps';
+export type { ActivityDeps, StripeActivityDeps } from './deps';
 export type { ApplyInput, ApplyResult } from './apply-transition';
 export type { AppliedEvent, ApplyPendingInput, ApplyPendingResult } from './apply-pending-events';
 export type { TimerEventInput } from './record-event';
@@ -20,6 +21,7 @@ export function createActivities(deps: ActivityDeps) {
     applyPendingEvents: applyPendingEvents(deps),
     expireOverride: expireOverride(deps),
     runDailyCheck: runDailyCheckActivity(deps),
+    reconcileStripeAccounts: reconcileStripeAccounts(deps),
   };
 }
 
