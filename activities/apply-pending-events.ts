@@ -35,6 +35,11 @@ export interface ApplyPendingResult {
   state: AccountState | null;
   /** More unprocessed events wait than one batch takes. */
   more: boolean;
+  /**
+   * Subscriptions whose same-second events disagreed in this batch, for the workflow to ask
+   * Stripe about. Only where Stripe can be asked (STRIPE_API_KEY); absent when there are none.
+   */
+  conflicts?: string[];
 }
 
 async function startingState(
@@ -58,7 +63,7 @@ async function startingState(
  * advisory lock on the account serialises attempts, and only rows whose outcome is still NULL
  * are taken, so a retried or duplicated attempt applies nothing twice.
  */
-export function applyPendingEvents({ pool, logger }: ActivityDeps) {
+export function applyPendingEvents({ pool, logger, stripe }: ActivityDeps) {
   return async (input: ApplyPendingInput): Promise<ApplyPendingResult> => {
     const limit = input.limit ?? DEFAULT_BATCH_LIMIT;
     const result = await withTransaction(pool, async (client) => {
@@ -71,9 +76,12 @@ export function applyPendingEvents({ pool, logger }: ActivityDeps) {
       let state = initial;
       const applied: AppliedEvent[] = [];
       const audits: NewAuditRow[] = [];
+      const conflicts = new Set<string>();
       for (const row of batch) {
         const event = toBillingEvent(row);
         const decision = transition(state, event);
+        if (decision.equal_second_conflict)
+          conflicts.add(decision.equal_second_conflict.subscription_id);
         const from = state?.status ?? null;
         state = decision.state;
         applied.push({
@@ -102,7 +110,8 @@ export function applyPendingEvents({ pool, logger }: ActivityDeps) {
       if (state !== null && applied.some((a) => a.outcome === 'applied'))
         await upsertAccount(client, state);
       await insertAudits(client, audits);
-      return { applied, state, more: rows.length > limit };
+      const asks = stripe && conflicts.size > 0 ? { conflicts: [...conflicts] } : {};
+      return { applied, state, more: rows.length > limit, ...asks };
     });
     if (result.applied.length > 0)
       logger.info(

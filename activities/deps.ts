@@ -1,8 +1,21 @@
 import type pg from 'pg';
 import type { Logger } from '../src/log';
+import type { StripeSubscriptionsApi } from '../src/services/stripe-api';
+import type { BillingTemporal } from '../src/temporal/client';
 
 /** What every activity may touch: injected, never module singletons. */
 export interface ActivityDeps {
   pool: pg.Pool;
   logger: Logger;
+  /** Stripe's API for reconciliation; absent without STRIPE_API_KEY (nothing is ever fetched). */
+  stripe?: StripeActivityDeps | null;
+}
+
+export interface StripeActivityDeps {
+  /** A Stripe client (stripe-node with the 429 backoff); built in src/runtime.ts. */
+  api(onRateLimited?: (waitMs: number) => void): StripeSubscriptionsApi;
+  /** Reconcile events are applied by their account workflows through this client. */
+  temporal: BillingTemporal;
+  /** Accounts reconciled at the same time (RECONCILE_CONCURRENCY). */
+  concurrency: number;
 }

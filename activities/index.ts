@@ -5,11 +5,14 @@ import { applyTransition } from './apply-transition';
 import { applyPendingEvents } from './apply-pending-events';
 import { expireOverride } from './expire-override';
 import { runDailyCheckActivity } from './run-daily-check';
+import { reconcileStripeAccounts } from './reconcile-stripe-accounts';
+import { reconcileSubscriptions } from './reconcile-subscriptions';
 
-export type { ActivityDeps } from './deps';
+export type { ActivityDeps, StripeActivityDeps } from './deps';
 export type { ApplyInput, ApplyResult } from './apply-transition';
 export type { AppliedEvent, ApplyPendingInput, ApplyPendingResult } from './apply-pending-events';
 export type { TimerEventInput } from './record-event';
+export type { ReconcileSubscriptionsInput } from './reconcile-subscriptions';
 
 /** Every activity the worker registers, bound to its dependencies. Names read like the audit trail. */
 export function createActivities(deps: ActivityDeps) {
@@ -20,6 +23,8 @@ export function createActivities(deps: ActivityDeps) {
     applyPendingEvents: applyPendingEvents(deps),
     expireOverride: expireOverride(deps),
     runDailyCheck: runDailyCheckActivity(deps),
+    reconcileStripeAccounts: reconcileStripeAccounts(deps),
+    reconcileSubscriptions: reconcileSubscriptions(deps),
   };
 }
 

@@ -16,7 +16,9 @@ import { connectTemporal, type BillingTemporal } from './temporal/client';
 import { EventDelivery } from './temporal/delivery';
 import { createBillingWorker } from './temporal/worker';
 import { startWorkerHealth } from './temporal/worker-health';
-import { ensureDailyCheckSchedule } from './temporal/schedules';
+import { ensureDailyCheckSchedule, ensureReconcileSchedule } from './temporal/schedules';
+import { createStripeApi } from './services/stripe-api';
+import type { StripeActivityDeps } from '../activities';
 import {
   ensureSearchAttributes,
   startEmbeddedPostgres,
@@ -56,6 +58,18 @@ export interface RuntimeOverrides {
   /** Delivery sweeper interval and minimum age (tests make them short). */
   sweepIntervalMs?: number;
   sweepMinAgeMs?: number;
+}
+
+/** Stripe's API for reconciliation, only where STRIPE_API_KEY is set. */
+function stripeDeps(config: Config, temporal: BillingTemporal): StripeActivityDeps | null {
+  const { stripeApiKey, stripeApiUrl, concurrency } = config.reconcile;
+  if (stripeApiKey === null) return null;
+  return {
+    api: (onRateLimited) =>
+      createStripeApi({ apiKey: stripeApiKey, apiUrl: stripeApiUrl, onRateLimited }),
+    temporal,
+    concurrency,
+  };
 }
 
 function redact(url: string): string {
@@ -147,7 +161,7 @@ export async function runServices(
         address: infra.temporalAddress,
         namespace: config.temporalNamespace,
         taskQueue: config.taskQueue,
-        activities: createActivities({ pool, logger }),
+        activities: createActivities({ pool, logger, stripe: stripeDeps(config, temporal) }),
         workflowBundle: overrides.workflowBundle,
         security: config.temporalSecurity,
         shutdownGraceMs: config.worker.shutdownGraceMs,
@@ -168,6 +182,15 @@ export async function runServices(
       });
       if (overrides.schedules !== false) {
         await ensureDailyCheckSchedule(temporal.client, { taskQueue: config.taskQueue });
+        const { stripeApiKey, schedule } = config.reconcile;
+        if (stripeApiKey !== null && schedule !== null) {
+          const change = await ensureReconcileSchedule(temporal.client, {
+            taskQueue: config.taskQueue,
+            schedule,
+          });
+          if (change !== 'unchanged')
+            logger.info({ schedule: schedule.text }, `Stripe reconciliation schedule ${change}`);
+        }
       }
     }
 

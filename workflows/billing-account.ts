@@ -15,7 +15,7 @@ import {
 import { legacyTransition } from '../src/domain/legacy-transition';
 import { nextTimer, transition } from '../src/domain/transition';
 import type { AccountState, BillingEvent, Outcome } from '../src/domain/types';
-import { billingBatch, billingDb } from './proxies';
+import { billingBatch, billingDb, stripeAsk } from './proxies';
 import {
   accountStateQuery,
   applyEventUpdate,
@@ -73,6 +73,12 @@ export const PATCHES = {
    * activity per signalled event.
    */
   batchApply: 'batch-apply',
+  /**
+   * Two events of one Stripe subscription in the same `created` second that disagree: after the
+   * batch the workflow asks Stripe (`reconcileSubscriptions`) and applies its answer, stored as a
+   * `reconcile` event, in its next batch. Only where STRIPE_API_KEY is set.
+   */
+  reconcileEqualSeconds: 'reconcile-equal-seconds',
 } as const;
 
 export async function billingAccountWorkflow(input: BillingAccountInput): Promise<void> {
@@ -95,6 +101,8 @@ export async function billingAccountWorkflow(input: BillingAccountInput): Promis
   let processedInRun = 0;
   let lastTimerKey: string | null = null;
   let reloadRequested = false;
+  /** Questions to Stripe still running (equal-second conflicts): continue-as-new waits for them. */
+  let asksInFlight = 0;
 
   const accept = (event: BillingEvent): boolean => {
     if (event.account_id !== accountId) {
@@ -182,12 +190,37 @@ export async function billingAccountWorkflow(input: BillingAccountInput): Promis
     }
   };
 
+  /**
+   * Asks Stripe about subscriptions whose same-second events disagreed, without holding up the
+   * account's next events; a stored answer wakes the account, whose next batch applies it.
+   */
+  const askStripe = (subscriptionIds: string[]): void => {
+    asksInFlight += 1;
+    void stripeAsk
+      .reconcileSubscriptions({ account_id: accountId, subscription_ids: subscriptionIds })
+      .then(
+        (asked) => {
+          if (asked.recorded.length > 0) wakeRequested = true;
+        },
+        (err: unknown) => {
+          log.warn('Stripe could not be asked about an equal-second conflict', {
+            subscription_ids: subscriptionIds,
+            error: err instanceof Error ? err.message : String(err),
+          });
+        },
+      )
+      .finally(() => {
+        asksInFlight -= 1;
+      });
+  };
+
   /** One wake-up: every pending event of the account, in batches of one transaction each. */
   const applyPending = async (): Promise<void> => {
     wakeRequested = false;
     queue.length = 0;
     const mine = ++batchesStarted;
     wakeUpsInRun += 1;
+    const conflicts = new Set<string>();
     for (;;) {
       const before = state;
       const r = await billingBatch.applyPendingEvents({
@@ -203,6 +236,7 @@ export async function billingAccountWorkflow(input: BillingAccountInput): Promis
           outcomes.delete(outcomes.keys().next().value as string);
       }
       processedInRun += r.applied.length;
+      for (const id of r.conflicts ?? []) conflicts.add(id);
       if (
         !publishedInRun ||
         before?.status !== state?.status ||
@@ -214,6 +248,7 @@ export async function billingAccountWorkflow(input: BillingAccountInput): Promis
       if (!r.more) break;
     }
     batchesFinished = mine;
+    if (conflicts.size > 0 && patched(PATCHES.reconcileEqualSeconds)) askStripe([...conflicts]);
   };
 
   const shouldContinueAsNew = () => {
@@ -254,7 +289,7 @@ export async function billingAccountWorkflow(input: BillingAccountInput): Promis
     if (batchMode && (queue.length > 0 || wakeRequested)) await applyPending();
     while (queue.length > 0) await process(queue.shift() as BillingEvent);
     if (shouldContinueAsNew()) {
-      await condition(allHandlersFinished);
+      await condition(() => allHandlersFinished() && asksInFlight === 0);
       if (queue.length === 0 && !wakeRequested) {
         await continueAsNew<typeof billingAccountWorkflow>({
           account_id: accountId,

@@ -2,3 +2,4 @@
 export { billingAccountWorkflow } from './billing-account';
 export { gateOverrideWorkflow } from './gate-override';
 export { dailyCheckWorkflow } from './daily-check';
+export { reconcileStripeWorkflow } from './reconcile-stripe';

@@ -42,3 +42,19 @@ export const overrideDb = proxyActivities<Pick<Activities, 'expireOverride'>>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
 });
+
+/**
+ * Asking Stripe about a subscription whose same-second events disagreed. Retried a few times
+ * (Stripe unreachable, 429 beyond the client's own backoff); after that the conflict stays as
+ * arrival order decided it, for the daily reconciliation to settle.
+ */
+export const stripeAsk = proxyActivities<Pick<Activities, 'reconcileSubscriptions'>>({
+  startToCloseTimeout: '2 minutes',
+  retry: {
+    initialInterval: '5 seconds',
+    backoffCoefficient: 2,
+    maximumInterval: '1 minute',
+    maximumAttempts: 5,
+    nonRetryableErrorTypes: ['StripeApiKeyMissing'],
+  },
+});

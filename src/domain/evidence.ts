@@ -6,6 +6,7 @@ import type {
   AccountState,
   AuditAction,
   BillingEvent,
+  EqualSecondConflict,
   EventData,
   ManualEvidence,
   MembershipObject,
@@ -32,6 +33,8 @@ export type EvidenceStep =
       links: Links;
       /** Provider evidence supersedes an older manual correction. */
       from_provider: boolean;
+      /** The snapshot disagrees with an earlier one of the same second (arrival order decided). */
+      conflict?: EqualSecondConflict;
     }
   | { kind: 'stale'; object: string; newest: string }
   | { kind: 'ignore'; reason: string }
@@ -90,6 +93,26 @@ interface Snapshot {
   trial_end: string | null;
 }
 
+const CONFLICT_FIELDS = ['status', 'cancel_at', 'cancel_at_period_end'] as const;
+
+/**
+ * Two provider snapshots of one subscription in the same `created` second that disagree on its
+ * status or cancel: Stripe's seconds cannot order them, so arrival order decided and the provider
+ * is asked where it can be. A reconcile event is the provider's answer: never flagged itself.
+ */
+function equalSecondConflict(
+  id: string,
+  prev: SubscriptionObject | undefined,
+  snap: Snapshot,
+  event: BillingEvent,
+): EqualSecondConflict | undefined {
+  if (event.source === 'reconcile' || prev?.version == null) return undefined;
+  if (ms(event.occurred_at) !== ms(prev.version)) return undefined;
+  const fields = CONFLICT_FIELDS.filter((f) => prev[f] !== snap[f]);
+  if (fields.length === 0) return undefined;
+  return { subscription_id: id, fields, with_event_id: prev.event_id };
+}
+
 function recordSnapshot(
   objects: AccountObjects,
   d: StripeLinks,
@@ -112,6 +135,7 @@ function recordSnapshot(
     event_id: event.event_id,
     last_evidence: 'snapshot',
   };
+  const conflict = equalSecondConflict(id, prev, snap, event);
   return {
     kind: 'record',
     objects: withSubscription(objects, id, sub),
@@ -121,9 +145,11 @@ function recordSnapshot(
       subscription_status: snap.status,
       cancel_at_period_end: snap.cancel_at_period_end,
       cancel_at: snap.cancel_at,
+      ...(conflict ? { equal_second_conflict: conflict } : {}),
     },
     links: stripeLinks(d),
     from_provider: true,
+    ...(conflict ? { conflict } : {}),
   };
 }
 

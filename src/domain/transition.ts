@@ -234,6 +234,7 @@ function decideRecorded(
   return {
     outcome: 'applied',
     state: next,
+    ...(step.conflict ? { equal_second_conflict: step.conflict } : {}),
     audit: {
       action: step.action,
       ...actorOf(event),

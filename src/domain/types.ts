@@ -293,10 +293,24 @@ export type AuditAction =
   | 'gate.override_cleared'
   | 'gate.override_expired';
 
+/**
+ * Two snapshots of one subscription carrying the same `created` second that disagree (SPEC §3
+ * rule 2): applied in arrival order, and where Stripe can be asked its answer settles them.
+ */
+export interface EqualSecondConflict {
+  subscription_id: string;
+  /** The snapshot fields the two events disagree on. */
+  fields: string[];
+  /** billing_events.id of the earlier-arrived event of the same second. */
+  with_event_id: string | null;
+}
+
 export interface Decision {
   outcome: Outcome;
   /** The state after the event; equal to the input state unless outcome is `applied`. */
   state: AccountState | null;
+  /** Set when this event disagrees with an earlier one of the same second about its subscription. */
+  equal_second_conflict?: EqualSecondConflict;
   audit: {
     action: AuditAction;
     actor_role: 'system' | 'operator';

@@ -76,17 +76,7 @@ export async function recordFinding(
   finding: ReconcileFinding<EventData & { differences: string[] }>,
   payload: unknown,
 ): Promise<Correction> {
-  const known = before?.object_versions[finding.object_key] ?? 'none';
-  const { event } = await insertEvent(deps.pool, {
-    source: 'reconcile',
-    dedupe_key: `reconcile:${finding.object_key}:${known}:${digest(finding.data)}`,
-    event_type: finding.data.kind,
-    account_id: accountId,
-    occurred_at: finding.occurred_at,
-    object_key: finding.object_key,
-    payload,
-    data: finding.data,
-  });
+  const event = await storeFinding(deps.pool, accountId, before, finding, payload);
   let outcome: Outcome | null = event.outcome;
   if (outcome === null) {
     try {
@@ -107,6 +97,73 @@ export async function recordFinding(
     from_status: before?.status ?? null,
     to_status: after?.status ?? null,
   };
+}
+
+/** Stores one finding as a `reconcile` event (once: see recordFinding), for the workflow to apply. */
+async function storeFinding(
+  pool: pg.Pool,
+  accountId: string,
+  before: AccountState | null,
+  finding: ReconcileFinding<EventData & { differences: string[] }>,
+  payload: unknown,
+) {
+  const known = before?.object_versions[finding.object_key] ?? 'none';
+  const { event } = await insertEvent(pool, {
+    source: 'reconcile',
+    dedupe_key: `reconcile:${finding.object_key}:${known}:${digest(finding.data)}`,
+    event_type: finding.data.kind,
+    account_id: accountId,
+    occurred_at: finding.occurred_at,
+    object_key: finding.object_key,
+    payload,
+    data: finding.data,
+  });
+  return event;
+}
+
+export interface AskedSubscriptions {
+  /** billing_events.id of each reconcile event stored (Stripe differed from the account). */
+  recorded: string[];
+  /** Subscriptions Stripe agreed on with the account: nothing stored. */
+  agreed: string[];
+  /** Subscriptions Stripe does not know (404): nothing stored. */
+  unknown: string[];
+}
+
+/**
+ * Equal-second conflicts (SPEC §3 rule 2): asks Stripe for each subscription of the account and
+ * stores its answer as a `reconcile` event where it differs from the account's object; the
+ * account workflow applies it in its next batch. The answer is evidence at the fetch time, or
+ * at the conflicting second if that is later (Stripe's clock ahead of ours), never older than
+ * the events it settles.
+ */
+export async function askStripeAbout(
+  deps: { pool: pg.Pool; now?: () => Date },
+  stripe: StripeSubscriptionsApi,
+  accountId: string,
+  subscriptionIds: readonly string[],
+): Promise<AskedSubscriptions> {
+  const asked: AskedSubscriptions = { recorded: [], agreed: [], unknown: [] };
+  for (const id of subscriptionIds) {
+    const subscription = await stripe.retrieveSubscription(id);
+    if (subscription === null) {
+      asked.unknown.push(id);
+      continue;
+    }
+    const before = await currentState(deps.pool, accountId);
+    const fetchedAt = (deps.now?.() ?? new Date()).toISOString();
+    const version = before?.objects?.subscriptions[id]?.version ?? null;
+    const at =
+      version !== null && Date.parse(version) > Date.parse(fetchedAt) ? version : fetchedAt;
+    const finding = reconcileSubscription(before, subscription, at);
+    if (finding === null) {
+      asked.agreed.push(id);
+      continue;
+    }
+    const event = await storeFinding(deps.pool, accountId, before, finding, subscription);
+    asked.recorded.push(String(event.id));
+  }
+  return asked;
 }
 
 export interface StripeReconcileOptions {

@@ -21,3 +21,6 @@ export function overrideWorkflowId(overrideId: string): string {
 }
 
 export const DAILY_CHECK_SCHEDULE_ID = 'billing-daily-check';
+
+/** The daily Stripe reconciliation (created only where STRIPE_API_KEY is set). */
+export const RECONCILE_SCHEDULE_ID = 'billing-reconcile-stripe';

@@ -127,6 +127,46 @@ describe.each(PAYLOAD_SHAPES)('reconciliation (%s payloads)', (shape: PayloadSha
     expect(sim.state?.scheduled_cancel_at).toBeNull();
   });
 
+  it('when two snapshots of one subscription carry the same second and disagree, then the later arrival is applied and flagged so Stripe can settle it', () => {
+    const sim = new AccountSim();
+    sim.deliver(sim.stripe(subscriptionCreated(sub('sub_1', T))));
+    const first = sim.deliver(sim.stripe(subscriptionUpdated(sub('sub_1', T + DAY))));
+    expect(first.equal_second_conflict).toBeUndefined();
+    const second = sim.deliver(
+      sim.stripe(subscriptionUpdated(sub('sub_1', T + DAY, { cancelAtPeriodEnd: true }))),
+    );
+    expect(second.outcome).toBe('applied');
+    expect(sim.status).toBe('canceling');
+    const conflict = {
+      subscription_id: 'sub_1',
+      fields: ['cancel_at', 'cancel_at_period_end'],
+      with_event_id: first.state?.last_event_id,
+    };
+    expect(second.equal_second_conflict).toEqual(conflict);
+    expect(second.audit.details).toMatchObject({ equal_second_conflict: conflict });
+
+    // Stripe's answer, stored as a reconcile event, settles it and is never flagged itself.
+    const finding = reconcileSubscription(sim.state, fetched('sub_1'), iso(T + DAY));
+    const settled = sim.deliver(sim.reconcile(finding!));
+    expect(settled.outcome).toBe('applied');
+    expect(settled.equal_second_conflict).toBeUndefined();
+    expect(sim.status).toBe('active');
+  });
+
+  it('when same-second snapshots agree, or an invoice shares the second, then nothing is flagged', () => {
+    const sim = new AccountSim();
+    sim.deliver(sim.stripe(subscriptionCreated(sub('sub_1', T))));
+    const agreeing = sim.deliver(sim.stripe(subscriptionUpdated(sub('sub_1', T))));
+    expect(agreeing.outcome).toBe('applied');
+    expect(agreeing.equal_second_conflict).toBeUndefined();
+    const invoice = sim.deliver(sim.stripe(invoicePaymentFailed(inv('sub_1', T))));
+    expect(invoice.equal_second_conflict).toBeUndefined();
+    const later = sim.deliver(
+      sim.stripe(subscriptionUpdated(sub('sub_1', T + 1, { cancelAtPeriodEnd: true }))),
+    );
+    expect(later.equal_second_conflict).toBeUndefined();
+  });
+
   it('when both sides say canceled, then other fields of the ended subscription do not count as drift', () => {
     const sim = new AccountSim();
     sim.deliver(sim.stripe(subscriptionCreated(sub('sub_1', T))));

@@ -17,6 +17,10 @@ import { data, isoAfter, storeEvent } from '../helpers/events';
 import { createTimeSkippingEnv } from '../helpers/temporal';
 import { waitFor } from '../helpers/wait';
 import { registerSearchAttributes } from '../helpers/search-attributes';
+import { StripeStandin } from '../helpers/stripe-standin';
+import { mockSubscription } from '../fixtures/stripe-mock';
+import { createStripeApi } from '../../src/services/stripe-api';
+import type { EventData } from '../../src/domain/types';
 
 let env: TestWorkflowEnvironment;
 let db: TestDatabase;
@@ -25,8 +29,11 @@ let temporal: BillingTemporal;
 let worker: Worker;
 let running: Promise<void>;
 const taskQueue = 'billing-workflow-test';
+const STRIPE_KEY = 'sk_test_workflow_0123456789';
+const stripe = new StripeStandin(STRIPE_KEY);
 
 beforeAll(async () => {
+  const stripeUrl = await stripe.start();
   [env, db, bundle] = await Promise.all([
     createTimeSkippingEnv(),
     createTestDatabase(),
@@ -41,7 +48,15 @@ beforeAll(async () => {
     connection: env.nativeConnection,
     taskQueue,
     workflowBundle: bundle,
-    activities: createActivities({ pool: db.pool, logger: pino({ level: 'silent' }) }),
+    activities: createActivities({
+      pool: db.pool,
+      logger: pino({ level: 'silent' }),
+      stripe: {
+        api: () => createStripeApi({ apiKey: STRIPE_KEY, apiUrl: stripeUrl }),
+        temporal,
+        concurrency: 1,
+      },
+    }),
   });
   running = worker.run();
 });
@@ -52,6 +67,7 @@ afterAll(async () => {
   await running;
   await env?.teardown();
   await db?.drop();
+  await stripe.stop();
 });
 
 let n = 0;
@@ -463,5 +479,78 @@ describe('billingAccountWorkflow', () => {
     expect(trail).toContain('\\"event_type\\":\\"stripe.payment_failed\\"');
     expect(trail).toContain('\\"outcome\\":\\"applied\\"');
     expect(trail).toContain('\\"to_status\\":\\"past_due\\"');
+  });
+
+  it('when two events of one subscription share a second and disagree, then Stripe is asked and its answer is applied as a reconcile event', async () => {
+    const id = newAccount();
+    const t = await now();
+    const onSub = (d: EventData) =>
+      ({ ...d, subscription_id: 'sub_eq', customer_id: 'cus_eq' }) as EventData;
+    const at = (occurred_at: string) => ({
+      account_id: id,
+      occurred_at,
+      object_key: 'stripe:sub_eq',
+    });
+    const started = await storeEvent(db.pool, onSub(data.started()), at(isoAfter(t, 0)));
+    expect(await sendAndWait(started)).toBe('applied');
+    const second = isoAfter(t, 1);
+    const withdrawn = await storeEvent(db.pool, onSub(data.cancelWithdrawn()), at(second));
+    expect(await sendAndWait(withdrawn)).toBe('applied');
+    // Stripe holds the withdrawal; the scheduled cancel of the same second arrives last.
+    stripe.put(
+      mockSubscription(
+        {
+          subscriptionId: 'sub_eq',
+          customerId: 'cus_eq',
+          status: 'active',
+          created: Math.floor(t / 1000),
+          periodEnd: Math.floor(t / 1000) + 30 * 86_400,
+        },
+        'basil',
+      ),
+    );
+    const scheduled = await storeEvent(
+      db.pool,
+      onSub(data.cancelScheduled(isoAfter(t, 30))),
+      at(second),
+    );
+    expect(await sendAndWait(scheduled)).toBe('applied');
+
+    const reconciled = await waitFor(
+      async () =>
+        (
+          await db.pool.query<{ id: string; outcome: string | null; occurred_at: string }>(
+            `SELECT id, outcome, occurred_at FROM billing_events
+              WHERE account_id = $1 AND source = 'reconcile'`,
+            [id],
+          )
+        ).rows.find((r) => r.outcome !== null),
+      { what: 'the reconcile event applied' },
+    );
+    expect(reconciled.outcome).toBe('applied');
+    expect(Date.parse(reconciled.occurred_at)).toBeGreaterThanOrEqual(Date.parse(second));
+    expect(await statusOf(id)).toBe('active');
+    const audits = await db.pool.query<{ action: string; details: Record<string, unknown> }>(
+      'SELECT action, details FROM audit_logs WHERE account_id = $1 ORDER BY id',
+      [id],
+    );
+    expect(audits.rows.map((r) => r.action)).toEqual([
+      'billing.subscription_created',
+      'billing.subscription_updated',
+      'billing.subscription_updated',
+      'billing.reconciled',
+    ]);
+    expect(audits.rows[2]?.details).toMatchObject({
+      equal_second_conflict: { subscription_id: 'sub_eq', fields: ['cancel_at'] },
+    });
+    expect(stripe.requests).toContainEqual(
+      expect.objectContaining({ method: 'GET', path: '/v1/subscriptions/sub_eq' }),
+    );
+    const history = await env.client.workflow.getHandle(accountWorkflowId(id)).fetchHistory();
+    const asked = (history.events ?? []).filter(
+      (e) =>
+        e.activityTaskScheduledEventAttributes?.activityType?.name === 'reconcileSubscriptions',
+    );
+    expect(asked).toHaveLength(1);
   });
 });
