@@ -1,7 +1,7 @@
 // The one story of an incoming event: resolve the account → store (idempotent) → deliver.
 import type pg from 'pg';
 import { findLinkedAccount } from '../db/queries/billing-accounts';
-import { insertEvent, type StoredEvent } from '../db/queries/billing-events';
+import { insertEvent, listPendingBefore, type StoredEvent } from '../db/queries/billing-events';
 import { checkAccountId } from '../domain/account-id';
 import type { NormalizedEvent, Outcome } from '../domain/types';
 import type { EventDelivery } from '../temporal/delivery';
@@ -71,17 +71,41 @@ export async function ingestEvent(
     payload,
     data: e.data,
   });
-  // A duplicate is answered from what is stored: done, or on its way (the first request or the
-  // sweeper delivers it).
-  if (duplicate) {
-    const delivery = event.outcome === null ? 'queued' : 'processed';
-    return { event, duplicate, delivery, outcome: event.outcome };
-  }
-  const sent = await deps.delivery.deliverSoon(event);
+  // A processed duplicate is answered from what is stored.
+  if (duplicate && event.outcome !== null)
+    return { event, duplicate, delivery: 'processed', outcome: event.outcome };
+  // An unprocessed one may be the provider's retry after this service died between commit and
+  // signal: it is delivered again now (the workflow ignores a second copy).
+  const sent = await deliverInOrder(deps, event);
   return {
     event,
     duplicate,
     delivery: sent === 'delivered' ? 'accepted_by_workflow' : 'queued',
     outcome: event.outcome,
   };
+}
+
+/** Earlier unprocessed events of one account handed over before a webhook's event, at most. */
+const PENDING_BEFORE_LIMIT = 20;
+
+/**
+ * Per-account order: the account's earlier events that are stored but unprocessed (their
+ * process died before signalling them) go to the workflow first, oldest first, so a later event
+ * can never overtake them and make them `stale`. When one of them cannot be handed over now,
+ * this event waits too: the sweeper sends them all in order.
+ */
+async function deliverInOrder(
+  deps: IngestDeps,
+  event: StoredEvent,
+): Promise<'delivered' | 'pending'> {
+  const earlier = await listPendingBefore(deps.pool, {
+    accountId: event.account_id,
+    beforeId: event.id,
+    limit: PENDING_BEFORE_LIMIT,
+  });
+  if (earlier.length === PENDING_BEFORE_LIMIT) return 'pending';
+  for (const e of [...earlier, event]) {
+    if ((await deps.delivery.deliverSoon(e)) !== 'delivered') return 'pending';
+  }
+  return 'delivered';
 }
