@@ -5,6 +5,7 @@ import type { Metrics } from '../metrics';
 import type { BillingTemporal } from '../temporal/client';
 import type { EventDelivery } from '../temporal/delivery';
 import type { RejectionRecorder } from './rejection-recorder';
+import type { WindowCounter } from './security';
 
 export interface AppDeps {
   config: Config;
@@ -16,6 +17,8 @@ export interface AppDeps {
   rejections: RejectionRecorder;
   logger: Logger;
   now?: () => Date;
+  /** Failed authentications per client address (createApp makes one from the config). */
+  authFailures?: WindowCounter;
 }
 
 export function nowOf(deps: AppDeps): Date {
