@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { findFreePort } from '../../src/dev/local-stack';
+import { BILLING_DB_START_TO_CLOSE_MS } from '../../workflows/proxies';
 import {
   killHard,
   startServiceProcess,
@@ -74,6 +75,106 @@ describe('the whole service SIGKILLed mid-stream', () => {
     expect(sender.statuses[0] ?? 0).toBeGreaterThan(0); // the kill really cut requests off
   });
 });
+
+describe('the worker SIGKILLed mid-activity, the API running on', () => {
+  let db: TestDatabase;
+  let api: ServiceChild | undefined;
+  let worker: ServiceChild | undefined;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+  });
+  afterAll(async () => {
+    await stopHelperProcess(worker);
+    await stopHelperProcess(api);
+    await db?.drop();
+  });
+
+  it('when the worker dies inside applyTransition during a burst, then the killed attempt is retried within its start-to-close timeout and nothing acknowledged is lost or applied twice', async () => {
+    const port = await findFreePort();
+    const queue = taskQueue();
+    const startWorker = () =>
+      startServiceProcess({ databaseUrl: db.databaseUrl, taskQueue: queue, role: 'worker' });
+    api = await startServiceProcess({
+      databaseUrl: db.databaseUrl,
+      taskQueue: queue,
+      role: 'api',
+      port,
+    });
+    worker = await startWorker();
+    const stream = renewalBurst({ label: 'wkill', accounts: ACCOUNTS, hotEvents: HOT_EVENTS });
+    const sender = sendStream(() => `http://127.0.0.1:${port}`, stream, { concurrency: 8 });
+    const retries: number[] = [];
+    let inFlightAtKill = 0;
+    for (let k = 1; k <= KILLS; k++) {
+      const at = Math.floor((stream.total * k) / (KILLS + 2));
+      await waitFor(() => Promise.resolve(sender.acks.length >= at), {
+        timeoutMs: 120_000,
+        what: `${at} events acknowledged`,
+      });
+      // The hot account's row is locked elsewhere, so its applyTransition is caught mid-transaction.
+      const locker = new pg.Client({ connectionString: db.databaseUrl });
+      await locker.connect();
+      await locker.query('BEGIN');
+      await locker.query('SELECT 1 FROM billing_accounts WHERE account_id = $1 FOR UPDATE', [
+        stream.hotAccountId,
+      ]);
+      await waitFor(() => applyTransitionWaitingOnLock(db.pool), {
+        timeoutMs: 60_000,
+        what: 'applyTransition waiting inside its transaction',
+      });
+      const held = await oldestUnprocessed(db.pool, stream.hotAccountId);
+      inFlightAtKill += sender.open + (await unprocessed(db.pool));
+      await killHard(worker);
+      const killedAt = Date.now();
+      await locker.end();
+      worker = await startWorker();
+      await waitFor(async () => (await outcomeOf(db.pool, held)) !== null, {
+        timeoutMs: BILLING_DB_START_TO_CLOSE_MS + 60_000,
+        intervalMs: 100,
+        what: `the killed attempt's event ${held} applied by the new worker`,
+      });
+      retries.push(Date.now() - killedAt);
+    }
+    await sender.done;
+    const counts = await checkLedger(db.pool, stream, sender);
+    reportFigures('worker SIGKILL mid-activity', {
+      kills: KILLS,
+      in_flight_at_kill: inFlightAtKill,
+      ms_from_kill_to_applied: retries,
+      start_to_close_ms: BILLING_DB_START_TO_CLOSE_MS,
+      ...counts,
+      statuses: sender.statuses,
+    });
+    expect(sender.unexpected).toEqual([]);
+    expect(counts).toMatchObject({ ...NOTHING_LOST, acknowledged: stream.total });
+  });
+});
+
+async function applyTransitionWaitingOnLock(pool: pg.Pool): Promise<boolean> {
+  const r = await pool.query(
+    `SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE '%billing_accounts%'`,
+  );
+  return (r.rowCount ?? 0) > 0;
+}
+
+async function oldestUnprocessed(pool: pg.Pool, accountId: string): Promise<string> {
+  const r = await pool.query<{ id: string }>(
+    `SELECT min(id)::text AS id FROM billing_events WHERE account_id = $1 AND outcome IS NULL`,
+    [accountId],
+  );
+  const id = r.rows[0]?.id;
+  if (!id) throw new Error(`No unprocessed event of ${accountId}: nothing was held.`);
+  return id;
+}
+
+async function outcomeOf(pool: pg.Pool, id: string): Promise<string | null> {
+  const r = await pool.query<{ outcome: string | null }>(
+    'SELECT outcome FROM billing_events WHERE id = $1::bigint',
+    [id],
+  );
+  return r.rows[0]?.outcome ?? null;
+}
 
 /** Events stored but not yet processed: in flight between the HTTP answer and the workflow. */
 async function unprocessed(pool: pg.Pool): Promise<number> {
