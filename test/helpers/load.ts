@@ -189,8 +189,8 @@ async function ledgerRows(
  */
 export async function checkLedger(
   pool: pg.Pool,
-  stream: Stream,
-  sender: Sender,
+  stream: Pick<Stream, 'total'>,
+  sender: Pick<Sender, 'acks'>,
   opts: { timeoutMs?: number } = {},
 ): Promise<LedgerCounts> {
   const stripeIds = sender.acks.map((a) => a.stripeId);
