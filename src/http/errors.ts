@@ -43,6 +43,14 @@ function fromBodyParser(err: unknown): AppError | null {
 
 export function toAppError(err: unknown): AppError {
   if (isAppError(err)) return err;
+  // express could not percent-decode a path parameter (e.g. %ff).
+  if (err instanceof URIError) {
+    return new AppError(
+      'malformed_path',
+      'The URL path is not valid percent-encoded UTF-8; encode ids with encodeURIComponent.',
+      400,
+    );
+  }
   const parsed = fromBodyParser(err);
   if (parsed) return parsed;
   if (isDatabaseUnavailable(err)) {
