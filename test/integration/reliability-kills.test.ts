@@ -15,6 +15,9 @@ import {
   type ServiceChild,
 } from '../helpers/child-process';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
+import * as fx from '../fixtures/stripe';
+import { postStripe } from '../helpers/http';
+import { faultAccountId, nowS } from '../helpers/ids';
 import {
   checkLedger,
   LONG,
@@ -22,6 +25,7 @@ import {
   renewalBurst,
   reportFigures,
   sendStream,
+  type Ack,
 } from '../helpers/load';
 import { waitFor } from '../helpers/wait';
 
@@ -105,6 +109,7 @@ describe('the worker SIGKILLed mid-activity, the API running on', () => {
     const stream = renewalBurst({ label: 'wkill', accounts: ACCOUNTS, hotEvents: HOT_EVENTS });
     const sender = sendStream(() => `http://127.0.0.1:${port}`, stream, { concurrency: 8 });
     const retries: number[] = [];
+    const held: Ack[] = [];
     let inFlightAtKill = 0;
     for (let k = 1; k <= KILLS; k++) {
       const at = Math.floor((stream.total * k) / (KILLS + 2));
@@ -112,32 +117,41 @@ describe('the worker SIGKILLed mid-activity, the API running on', () => {
         timeoutMs: 120_000,
         what: `${at} events acknowledged`,
       });
-      // The hot account's row is locked elsewhere, so its applyTransition is caught mid-transaction.
+      // An account of its own is caught mid-transaction: its row is locked elsewhere, so the
+      // applyTransition of its next event waits inside its transaction when the worker dies.
+      const heldAccount = await registeredAccount(port, db.pool, `wkill_held${k}`);
+      held.push(heldAccount.first);
       const locker = new pg.Client({ connectionString: db.databaseUrl });
+      locker.on('error', () => undefined);
       await locker.connect();
       await locker.query('BEGIN');
       await locker.query('SELECT 1 FROM billing_accounts WHERE account_id = $1 FOR UPDATE', [
-        stream.hotAccountId,
+        heldAccount.accountId,
       ]);
+      const next = await heldAccount.next();
+      held.push(next);
       await waitFor(() => applyTransitionWaitingOnLock(db.pool), {
         timeoutMs: 60_000,
         what: 'applyTransition waiting inside its transaction',
       });
-      const held = await oldestUnprocessed(db.pool, stream.hotAccountId);
       inFlightAtKill += sender.open + (await unprocessed(db.pool));
       await killHard(worker);
       const killedAt = Date.now();
       await locker.end();
       worker = await startWorker();
-      await waitFor(async () => (await outcomeOf(db.pool, held)) !== null, {
+      await waitFor(async () => (await outcomeOf(db.pool, next.eventId)) !== null, {
         timeoutMs: BILLING_DB_START_TO_CLOSE_MS + 60_000,
         intervalMs: 100,
-        what: `the killed attempt's event ${held} applied by the new worker`,
+        what: `the killed attempt's event ${next.eventId} applied by the new worker`,
       });
       retries.push(Date.now() - killedAt);
     }
     await sender.done;
-    const counts = await checkLedger(db.pool, stream, sender);
+    const counts = await checkLedger(
+      db.pool,
+      { total: stream.total + held.length },
+      { acks: [...sender.acks, ...held] },
+    );
     reportFigures('worker SIGKILL mid-activity', {
       kills: KILLS,
       in_flight_at_kill: inFlightAtKill,
@@ -147,25 +161,42 @@ describe('the worker SIGKILLed mid-activity, the API running on', () => {
       statuses: sender.statuses,
     });
     expect(sender.unexpected).toEqual([]);
-    expect(counts).toMatchObject({ ...NOTHING_LOST, acknowledged: stream.total });
+    expect(counts).toMatchObject({ ...NOTHING_LOST, acknowledged: stream.total + held.length });
   });
 });
+
+/** An account with one applied event, and a way to post its next one (both acknowledged). */
+async function registeredAccount(port: number, pool: pg.Pool, label: string) {
+  const base = `http://127.0.0.1:${port}`;
+  const parts = {
+    accountId: faultAccountId(label),
+    customerId: fx.stripeId('cus'),
+    subscriptionId: fx.stripeId('sub'),
+  };
+  const t = nowS() - 60;
+  const post = async (event: fx.StripeEventJson, lane: number, index: number): Promise<Ack> => {
+    const answer = await postStripe(base, event);
+    expect(answer.status).toBe(200);
+    return { stripeId: event.id, eventId: String(answer.body.event_id), lane, index, posts: 1 };
+  };
+  const lane = 100_000 + Math.floor(Math.random() * 100_000);
+  const first = await post(fx.subscriptionCreated({ ...parts, created: t }), lane, 0);
+  await waitFor(async () => (await outcomeOf(pool, first.eventId)) !== null, {
+    timeoutMs: 60_000,
+    what: `${parts.accountId} registered`,
+  });
+  return {
+    accountId: parts.accountId,
+    first,
+    next: () => post(fx.invoicePaymentFailed({ ...parts, created: t + 10 }), lane, 1),
+  };
+}
 
 async function applyTransitionWaitingOnLock(pool: pg.Pool): Promise<boolean> {
   const r = await pool.query(
     `SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE '%billing_accounts%'`,
   );
   return (r.rowCount ?? 0) > 0;
-}
-
-async function oldestUnprocessed(pool: pg.Pool, accountId: string): Promise<string> {
-  const r = await pool.query<{ id: string }>(
-    `SELECT min(id)::text AS id FROM billing_events WHERE account_id = $1 AND outcome IS NULL`,
-    [accountId],
-  );
-  const id = r.rows[0]?.id;
-  if (!id) throw new Error(`No unprocessed event of ${accountId}: nothing was held.`);
-  return id;
 }
 
 async function outcomeOf(pool: pg.Pool, id: string): Promise<string | null> {
