@@ -139,6 +139,8 @@ const schema = z.object({
   STRIPE_TOLERANCE_SECONDS: positiveInt('STRIPE_TOLERANCE_SECONDS', 300),
   DELIVERY_WAIT_MS: positiveInt('DELIVERY_WAIT_MS', 0),
   DB_STATEMENT_TIMEOUT_MS: positiveInt('DB_STATEMENT_TIMEOUT_MS', 5000),
+  ADMIN_RATE_LIMIT_PER_MINUTE: positiveInt('ADMIN_RATE_LIMIT_PER_MINUTE', 600),
+  AUTH_FAILURE_LIMIT_PER_MINUTE: positiveInt('AUTH_FAILURE_LIMIT_PER_MINUTE', 60),
   DATA_DIR: z.string().default('.data'),
   LOCAL_PG_PORT: port('LOCAL_PG_PORT', 54329),
   LOCAL_TEMPORAL_PORT: port('LOCAL_TEMPORAL_PORT', 7233),
@@ -162,6 +164,10 @@ export interface Config {
   stripeToleranceSeconds: number;
   deliveryWaitMs: number;
   dbStatementTimeoutMs: number;
+  /** Admin API requests per client address and minute. */
+  adminRateLimitPerMinute: number;
+  /** Failed authentications per client address and minute before refusals become 429. */
+  authFailureLimitPerMinute: number;
   dataDir: string;
   local: { pgPort: number; temporalPort: number; temporalUiPort: number };
   logLevel: z.infer<typeof schema>['LOG_LEVEL'];
@@ -225,6 +231,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: LoadOptio
     stripeToleranceSeconds: e.STRIPE_TOLERANCE_SECONDS,
     deliveryWaitMs: e.DELIVERY_WAIT_MS,
     dbStatementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
+    adminRateLimitPerMinute: e.ADMIN_RATE_LIMIT_PER_MINUTE,
+    authFailureLimitPerMinute: e.AUTH_FAILURE_LIMIT_PER_MINUTE,
     dataDir: e.DATA_DIR,
     local: {
       pgPort: e.LOCAL_PG_PORT,

@@ -16,6 +16,9 @@ export async function runMigrations(
     migrationsTable: 'schema_migrations',
     count: Infinity,
     checkOrder: true,
+    // Several processes starting together (two APIs, two workers) wait for the first one's
+    // migrations instead of failing; each migration still runs once.
+    advisoryLockMode: 'wait',
     log: (msg: string) => log(msg),
     logger: { debug: () => undefined, info: log, warn: log, error: log },
   });

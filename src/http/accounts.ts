@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { getAccountView, listAccounts } from '../db/queries/billing-accounts';
 import { listAccountEvents } from '../db/queries/billing-events';
 import { listAccountAudit } from '../db/queries/audit-logs';
+import { checkAccountId } from '../domain/account-id';
 import { AppError } from '../domain/errors';
 import { STATUSES } from '../domain/types';
 import {
@@ -85,9 +86,25 @@ function answer(res: Response, r: AccountEventResult, created: boolean): void {
   });
 }
 
+/** An account id from the URL, held to the one account-id rule (400 otherwise). */
 function param(req: Request, name: string): string {
   const v = req.params[name];
-  return typeof v === 'string' ? v : '';
+  return checkAccountId(typeof v === 'string' ? v : '', 'the URL');
+}
+
+/** `?limit=`: a whole number from 1 to `max`; absent means `fallback`. */
+function limitParam(req: Request, fallback: number, max: number): number {
+  const raw = req.query.limit;
+  if (raw === undefined) return fallback;
+  const n = typeof raw === 'string' && /^\d{1,7}$/.test(raw) ? Number(raw) : NaN;
+  if (!(n >= 1)) {
+    throw new AppError(
+      'invalid_limit',
+      `limit must be a whole number from 1 to ${max}, e.g. ?limit=${fallback}.`,
+      400,
+    );
+  }
+  return Math.min(n, max);
 }
 
 export function accountsRouter(deps: AppDeps): Router {
@@ -134,7 +151,7 @@ export function accountsRouter(deps: AppDeps): Router {
 
   router.get('/accounts/:id/events', async (req, res) => {
     const id = param(req, 'id');
-    const limit = Math.min(Number(req.query.limit) || 200, 1000);
+    const limit = limitParam(req, 200, 1000);
     const [events, audit] = await Promise.all([
       listAccountEvents(deps.pool, id, limit),
       listAccountAudit(deps.pool, id, limit),

@@ -12,19 +12,26 @@ import { overridesRouter } from './overrides';
 import { stripeWebhookRouter } from './webhooks-stripe';
 import { opsRouter } from './ops';
 import { opsPageRouter } from './ops-page/router';
+import { adminRateLimit, securityHeaders, WindowCounter } from './security';
 
 export type { AppDeps } from './deps';
 
-export function createApp(deps: AppDeps): Express {
+export function createApp(given: AppDeps): Express {
+  const deps: AppDeps = {
+    ...given,
+    authFailures: given.authFailures ?? new WindowCounter(given.config.authFailureLimitPerMinute),
+  };
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
+  app.use(securityHeaders());
   app.use(stripeWebhookRouter(deps));
   app.use(myaspWebhookRouter(deps));
   app.use(healthRouter(deps));
   app.use(opsPageRouter(deps));
   const v1 = express.Router();
-  v1.use(requireAdmin(deps.config.adminToken));
+  v1.use(adminRateLimit(new WindowCounter(deps.config.adminRateLimitPerMinute)));
+  v1.use(requireAdmin(deps.config.adminToken, deps.authFailures));
   v1.use(express.json({ limit: '64kb' }));
   v1.use(accountsRouter(deps));
   v1.use(gateRouter(deps));

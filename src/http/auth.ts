@@ -2,14 +2,18 @@ import type { NextFunction, Request, Response } from 'express';
 import { AppError } from '../domain/errors';
 import { tokensEqual } from './tokens';
 import { sendError } from './errors';
+import { limitAuthFailures, type WindowCounter } from './security';
 
 /** `Authorization: Bearer <ADMIN_TOKEN>` on /v1, compared in constant time. */
-export function requireAdmin(adminToken: string) {
+export function requireAdmin(adminToken: string, failures?: WindowCounter) {
+  const refuse = (req: Request, res: Response, error: AppError) =>
+    sendError(res, failures ? limitAuthFailures(failures, req.ip ?? 'unknown', error) : error);
   return (req: Request, res: Response, next: NextFunction): void => {
     const header = req.get('authorization') ?? '';
     const match = /^Bearer\s+(.+)$/i.exec(header.trim());
     if (!match?.[1]) {
-      sendError(
+      refuse(
+        req,
         res,
         new AppError(
           'missing_admin_token',
@@ -20,7 +24,8 @@ export function requireAdmin(adminToken: string) {
       return;
     }
     if (!tokensEqual(match[1], adminToken)) {
-      sendError(
+      refuse(
+        req,
         res,
         new AppError('invalid_admin_token', 'The admin token is not valid for this server.', 401),
       );

@@ -6,6 +6,7 @@ import type { Duplex } from 'node:stream';
 import type { Metrics } from '../metrics';
 import type { Logger } from '../log';
 import type { RejectionRecorder } from './rejection-recorder';
+import { SECURITY_HEADERS } from './security';
 
 export interface ClientErrorDeps {
   metrics: Pick<Metrics, 'webhooks' | 'rejections'>;
@@ -49,8 +50,12 @@ function refusal(err: ParserError): { status: number; code: string; message: str
 
 function answer(socket: Duplex, status: number, body: string): void {
   const reason = status === 431 ? 'Request Header Fields Too Large' : 'Bad Request';
+  const security = Object.entries(SECURITY_HEADERS)
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('');
   socket.end(
     `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      security +
       `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
 }

@@ -5,6 +5,7 @@ import type { Metrics } from '../metrics';
 import type { BillingTemporal } from '../temporal/client';
 import type { EventDelivery } from '../temporal/delivery';
 import type { RejectionRecorder } from './rejection-recorder';
+import type { WindowCounter } from './security';
 
 export interface AppDeps {
   config: Config;
@@ -18,6 +19,8 @@ export interface AppDeps {
   /** The Temporal Web UI, for links from the /ops page (known when the service started it). */
   temporalUiUrl?: string | null;
   now?: () => Date;
+  /** Failed authentications per client address (createApp makes one from the config). */
+  authFailures?: WindowCounter;
 }
 
 export function nowOf(deps: AppDeps): Date {

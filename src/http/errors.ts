@@ -4,6 +4,7 @@ import { AppError, isAppError } from '../domain/errors';
 import { isDatabaseUnavailable } from '../db/pool';
 import type { AppDeps } from './deps';
 import { sha256Hex } from './digest';
+import { limitAuthFailures, RateLimitError } from './security';
 
 /** Maps body-parser's errors (size, encoding) to our codes. */
 function fromBodyParser(err: unknown): AppError | null {
@@ -23,6 +24,13 @@ function fromBodyParser(err: unknown): AppError | null {
       415,
     );
   }
+  if (e.type === 'entity.parse.failed') {
+    return new AppError(
+      'malformed_json',
+      'The body is not valid JSON; send a JSON object with Content-Type: application/json.',
+      400,
+    );
+  }
   if (e.type === 'request.aborted' || e.type === 'request.size.invalid') {
     return new AppError(
       'incomplete_body',
@@ -35,6 +43,14 @@ function fromBodyParser(err: unknown): AppError | null {
 
 export function toAppError(err: unknown): AppError {
   if (isAppError(err)) return err;
+  // express could not percent-decode a path parameter (e.g. %ff).
+  if (err instanceof URIError) {
+    return new AppError(
+      'malformed_path',
+      'The URL path is not valid percent-encoded UTF-8; encode ids with encodeURIComponent.',
+      400,
+    );
+  }
   const parsed = fromBodyParser(err);
   if (parsed) return parsed;
   if (isDatabaseUnavailable(err)) {
@@ -53,13 +69,17 @@ export function toAppError(err: unknown): AppError {
 
 export function sendError(res: Response, error: AppError): void {
   if (error.status === 503) res.set('Retry-After', '30');
+  if (error instanceof RateLimitError) res.set('Retry-After', String(error.retryAfterSeconds));
   res.status(error.status).json({ error: { code: error.code, message: error.message } });
 }
 
 /** For the webhook routes: every non-2xx answer is also recorded in webhook_rejections (SPEC §9). */
 export function webhookErrorHandler(deps: AppDeps, source: string) {
   return async (err: unknown, req: Request, res: Response, _next: NextFunction): Promise<void> => {
-    const error = toAppError(err);
+    const refused = toAppError(err);
+    const error = deps.authFailures
+      ? limitAuthFailures(deps.authFailures, req.ip ?? 'unknown', refused)
+      : refused;
     deps.metrics.webhooks.inc({ source, result: 'rejected' });
     deps.metrics.rejections.inc({ source, reason: error.code });
     const body = Buffer.isBuffer(req.body) ? req.body : null;

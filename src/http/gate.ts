@@ -1,5 +1,6 @@
 // GET /v1/gate/:id/:action → {allowed, status, reason} (HTTP 200 either way).
 import { Router } from 'express';
+import { checkAccountId } from '../domain/account-id';
 import { checkGate } from '../services/gate';
 import type { AppDeps } from './deps';
 import { nowOf } from './deps';
@@ -7,7 +8,7 @@ import { nowOf } from './deps';
 export function gateRouter(deps: AppDeps): Router {
   const router = Router();
   router.get('/gate/:id/:action', async (req, res) => {
-    const accountId = String(req.params.id);
+    const accountId = checkAccountId(String(req.params.id), 'the URL');
     const decision = await checkGate(
       {
         pool: deps.pool,

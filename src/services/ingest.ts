@@ -80,12 +80,12 @@ export async function ingestEvent(
           account_id: checkAccountId(accountId, 'the request'),
         })
       : await insertResolved(deps.pool, e, row);
-  // A duplicate is answered from what is stored: done, or on its way (the first request or the
-  // sweeper delivers it).
-  if (duplicate) {
-    const delivery = event.outcome === null ? 'queued' : 'processed';
-    return { event, duplicate, delivery, outcome: event.outcome };
-  }
+  // A processed duplicate is answered from what is stored.
+  if (duplicate && event.outcome !== null)
+    return { event, duplicate, delivery: 'processed', outcome: event.outcome };
+  // An unprocessed one may be the provider's retry after this service died between commit and
+  // wake-up: the account is woken again now. A wake-up applies every stored, unprocessed event of
+  // the account in id order, so an earlier event left behind by a crash is never overtaken.
   const sent = await deps.delivery.deliverSoon(event);
   return {
     event,
