@@ -171,29 +171,6 @@ export async function listUndelivered(
   return r.rows;
 }
 
-/**
- * The account's events stored before `beforeId` that are still unprocessed and not dead-lettered,
- * oldest first: what must reach the workflow before that event does.
- */
-export async function listPendingBefore(
-  db: Db,
-  opts: { accountId: string; beforeId: string; limit: number },
-): Promise<StoredEvent[]> {
-  const r = await db.query<StoredEvent>(
-    `SELECT ${COLUMNS.split(',')
-      .map((c) => 'e.' + c.trim())
-      .join(', ')}
-       FROM billing_events e
-       LEFT JOIN event_deliveries d ON d.event_id = e.id
-      WHERE e.account_id = $1::text AND e.id < $2::bigint AND e.outcome IS NULL
-        AND d.dead_at IS NULL
-      ORDER BY e.id
-      LIMIT $3::int`,
-    [opts.accountId, opts.beforeId, opts.limit],
-  );
-  return r.rows;
-}
-
 export function toBillingEvent(row: StoredEvent): BillingEvent {
   return {
     event_id: String(row.id),
