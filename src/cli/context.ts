@@ -6,6 +6,7 @@ import { createLogger, type Logger } from '../log';
 import { connectTemporal, type BillingTemporal } from '../temporal/client';
 import { diagnoseTemporalError } from '../temporal/connection-errors';
 import { ConnectionSettingsError, resolveConnection, type ConnectionSettings } from './connection';
+import { guardPoolErrors } from '../db/pool';
 
 export interface CliContext {
   settings(): ConnectionSettings;
@@ -102,6 +103,6 @@ function openPool(databaseUrl: string): pg.Pool {
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
     statement_timeout: STATEMENT_TIMEOUT_MS,
   });
-  pool.on('error', () => undefined);
+  guardPoolErrors(pool);
   return pool;
 }

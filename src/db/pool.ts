@@ -22,9 +22,22 @@ export function createPool(databaseUrl: string, opts: PoolOptions = {}): pg.Pool
     query_timeout: timeout + 1000,
     idleTimeoutMillis: 30_000,
   });
-  // An idle client losing its connection must not crash the process; the next query reconnects.
-  pool.on('error', () => undefined);
+  guardPoolErrors(pool);
   return pool;
+}
+
+/**
+ * A client losing its connection emits 'error'; with no listener Node rethrows it and the whole
+ * process goes down. The pool listens for idle clients, pool.query for the query it runs (once)
+ * and withTransaction for its checkout — but when PostgreSQL dies a client can emit twice, or
+ * between those windows. Every client therefore keeps a listener of its own for its whole life:
+ * the failing query still rejects, and the pool discards the broken client.
+ */
+export function guardPoolErrors(pool: pg.Pool): void {
+  pool.on('error', () => undefined);
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+  });
 }
 
 /**
