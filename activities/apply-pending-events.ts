@@ -63,7 +63,7 @@ async function startingState(
  * advisory lock on the account serialises attempts, and only rows whose outcome is still NULL
  * are taken, so a retried or duplicated attempt applies nothing twice.
  */
-export function applyPendingEvents({ pool, logger, stripe }: ActivityDeps) {
+export function createApplyPendingEventsActivity({ pool, logger, stripe }: ActivityDeps) {
   return async (input: ApplyPendingInput): Promise<ApplyPendingResult> => {
     const limit = input.limit ?? DEFAULT_BATCH_LIMIT;
     const result = await withTransaction(pool, async (client) => {

@@ -5,6 +5,7 @@ import { lockEventOutcome, writeOutcome } from '../src/db/queries/billing-events
 import { upsertAccount } from '../src/db/queries/billing-accounts';
 import { insertAudit } from '../src/db/queries/audit-logs';
 import type { BillingEvent, Decision, Outcome, Status } from '../src/domain/types';
+import { FAILURE_TYPES } from '../src/domain/failure-types';
 
 export interface ApplyInput {
   event: BillingEvent;
@@ -23,14 +24,14 @@ export interface ApplyResult {
  * row, in one PostgreSQL transaction (SPEC §4.4). Safe to retry: an event whose outcome is
  * already written is left alone.
  */
-export function applyTransition({ pool, logger }: ActivityDeps) {
+export function createApplyTransitionActivity({ pool, logger }: ActivityDeps) {
   return async ({ event, decision, from_status }: ApplyInput): Promise<ApplyResult> =>
     withTransaction(pool, async (client) => {
       const current = await lockEventOutcome(client, event.event_id);
       if (!current) {
         throw ApplicationFailure.nonRetryable(
           `Event ${event.event_id} is not in billing_events; it cannot be applied.`,
-          'EventNotStored',
+          FAILURE_TYPES.eventNotStored,
         );
       }
       if (current.outcome !== null) return { outcome: current.outcome, already_processed: true };

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { Logger } from '../src/log';
+import type { ApplyStoredEvent } from '../src/services/reconcile';
 import type { StripeSubscriptionsApi } from '../src/services/stripe-api';
-import type { BillingTemporal } from '../src/temporal/client';
 
 /** What every activity may touch: injected, never module singletons. */
 export interface ActivityDeps {
@@ -14,8 +14,8 @@ export interface ActivityDeps {
 export interface StripeActivityDeps {
   /** A Stripe client (stripe-node with the 429 backoff); built in src/runtime.ts. */
   api(onRateLimited?: (waitMs: number) => void): StripeSubscriptionsApi;
-  /** Reconcile events are applied by their account workflows through this client. */
-  temporal: BillingTemporal;
+  /** Hands a stored reconcile event to its account workflow (built in src/runtime.ts). */
+  apply: ApplyStoredEvent;
   /** Accounts reconciled at the same time (RECONCILE_CONCURRENCY). */
   concurrency: number;
 }

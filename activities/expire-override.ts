@@ -4,7 +4,7 @@ import { endOverride } from '../src/db/queries/gate-overrides';
 import { insertAudit } from '../src/db/queries/audit-logs';
 
 /** Ends a gate override when its durable timer fires; no-op if an operator cleared it first. */
-export function expireOverride({ pool }: ActivityDeps) {
+export function createExpireOverrideActivity({ pool }: ActivityDeps) {
   return async (overrideId: string): Promise<boolean> =>
     withTransaction(pool, async (client) => {
       const ended = await endOverride(client, overrideId, 'system', 'expired');

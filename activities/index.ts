@@ -1,12 +1,12 @@
 import type { ActivityDeps } from './deps';
-import { loadAccount } from './load-account';
-import { recordEvent } from './record-event';
-import { applyTransition } from './apply-transition';
-import { applyPendingEvents } from './apply-pending-events';
-import { expireOverride } from './expire-override';
-import { runDailyCheckActivity } from './run-daily-check';
-import { reconcileStripeAccounts } from './reconcile-stripe-accounts';
-import { reconcileSubscriptions } from './reconcile-subscriptions';
+import { createLoadAccountActivity } from './load-account';
+import { createRecordEventActivity } from './record-event';
+import { createApplyTransitionActivity } from './apply-transition';
+import { createApplyPendingEventsActivity } from './apply-pending-events';
+import { createExpireOverrideActivity } from './expire-override';
+import { createRunDailyCheckActivity } from './run-daily-check';
+import { createReconcileStripeAccountsActivity } from './reconcile-stripe-accounts';
+import { createReconcileSubscriptionsActivity } from './reconcile-subscriptions';
 
 export type { ActivityDeps, StripeActivityDeps } from './deps';
 export type { ApplyInput, ApplyResult } from './apply-transition';
@@ -14,17 +14,20 @@ export type { AppliedEvent, ApplyPendingInput, ApplyPendingResult } from './appl
 export type { TimerEventInput } from './record-event';
 export type { ReconcileSubscriptionsInput } from './reconcile-subscriptions';
 
-/** Every activity the worker registers, bound to its dependencies. Names read like the audit trail. */
+/**
+ * Every activity the worker registers, bound to its dependencies. The registered names (the keys)
+ * read like the audit trail and live in workflow histories: never rename them.
+ */
 export function createActivities(deps: ActivityDeps) {
   return {
-    loadAccount: loadAccount(deps),
-    recordEvent: recordEvent(deps),
-    applyTransition: applyTransition(deps),
-    applyPendingEvents: applyPendingEvents(deps),
-    expireOverride: expireOverride(deps),
-    runDailyCheck: runDailyCheckActivity(deps),
-    reconcileStripeAccounts: reconcileStripeAccounts(deps),
-    reconcileSubscriptions: reconcileSubscriptions(deps),
+    loadAccount: createLoadAccountActivity(deps),
+    recordEvent: createRecordEventActivity(deps),
+    applyTransition: createApplyTransitionActivity(deps),
+    applyPendingEvents: createApplyPendingEventsActivity(deps),
+    expireOverride: createExpireOverrideActivity(deps),
+    runDailyCheck: createRunDailyCheckActivity(deps),
+    reconcileStripeAccounts: createReconcileStripeAccountsActivity(deps),
+    reconcileSubscriptions: createReconcileSubscriptionsActivity(deps),
   };
 }
 

@@ -3,6 +3,6 @@ import { getAccount } from '../src/db/queries/billing-accounts';
 import type { AccountState } from '../src/domain/types';
 
 /** Reads the projection so a new workflow run resumes from what is committed. */
-export function loadAccount({ pool }: ActivityDeps) {
+export function createLoadAccountActivity({ pool }: ActivityDeps) {
   return async (accountId: string): Promise<AccountState | null> => getAccount(pool, accountId);
 }

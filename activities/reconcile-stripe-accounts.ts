@@ -1,6 +1,7 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { ActivityDeps } from './deps';
 import { reconcileStripe } from '../src/services/reconcile';
+import { FAILURE_TYPES } from '../src/domain/failure-types';
 
 export interface ScheduledReconcileSummary {
   run_id: string;
@@ -16,19 +17,19 @@ export interface ScheduledReconcileSummary {
  * stored as a `reconcile` event and applied by its account workflow. The run is kept in
  * reconciliation_runs; progress goes out as heartbeats.
  */
-export function reconcileStripeAccounts({ pool, logger, stripe }: ActivityDeps) {
+export function createReconcileStripeAccountsActivity({ pool, logger, stripe }: ActivityDeps) {
   return async (): Promise<ScheduledReconcileSummary> => {
     if (!stripe) {
       throw ApplicationFailure.nonRetryable(
         'STRIPE_API_KEY is not set on this worker, so Stripe cannot be asked; set it, or pause the schedule billing-reconcile-stripe.',
-        'StripeApiKeyMissing',
+        FAILURE_TYPES.stripeApiKeyMissing,
       );
     }
     const context = Context.current();
     const api = stripe.api((waitMs) =>
       logger.warn({ wait_ms: waitMs }, 'Stripe answered 429 (rate limited); backing off'),
     );
-    const summary = await reconcileStripe({ pool, temporal: stripe.temporal }, api, {
+    const summary = await reconcileStripe({ pool, apply: stripe.apply }, api, {
       startedBy: 'schedule',
       concurrency: stripe.concurrency,
       onProgress: (done, total) => context.heartbeat({ done, total }),

@@ -1,6 +1,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { ActivityDeps } from './deps';
 import { askStripeAbout, type AskedSubscriptions } from '../src/services/reconcile';
+import { FAILURE_TYPES } from '../src/domain/failure-types';
 
 export interface ReconcileSubscriptionsInput {
   account_id: string;
@@ -12,12 +13,12 @@ export interface ReconcileSubscriptionsInput {
  * differs from the account as a `reconcile` event; the account workflow applies it next. Safe to
  * retry: an answer already stored is not stored twice (its dedupe key).
  */
-export function reconcileSubscriptions({ pool, logger, stripe }: ActivityDeps) {
+export function createReconcileSubscriptionsActivity({ pool, logger, stripe }: ActivityDeps) {
   return async (input: ReconcileSubscriptionsInput): Promise<AskedSubscriptions> => {
     if (!stripe) {
       throw ApplicationFailure.nonRetryable(
         'STRIPE_API_KEY is not set on this worker, so Stripe cannot be asked about an equal-second conflict; the daily reconciliation settles it where the key is set.',
-        'StripeApiKeyMissing',
+        FAILURE_TYPES.stripeApiKeyMissing,
       );
     }
     const asked = await askStripeAbout({ pool }, stripe.api(), input.account_id, [

@@ -14,7 +14,7 @@ export interface TimerEventInput {
  * Stores an event the workflow itself produces (a timer firing) in billing_events, so it is
  * audited and rebuilt like any webhook. Idempotent on its dedupe key.
  */
-export function recordEvent({ pool }: ActivityDeps) {
+export function createRecordEventActivity({ pool }: ActivityDeps) {
   return async (input: TimerEventInput): Promise<BillingEvent> => {
     const data: TimerFired = { kind: 'timer.fired', timer: input.timer, due_at: input.due_at };
     const { event } = await insertEvent(pool, {

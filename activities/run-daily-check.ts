@@ -15,7 +15,7 @@ export interface DailyCheckSummary {
  * daily_check_runs; the workflow history gets a short summary. Temporal is not probed here: a
  * worker running this activity is itself the proof that it is reachable.
  */
-export function runDailyCheckActivity({ pool, logger }: ActivityDeps) {
+export function createRunDailyCheckActivity({ pool, logger }: ActivityDeps) {
   return async (): Promise<DailyCheckSummary> => {
     const result = await runDailyCheck(pool, { trigger: 'schedule' });
     const problems = result.items

@@ -12,7 +12,7 @@ import { answerClientErrors } from './http/client-errors';
 import { RejectionRecorder } from './http/rejection-recorder';
 import type { Logger } from './log';
 import { createMetrics } from './metrics';
-import { connectTemporal, type BillingTemporal } from './temporal/client';
+import { applyThrough, connectTemporal, type BillingTemporal } from './temporal/client';
 import { EventDelivery } from './temporal/delivery';
 import { createBillingWorker } from './temporal/worker';
 import { startWorkerHealth } from './temporal/worker-health';
@@ -67,7 +67,7 @@ function stripeDeps(config: Config, temporal: BillingTemporal): StripeActivityDe
   return {
     api: (onRateLimited) =>
       createStripeApi({ apiKey: stripeApiKey, apiUrl: stripeApiUrl, onRateLimited }),
-    temporal,
+    apply: applyThrough(temporal),
     concurrency,
   };
 }

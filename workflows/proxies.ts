@@ -1,6 +1,7 @@
 // Activity groups with named timeouts and retry policies.
 import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { FAILURE_TYPES } from '../src/domain/failure-types';
 
 /**
  * How long one attempt of the account's database work may take before Temporal retries it. A
@@ -22,7 +23,7 @@ export const billingDb = proxyActivities<
     initialInterval: '1 second',
     backoffCoefficient: 2,
     maximumInterval: '1 minute',
-    nonRetryableErrorTypes: ['EventNotStored'],
+    nonRetryableErrorTypes: [FAILURE_TYPES.eventNotStored],
   },
 });
 
@@ -63,6 +64,33 @@ export const stripeAsk = proxyActivities<Pick<Activities, 'reconcileSubscription
     backoffCoefficient: 2,
     maximumInterval: '1 minute',
     maximumAttempts: 5,
-    nonRetryableErrorTypes: ['StripeApiKeyMissing'],
+    nonRetryableErrorTypes: [FAILURE_TYPES.stripeApiKeyMissing],
+  },
+});
+
+/** The daily check as a Schedule's action: one activity, retried a few times. */
+export const opsTasks = proxyActivities<Pick<Activities, 'runDailyCheck'>>({
+  startToCloseTimeout: '2 minutes',
+  retry: {
+    initialInterval: '10 seconds',
+    backoffCoefficient: 2,
+    maximumInterval: '5 minutes',
+    maximumAttempts: 5,
+  },
+});
+
+/**
+ * The daily Stripe reconciliation. A long run reports progress as heartbeats; a worker that dies
+ * mid-run is noticed within the heartbeat timeout and the run starts again (what was recorded is
+ * not recorded twice).
+ */
+export const stripeReconcile = proxyActivities<Pick<Activities, 'reconcileStripeAccounts'>>({
+  startToCloseTimeout: '2 hours',
+  heartbeatTimeout: '10 minutes',
+  retry: {
+    initialInterval: '1 minute',
+    backoffCoefficient: 2,
+    maximumAttempts: 3,
+    nonRetryableErrorTypes: [FAILURE_TYPES.stripeApiKeyMissing],
   },
 });

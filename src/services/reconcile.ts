@@ -21,15 +21,19 @@ import {
   type ReconcileFinding,
 } from '../domain/reconcile';
 import { upgradeState } from '../domain/transition';
-import type { AccountState, EventData, Outcome, Status } from '../domain/types';
-import { applyEventAndWait, type BillingTemporal } from '../temporal/client';
+import type { AccountState, BillingEvent, EventData, Outcome, Status } from '../domain/types';
 import type { StripeSubscriptionsApi } from './stripe-api';
+
+/**
+ * Hands a stored reconcile event to its account workflow and waits for its outcome (null: not
+ * applied yet, the service's delivery applies it). Given by the caller, so this use case
+ * imports no Temporal client.
+ */
+export type ApplyStoredEvent = (event: BillingEvent) => Promise<Outcome | null>;
 
 export interface ReconcileDeps {
   pool: pg.Pool;
-  temporal: BillingTemporal;
-  /** How long to wait for each account workflow to apply an event; then it is left to the sweeper. */
-  waitMs?: number;
+  apply: ApplyStoredEvent;
   now?: () => Date;
 }
 
@@ -80,9 +84,7 @@ export async function recordFinding(
   let outcome: Outcome | null = event.outcome;
   if (outcome === null) {
     try {
-      outcome = (
-        await applyEventAndWait(deps.temporal, toBillingEvent(event), deps.waitMs ?? 15_000)
-      ).outcome;
+      outcome = await deps.apply(toBillingEvent(event));
     } catch {
       outcome = null; // stored: the running service's delivery sweeper applies it
     }
@@ -322,7 +324,7 @@ export interface MyaspFinding {
  * and writes nothing; otherwise each is stored and applied as a `reconcile` event.
  */
 export async function reconcileMyasp(
-  deps: Omit<ReconcileDeps, 'temporal'> & { temporal?: BillingTemporal },
+  deps: Omit<ReconcileDeps, 'apply'> & { apply?: ApplyStoredEvent },
   rows: readonly MemberRow[],
   opts: MyaspReconcileOptions,
 ): Promise<{ findings: MyaspFinding[]; summary: ReconcileSummary | null }> {
@@ -344,11 +346,11 @@ export async function reconcileMyasp(
       to_code: row.code,
     });
     if (opts.dryRun) continue;
-    const temporal = deps.temporal;
-    if (!temporal) throw new Error('Recording MyASP differences needs a Temporal connection.');
+    const apply = deps.apply;
+    if (!apply) throw new Error('Recording MyASP differences needs a Temporal connection.');
     try {
       corrections.push(
-        await recordFinding({ ...deps, temporal }, accountId, before, finding, { ...row }),
+        await recordFinding({ ...deps, apply }, accountId, before, finding, { ...row }),
       );
     } catch (err) {
       errors.push({

@@ -1,7 +1,7 @@
 // The service's side of Temporal: start-or-signal the account workflow, start override timers.
 import { Client, Connection, WithStartWorkflowOperation } from '@temporalio/client';
 import type { TemporalSecurity } from '../config';
-import type { BillingEvent } from '../domain/types';
+import type { BillingEvent, Outcome } from '../domain/types';
 import type { billingAccountWorkflow, gateOverrideWorkflow } from '../../workflows';
 import {
   applyEventUpdate,
@@ -114,6 +114,17 @@ export async function applyEventAndWait(
       startWorkflowOperation,
     }),
   );
+}
+
+/**
+ * A stored event handed to its account workflow, waiting up to `timeoutMs` for its outcome (the
+ * reconcile use cases take this as a dependency).
+ */
+export function applyThrough(
+  t: BillingTemporal,
+  timeoutMs = 15_000,
+): (event: BillingEvent) => Promise<Outcome | null> {
+  return async (event) => (await applyEventAndWait(t, event, timeoutMs)).outcome;
 }
 
 /** Asks running account workflows to re-read their projection rows (after a rebuild). */

@@ -35,7 +35,7 @@ import {
   Runtime,
   Worker,
 } from '@temporalio/worker';
-import { runDailyCheckActivity } from '../../activities/run-daily-check';
+import { createRunDailyCheckActivity } from '../../activities/run-daily-check';
 import { ensureDailyCheckSchedule } from '../../src/temporal/schedules';
 import { DAILY_CHECK_SCHEDULE_ID, accountWorkflowId } from '../../src/temporal/ids';
 import { WORKFLOWS_PATH } from '../../src/temporal/worker';
@@ -605,7 +605,7 @@ async function withWorker(
 describe('with Temporal', () => {
   it('when the schedule is ensured twice, then it exists once and a triggered run keeps a schedule-trigger result', async () => {
     const acts = {
-      runDailyCheck: runDailyCheckActivity({ pool: db.pool, logger: createLogger('silent') }),
+      runDailyCheck: createRunDailyCheckActivity({ pool: db.pool, logger: createLogger('silent') }),
     };
     await withWorker(
       require.resolve('../../workflows/daily-check'),

@@ -4,7 +4,7 @@
 // requests and the reading of real response bodies; the drift scenarios are in reconcile.test.ts.
 import { reconcileStripe } from '../../src/services/reconcile';
 import { createStripeApi } from '../../src/services/stripe-api';
-import { connectTemporal, type BillingTemporal } from '../../src/temporal/client';
+import { applyThrough, connectTemporal, type BillingTemporal } from '../../src/temporal/client';
 import { register, statusBecomes } from '../helpers/accounts';
 import { startService, type TestService } from '../helpers/service';
 import { startStripeMock, type StripeMock } from '../helpers/stripe-mock-process';
@@ -56,7 +56,7 @@ describe('reconcile against stripe-mock', () => {
     });
     expect(r.status).toBe(201);
     await statusBecomes(svc, account, 'past_due');
-    const deps = { pool: svc.db.pool, temporal };
+    const deps = { pool: svc.db.pool, apply: applyThrough(temporal) };
     const first = await reconcileStripe(deps, api(), { accountId: account, startedBy: 'test' });
     expect(first.errors).toEqual([]);
     expect(first.corrections).toEqual([

@@ -7,7 +7,12 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import pino from 'pino';
 import { createActivities } from '../../activities';
 import { getAccount } from '../../src/db/queries/billing-accounts';
-import { deliverEvent, wakeAccount, type BillingTemporal } from '../../src/temporal/client';
+import {
+  applyThrough,
+  deliverEvent,
+  wakeAccount,
+  type BillingTemporal,
+} from '../../src/temporal/client';
 import { accountWorkflowId } from '../../src/temporal/ids';
 import { WORKFLOWS_PATH } from '../../src/temporal/worker';
 import type { BillingEvent } from '../../src/domain/types';
@@ -53,7 +58,7 @@ beforeAll(async () => {
       logger: pino({ level: 'silent' }),
       stripe: {
         api: () => createStripeApi({ apiKey: STRIPE_KEY, apiUrl: stripeUrl }),
-        temporal,
+        apply: (event) => applyThrough(temporal)(event),
         concurrency: 1,
       },
     }),

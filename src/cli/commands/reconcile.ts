@@ -10,6 +10,7 @@ import { parseCsv, readMemberRows } from '../../domain/member-list';
 import { parseMyaspTimestamp } from '../../domain/myasp';
 import { reconcileMyasp, reconcileStripe, type ReconcileSummary } from '../../services/reconcile';
 import { createStripeApi } from '../../services/stripe-api';
+import { applyThrough } from '../../temporal/client';
 import type { CliContext } from '../context';
 import { EXIT, progressReporter, writeJson, writeTable } from '../output';
 import type { Runner } from '../run';
@@ -62,7 +63,7 @@ async function reconcile(ctx: CliContext, opts: ReconcileOpts): Promise<number> 
     apiUrl: settings.stripeApiUrl,
     onRateLimited: (ms) => ctx.err.write(`Stripe answered 429 (rate limited); waiting ${ms} ms.\n`),
   });
-  const summary = await reconcileStripe({ pool, temporal: ctx.temporal() }, stripe, {
+  const summary = await reconcileStripe({ pool, apply: applyThrough(ctx.temporal()) }, stripe, {
     accountId: opts.account,
     startedBy: defaultActor(),
     concurrency: settings.concurrency,
@@ -149,8 +150,8 @@ async function reconcileMyaspCsv(ctx: CliContext, opts: MyaspOpts): Promise<numb
   for (const p of problems) ctx.err.write(`${opts.csv}:${p.line}: ${p.message}\n`);
   if (rows.length === 0 && problems.length > 0) return EXIT.FAILED;
   const pool = await ctx.db();
-  const temporal = opts.dryRun ? undefined : ctx.temporal();
-  const { findings, summary } = await reconcileMyasp({ pool, temporal }, rows, {
+  const apply = opts.dryRun ? undefined : applyThrough(ctx.temporal());
+  const { findings, summary } = await reconcileMyasp({ pool, apply }, rows, {
     file: path.basename(opts.csv),
     startedBy: defaultActor(),
     exportedAt: exportedAt.toISOString(),
