@@ -12,6 +12,24 @@ export class ConfigError extends Error {
 
 export const ENV_FILE = '.env';
 
+/**
+ * The process environment, for the few places that pass it on or read PATH (a child process,
+ * the binary lookup, the CLI's connection defaults): this module stays the only reader.
+ */
+export function environment(): NodeJS.ProcessEnv {
+  return process.env;
+}
+
+/** Local mode: neither DATABASE_URL nor TEMPORAL_ADDRESS names a server of the user's. */
+export function isLocalMode(env: NodeJS.ProcessEnv = process.env): boolean {
+  return !env.DATABASE_URL && !env.TEMPORAL_ADDRESS;
+}
+
+/** Where `npm start` keeps its local data (DATA_DIR, default `.data`). */
+export function dataDirOf(env: NodeJS.ProcessEnv = process.env): string {
+  return env.DATA_DIR ?? '.data';
+}
+
 const ENV_LINE = /^\s*(?:export\s+)?[A-Za-z_][A-Za-z0-9_.-]*\s*=(.*)$/;
 const QUOTES = ['"', "'", '`'];
 

@@ -3,7 +3,15 @@
 // server (with its Web UI) under ./.data itself.
 import fs from 'node:fs';
 import path from 'node:path';
-import { ConfigError, loadConfig, loadEnvFile, type Config } from './config';
+import {
+  ConfigError,
+  loadConfig,
+  loadEnvFile,
+  type Config,
+  dataDirOf,
+  environment,
+  isLocalMode,
+} from './config';
 import { createLogger, type Logger } from './log';
 import { loadOrCreateDevSecrets } from './dev/dev-secrets';
 import { runServices, type Role } from './runtime';
@@ -19,10 +27,10 @@ function configure(): { config: Config; role: Role; secretsFile: string | null }
   const envFile = loadEnvFile();
   if (envFile) process.stdout.write(`billing: read settings from ${envFile}\n`);
   const role = parseRole(process.argv.slice(2));
-  const local = !process.env.DATABASE_URL && !process.env.TEMPORAL_ADDRESS;
-  const dataDir = process.env.DATA_DIR ?? '.data';
+  const local = isLocalMode();
+  const dataDir = dataDirOf();
   const dev = local ? loadOrCreateDevSecrets(dataDir) : null;
-  const config = loadConfig(process.env, dev ? { devSecrets: dev.secrets } : {});
+  const config = loadConfig(environment(), dev ? { devSecrets: dev.secrets } : {});
   return { config, role, secretsFile: dev?.file ?? null };
 }
 

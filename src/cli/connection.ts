@@ -1,7 +1,8 @@
-// Where the operator CLI connects. This is the CLI's only reader of process.env, on purpose not
-// src/config.ts: that module validates the whole service configuration (secrets, admin token,
-// ports) and refuses to load without them, while an operator running `daily-check` needs
-// nothing but the database and Temporal addresses — and should not need the secrets at all.
+// Where the operator CLI connects. It reads the environment (through src/config.ts's
+// `environment()`) but not the service's `loadConfig`: that validates the whole service
+// configuration (secrets, admin token, ports) and refuses to load without them, while an operator
+// running `daily-check` needs nothing but the database and Temporal addresses — and should not
+// need the secrets at all.
 // Temporal's TLS settings are read by the same function the service uses (loadTemporalSecurity),
 // which needs no secrets.
 //
@@ -11,6 +12,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError, loadTemporalSecurity, type TemporalSecurity } from '../config';
+import { environment } from '../config';
 
 export interface ConnectionSettings {
   databaseUrl: string;
@@ -61,7 +63,7 @@ function readRuntimeFile(file: string): RuntimeFile {
 }
 
 export function resolveConnection(
-  env: NodeJS.ProcessEnv = process.env,
+  env: NodeJS.ProcessEnv = environment(),
   cwd: string = process.cwd(),
 ): ConnectionSettings {
   const file = nonEmpty(env.DATABASE_URL) ? null : findRuntimeFile(env, cwd);

@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { AppError } from '../domain/errors';
+import { environment } from '../config';
 
 export interface TriggerTarget {
   url: string;
@@ -57,7 +58,7 @@ const NEEDS_ALLOW =
 
 export function resolveTriggerTarget(
   opts: { url?: string; allow?: boolean },
-  env: NodeJS.ProcessEnv = process.env,
+  env: NodeJS.ProcessEnv = environment(),
   cwd: string = process.cwd(),
 ): TriggerTarget {
   const local = localRun(env, cwd);

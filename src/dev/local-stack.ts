@@ -15,6 +15,7 @@ import {
 } from '@temporalio/common/lib/search-attributes';
 import { resolveTemporalCli } from '../temporal/binaries';
 import { supervise, type ExitInfo } from './supervisor';
+import { environment } from '../config';
 
 export type LogLine = (line: string) => void;
 
@@ -596,7 +597,7 @@ function devServerArgs(
 // we start must be configured by our flags alone.
 function cliEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) {
+  for (const [key, value] of Object.entries(environment())) {
     if (!key.startsWith('TEMPORAL_')) env[key] = value;
   }
   return env;

@@ -3,6 +3,7 @@
 // download needs the internet; where neither place has them, callers fall back to that download.
 import fs from 'node:fs';
 import path from 'node:path';
+import { environment } from '../config';
 
 /** The `executable` option of `@temporalio/testing` server configs (structurally identical). */
 export type ServerExecutable =
@@ -47,7 +48,7 @@ function resolveBinary(name: string): string | undefined {
     const local = path.join(toolsBinDir(root), fileName);
     if (isExecutable(local)) return local;
   }
-  const searchPath = process.env.PATH ?? '';
+  const searchPath = environment().PATH ?? '';
   for (const dir of searchPath.split(path.delimiter)) {
     if (!dir) continue;
     const candidate = path.join(dir, fileName);

@@ -28,6 +28,9 @@ function runtimeImports(file: string): string[] {
   );
 }
 
+const stripComments = (text: string): string =>
+  text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:])\/\/.*$/gm, '$1');
+
 const NODE_BUILTINS =
   /^(node:|fs$|path$|crypto$|http$|https$|net$|os$|child_process$|util$|stream$|zlib$)/;
 
@@ -57,8 +60,50 @@ const rules: Rule[] = [
   {
     layer: 'activities/',
     files: filesUnder('activities'),
-    forbidden: (s) => ['express', 'stripe'].includes(s) || /^src\/(http|cli)(\/|$)/.test(s),
-    why: 'activities do database work, not HTTP',
+    forbidden: (s) =>
+      ['express', 'stripe', '@temporalio/client'].includes(s) ||
+      /^(src\/(http|cli|temporal|dev)|workflows)(\/|$)/.test(s),
+    why: 'activities do database work through db, ops and services; Stripe and Temporal come injected',
+  },
+  {
+    layer: 'src/ops/',
+    files: filesUnder('src/ops'),
+    forbidden: (s) =>
+      (s.startsWith('src/') && !/^src\/(ops|db|domain)(\/|$)/.test(s)) ||
+      /^(workflows|activities)(\/|$)/.test(s) ||
+      s.startsWith('@temporalio/') ||
+      ['express', 'stripe'].includes(s),
+    why: 'operator checks read the database through db and decide with the domain; Temporal comes as a probe',
+  },
+  {
+    layer: 'src/services/',
+    files: filesUnder('src/services'),
+    forbidden: (s) =>
+      /^(src\/(http|cli|ops|dev)|workflows|activities)(\/|$)/.test(s) || s === 'express',
+    why: 'use cases are shared by HTTP, CLI and activities, so they import none of them',
+  },
+  {
+    layer: 'src/temporal/',
+    files: filesUnder('src/temporal'),
+    forbidden: (s) =>
+      /^(src\/(http|cli|services|ops|dev)|activities)(\/|$)/.test(s) ||
+      ['express', 'stripe'].includes(s),
+    why: 'the Temporal side (client, worker, delivery) knows workflows, not the use cases that call it',
+  },
+  {
+    layer: 'src/http/',
+    files: filesUnder('src/http'),
+    forbidden: (s) =>
+      /^(src\/(cli|dev)|workflows|activities)(\/|$)/.test(s) || s === '@temporalio/worker',
+    why: 'routes call services, ops and the Temporal client; they never run a worker',
+  },
+  {
+    layer: 'src/cli/',
+    files: filesUnder('src/cli'),
+    forbidden: (s) =>
+      /^(src\/(http|dev)|workflows|activities)(\/|$)/.test(s) ||
+      ['express', '@temporalio/worker'].includes(s),
+    why: 'operator commands call services and ops, as the HTTP routes do',
   },
   {
     layer: 'src/db/',
@@ -84,6 +129,16 @@ describe('import layers', () => {
         .map((spec) => `${file} → ${spec}`),
     );
     expect(violations).toEqual([]);
+  });
+
+  it('when source code reads process.env, then it is src/config.ts (the one reader of settings)', () => {
+    const readers = ['src', 'activities', 'workflows']
+      .flatMap(filesUnder)
+      .filter((f) => f !== path.join('src', 'config.ts'))
+      .filter((f) =>
+        /\bprocess\.env\b/.test(stripComments(fs.readFileSync(path.join(ROOT, f), 'utf8'))),
+      );
+    expect(readers).toEqual([]);
   });
 
   it('when a forbidden import is present, then the scanner sees it', () => {
