@@ -48,6 +48,18 @@ export default tseslint.config(
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
     },
     rules: {
+      // One spelling of Node's built-ins: `node:fs`, never `fs`.
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: `^(${nodeBuiltins.join('|')})(/.*)?$`,
+              message: 'Import Node built-ins with the node: prefix (e.g. node:fs).',
+            },
+          ],
+        },
+      ],
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-unused-vars': [
         'error',

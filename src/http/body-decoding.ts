@@ -1,7 +1,7 @@
 // Turns raw webhook bodies (Buffers) into plain values or a clear AppError. Pure: no express, no
 // IO. The contract (SPEC §9): Japanese form encodings are decoded correctly or refused clearly,
 // never stored as mojibake; nothing PostgreSQL's jsonb cannot hold gets past this file.
-import { TextDecoder } from 'util';
+import { TextDecoder } from 'node:util';
 import iconv from 'iconv-lite';
 import { AppError } from '../domain/errors';
 

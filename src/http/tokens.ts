@@ -1,6 +1,6 @@
 // The MyASP shared token: where it is read from, and how it is compared. Messages never contain
 // the token (SPEC §9: never echoed, never logged).
-import { createHash, timingSafeEqual } from 'crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { AppError } from '../domain/errors';
 
 export const MYASP_TOKEN_HEADER = 'x-myasp-token';
