@@ -2,6 +2,7 @@
 // prepared: each file starts from the real schema and cannot see another file's rows.
 import { randomBytes } from 'node:crypto';
 import { Client, Pool } from 'pg';
+import { guardPoolErrors } from '../../src/db/pool';
 
 export interface TestDatabase {
   databaseUrl: string;
@@ -23,6 +24,8 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   url.pathname = `/${name}`;
   const databaseUrl = url.toString();
   const pool = new Pool({ connectionString: databaseUrl });
+  // DROP … WITH (FORCE) in another file, or a killed server, must not crash the test process.
+  guardPoolErrors(pool);
   let dropped = false;
   const drop = async () => {
     if (dropped) return;

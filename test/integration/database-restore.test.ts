@@ -10,6 +10,7 @@ import type { TestDatabase } from '../helpers/db';
 import { postStripe } from '../helpers/http';
 import { uid } from '../helpers/ids';
 import { startService } from '../helpers/service';
+import { guardPoolErrors } from '../../src/db/pool';
 
 const adminUrl = () => process.env.TEST_PG_ADMIN_URL ?? '';
 
@@ -37,9 +38,9 @@ async function restorableDatabase(): Promise<
   const db = {
     name,
     databaseUrl: url.toString(),
-    pool: new Pool({ connectionString: url.toString() }),
+    pool: guarded(new Pool({ connectionString: url.toString() })),
     reopen() {
-      db.pool = new Pool({ connectionString: db.databaseUrl });
+      db.pool = guarded(new Pool({ connectionString: db.databaseUrl }));
     },
     close: () => db.pool.end(),
     async drop() {
@@ -51,6 +52,11 @@ async function restorableDatabase(): Promise<
 }
 
 const nowS = () => Math.floor(Date.now() / 1000);
+
+function guarded(pool: Pool): Pool {
+  guardPoolErrors(pool);
+  return pool;
+}
 
 describe('a database restored from a backup under running workflows', () => {
   it('when an older database is restored, then the documented procedure brings the workflows back and every new event is applied', async () => {

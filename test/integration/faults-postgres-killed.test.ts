@@ -15,6 +15,7 @@ import { postStripe, type Answer } from '../helpers/http';
 import { faultAccountId, nowS } from '../helpers/ids';
 import { SECRETS } from '../helpers/service';
 import { waitFor } from '../helpers/wait';
+import { guardPoolErrors } from '../../src/db/pool';
 
 const ROUNDS = 5;
 
@@ -203,7 +204,7 @@ describe('PostgreSQL killed hard while webhooks are in flight', () => {
     postgres = await startHelperProcess('postgres-process.ts', [dataDir, '0', '--migrate']);
     ({ databaseUrl, port } = postgres.ready);
     pool = new pg.Pool({ connectionString: databaseUrl, max: 3 });
-    pool.on('error', () => undefined);
+    guardPoolErrors(pool);
     service = await startHelperProcess('service-process.ts', [], {
       DATABASE_URL: databaseUrl,
       TEMPORAL_ADDRESS: process.env.TEST_TEMPORAL_ADDRESS ?? '',

@@ -25,6 +25,7 @@ import {
   type Ack,
   type Stream,
 } from '../helpers/load';
+import { guardPoolErrors } from '../../src/db/pool';
 
 const INTERLEAVED_ACCOUNTS = LONG ? 1000 : 250;
 const SAME_EVENT_PAIRS = 20;
@@ -60,6 +61,7 @@ describe('two API processes and two workers on one PostgreSQL and one Temporal',
     url.pathname = `/${name}`;
     databaseUrl = url.toString();
     pool = new pg.Pool({ connectionString: databaseUrl, max: 4 });
+    guardPoolErrors(pool);
   });
   afterAll(async () => {
     await Promise.all(processes.map((p) => stopHelperProcess(p)));

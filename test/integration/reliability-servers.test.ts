@@ -33,6 +33,7 @@ import {
 import { killPostgresHard } from '../helpers/postgres-kill';
 import { startService, type TestService } from '../helpers/service';
 import { waitFor } from '../helpers/wait';
+import { guardPoolErrors } from '../../src/db/pool';
 
 const ACCOUNTS = LONG ? 400 : 60;
 const HOT_EVENTS = LONG ? 300 : 60;
@@ -131,7 +132,7 @@ describe('PostgreSQL killed and restarted mid-stream', () => {
     postgres = await startHelperProcess('postgres-process.ts', [dataDir, '0', '--migrate']);
     const { databaseUrl, port: pgPort } = postgres.ready;
     pool = new pg.Pool({ connectionString: databaseUrl, max: 3 });
-    pool.on('error', () => undefined);
+    guardPoolErrors(pool);
     const port = await findFreePort();
     service = await startServiceProcess({
       databaseUrl,
