@@ -46,6 +46,7 @@ const LABELS: Record<string, [string, string]> = {
     'classic acknowledgements (applied at commit)',
   ],
   backlog_drain: ['backlog drain (events/s)', 'classic acknowledgements, concurrency 16'],
+  gate_c1: ['gate `GET /v1/gate`, concurrency 1', 'bare primary-key SELECT behind express'],
   gate_c16: ['gate `GET /v1/gate`, concurrency 16', 'bare primary-key SELECT behind express'],
   registered_accounts: [
     'registered accounts (`POST /v1/accounts`, concurrency 16, until applied)',
