@@ -108,6 +108,8 @@ async function startService(
     PORT: '0',
     TEMPORAL_TASK_QUEUE: queue,
     LOG_LEVEL: 'silent',
+    // Worker sizes under test (`WORKER_MAX_CACHED_WORKFLOWS=… npm run bench`).
+    ...workerSettingsFromEnv(),
   });
   return runServices(config, role, pino({ level: 'silent' }), { schedules: false });
 }
@@ -333,6 +335,7 @@ async function main(): Promise<void> {
     namespace: 'default',
     headless: true,
     dbFilename: temporalDbFile,
+    extraArgs: devServerArgsFromEnv(),
   });
   const cpu = new CpuSampler({ temporal: () => temporal.pid, postgres: pgServer.pid });
   cpu.start();
@@ -398,11 +401,21 @@ async function main(): Promise<void> {
   process.stdout.write(`${out}\n`);
 }
 
+function workerSettingsFromEnv(): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => k.startsWith('WORKER_')),
+  ) as Record<string, string>;
+}
+
+/** Extra dev-server flags under test, e.g. BENCH_DEV_SERVER_ARGS='--sqlite-pragma synchronous=NORMAL'. */
+function devServerArgsFromEnv(): string[] {
+  return (process.env.BENCH_DEV_SERVER_ARGS ?? '').split(/\s+/).filter(Boolean);
+}
+
 /** Worker and dev-server settings in force, so results of different settings can be told apart. */
 function benchSettings(): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(process.env).filter(([k]) => k.startsWith('WORKER_') || k === 'GOGC'),
-  ) as Record<string, string>;
+  const args = devServerArgsFromEnv().join(' ');
+  return { ...workerSettingsFromEnv(), ...(args ? { BENCH_DEV_SERVER_ARGS: args } : {}) };
 }
 
 main().catch((err: unknown) => {
