@@ -123,13 +123,13 @@ export async function renewalBurst(
   const since = new Date();
   const t0 = performance.now();
   const acks = await load(n, 16, (i) => post(`${ctx.apiUrl}/webhooks/stripe`, account(i), pick(i)));
-  const prefixes = new Set(Array.from({ length: accounts }, (_, a) => accountOf(a)));
+  const accountIds = Array.from({ length: accounts }, (_, a) => accountOf(a));
   const deadline = Date.now() + 30 * 60_000;
   for (;;) {
     const r = await ctx.pool.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM billing_events
         WHERE outcome IS NULL AND received_at >= $1::timestamptz AND account_id = ANY($2::text[])`,
-      [since.toISOString(), [...prefixes]],
+      [since.toISOString(), accountIds],
     );
     if ((r.rows[0]?.n ?? 0) === 0) break;
     if (Date.now() > deadline) throw new Error('the renewal burst was not applied in 30 minutes');
@@ -141,7 +141,7 @@ export async function renewalBurst(
             extract(epoch FROM percentile_cont(0.5) WITHIN GROUP (ORDER BY processed_at - received_at))::float8 AS p50,
             count(DISTINCT (account_id, processed_at))::int AS wakeups
        FROM billing_events WHERE received_at >= $1::timestamptz AND account_id = ANY($2::text[])`,
-    [since.toISOString(), [...prefixes]],
+    [since.toISOString(), accountIds],
   );
   const row = s.rows[0];
   return {
@@ -199,7 +199,8 @@ export async function fixedRate(
     const due = t0 + (i / rate) * 1000;
     const wait = due - performance.now();
     if (wait > 0) await new Promise((res) => setTimeout(res, wait));
-    if (inFlight >= 64) continue; // bounded: a sender that cannot keep up drops the rest of its slot
+    // Bounded: at most 64 requests in flight; a request whose turn finds them all busy is skipped.
+    if (inFlight >= 64) continue;
     inFlight += 1;
     sends.push(
       post(`${ctx.apiUrl}/webhooks/stripe`, `${prefix}${i % 1000}`).finally(
