@@ -10,179 +10,89 @@ import { performance } from 'node:perf_hooks';
 import os from 'node:os';
 import path from 'node:path';
 import fs from 'node:fs';
-import type { Server } from 'node:http';
-import express from 'express';
 import pg from 'pg';
 import pino from 'pino';
-import Stripe from 'stripe';
 import { loadConfig } from '../src/config';
 import { runMigrations } from '../src/db/migrate';
 import { runServices, type Role, type Running } from '../src/runtime';
 import { startEmbeddedPostgres, startTemporalDevServer } from '../src/dev/local-stack';
-import { signStripePayload } from '../test/helpers/stripe-signing';
-import { invoicePaymentFailed, toBody } from '../test/fixtures/stripe';
+import { CpuSampler, cpuShares } from './cpu';
+import { ADMIN, SECRET, classicService, drained, load, post } from './load';
+import {
+  fixedRate,
+  prepareRebuildDatabase,
+  rebuildScenario,
+  registeredAccounts,
+  renewalBurst,
+  type Figure,
+  type ScaleContext,
+} from './scenarios-scale';
 
-const SECRET = 'whsec_bench_secret';
-const ADMIN = 'bench-admin-token';
 const quick = process.argv.includes('--quick');
-const SIZES = quick
-  ? { ack: 600, e2e: 1500, backlog: 2000, gate: 2000, runs: 3 }
-  : { ack: 4000, e2e: 10_000, backlog: 5000, gate: 20_000, runs: 3 };
-
-interface Load {
-  requests: number;
-  seconds: number;
-  perSecond: number;
-  p50: number;
-  p99: number;
-}
-
-function quantile(sorted: number[], q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
-}
-
-/** Sends `n` requests with `concurrency` senders; each request must answer 200. */
-async function load(n: number, concurrency: number, send: (i: number) => Promise<void>) {
-  const latencies: number[] = [];
-  let next = 0;
-  const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      for (let i = next++; i < n; i = next++) {
-        const s = performance.now();
-        await send(i);
-        latencies.push(performance.now() - s);
-      }
-    }),
-  );
-  const seconds = (performance.now() - t0) / 1000;
-  latencies.sort((a, b) => a - b);
-  return {
-    requests: n,
-    seconds,
-    perSecond: n / seconds,
-    p50: quantile(latencies, 0.5),
-    p99: quantile(latencies, 0.99),
-  } satisfies Load;
-}
-
-let seq = 0;
-function signedFailure(accountId: string): { body: string; signature: string } {
-  seq += 1;
-  const body = toBody(
-    invoicePaymentFailed({
-      eventId: `evt_bench_${process.pid}_${seq}`,
-      accountId,
-      customerId: `cus_${accountId}`,
-      subscriptionId: `sub_${accountId}`,
-      created: 1_767_225_600 + seq,
-    }),
-  );
-  return { body, signature: signStripePayload(body, SECRET) };
-}
-
-async function post(url: string, accountId: string): Promise<void> {
-  const { body, signature } = signedFailure(accountId);
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'stripe-signature': signature },
-    body,
-  });
-  if (res.status !== 200) throw new Error(`${url} answered ${res.status}: ${await res.text()}`);
-  await res.arrayBuffer();
-}
-
-async function listen(app: express.Express): Promise<{ url: string; server: Server }> {
-  const server = await new Promise<Server>((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
-  });
-  const a = server.address();
-  return { url: `http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}`, server };
-}
-
-/** The classic design: verify, then one transaction with the event, the account and an audit row. */
-async function classicService(pool: pg.Pool) {
-  await pool.query(`
-    CREATE TABLE IF NOT EXISTS classic_events (id bigserial PRIMARY KEY, dedupe_key text UNIQUE, account_id text, payload jsonb, received_at timestamptz DEFAULT now());
-    CREATE TABLE IF NOT EXISTS classic_accounts (account_id text PRIMARY KEY, status text, last_event_id bigint, updated_at timestamptz);
-    CREATE TABLE IF NOT EXISTS classic_audit (id bigserial PRIMARY KEY, account_id text, event_id bigint, to_status text, created_at timestamptz DEFAULT now());`);
-  const app = express();
-  app.post('/webhooks/stripe', express.raw({ type: () => true }), async (req, res) => {
-    const event = Stripe.webhooks.constructEvent(
-      req.body as Buffer,
-      req.get('stripe-signature') ?? '',
-      SECRET,
-    ) as unknown as { id: string; data: { object: { subscription_details?: unknown } } };
-    const payload = (req.body as Buffer).toString('utf8');
-    const accountId =
-      (
-        JSON.parse(payload) as {
-          data: {
-            object: {
-              metadata?: { account_id?: string };
-              parent?: { subscription_details?: { metadata?: { account_id?: string } } };
-            };
-          };
-        }
-      ).data.object.parent?.subscription_details?.metadata?.account_id ?? 'unknown';
-    const client = await pool.connect();
-    try {
-      await client.query('BEGIN');
-      const e = await client.query<{ id: string }>(
-        'INSERT INTO classic_events (dedupe_key, account_id, payload) VALUES ($1, $2, $3::jsonb) ON CONFLICT DO NOTHING RETURNING id',
-        [event.id, accountId, payload],
-      );
-      const id = e.rows[0]?.id;
-      if (id) {
-        await client.query(
-          `INSERT INTO classic_accounts VALUES ($1, 'past_due', $2, now())
-           ON CONFLICT (account_id) DO UPDATE SET status = 'past_due', last_event_id = $2, updated_at = now()`,
-          [accountId, id],
-        );
-        await client.query(
-          `INSERT INTO classic_audit (account_id, event_id, to_status) VALUES ($1, $2, 'past_due')`,
-          [accountId, id],
-        );
-      }
-      await client.query('COMMIT');
-    } catch (err) {
-      await client.query('ROLLBACK');
-      throw err;
-    } finally {
-      client.release();
-    }
-    res.json({ received: true });
-  });
-  app.get('/gate/:id', async (req, res) => {
-    const r = await pool.query('SELECT status FROM classic_accounts WHERE account_id = $1', [
-      req.params.id,
-    ]);
-    res.json({ status: (r.rows[0] as { status?: string } | undefined)?.status ?? null });
-  });
-  return listen(app);
-}
-
-async function pendingCount(pool: pg.Pool, prefix: string): Promise<number> {
-  const r = await pool.query<{ n: number }>(
-    `SELECT count(*)::int AS n FROM billing_events WHERE outcome IS NULL AND account_id LIKE $1`,
-    [`${prefix}%`],
-  );
-  return r.rows[0]?.n ?? 0;
-}
-
-/** Polls until every event of the prefix is applied (deadline: 20 minutes). */
-async function drained(pool: pg.Pool, prefix: string): Promise<void> {
-  const deadline = Date.now() + 20 * 60_000;
-  while ((await pendingCount(pool, prefix)) > 0) {
-    if (Date.now() > deadline) throw new Error(`events of ${prefix} not applied in 20 minutes`);
-    await new Promise((r) => setTimeout(r, 100));
+/** `--name=value` on the command line, as a number. */
+function flag(name: string): number | undefined {
+  const arg = process.argv.find((a) => a.startsWith(`--${name}=`));
+  const value = arg === undefined ? undefined : Number(arg.slice(name.length + 3));
+  if (value !== undefined && !(Number.isFinite(value) && value > 0)) {
+    throw new Error(`--${name} takes a positive number, e.g. --${name}=1000.`);
   }
+  return value;
+}
+// Each size has a flag, so a scaled-down scenario can be run alone (`--burst-accounts=500`).
+const DEFAULTS = quick
+  ? {
+      ack: 600,
+      e2e: 1500,
+      backlog: 2000,
+      gate: 2000,
+      accounts: 2000,
+      burst: 1000,
+      rate_seconds: 20,
+      rebuild: 100_000,
+      runs: 3,
+    }
+  : {
+      ack: 4000,
+      e2e: 10_000,
+      backlog: 5000,
+      gate: 20_000,
+      accounts: 100_000,
+      burst: 10_000,
+      rate_seconds: 120,
+      rebuild: 1_000_000,
+      runs: 3,
+    };
+const SIZES = {
+  ack: flag('acks') ?? DEFAULTS.ack,
+  e2e: flag('e2e-events') ?? DEFAULTS.e2e,
+  backlog: flag('backlog-events') ?? DEFAULTS.backlog,
+  gate: flag('gate-requests') ?? DEFAULTS.gate,
+  accounts: flag('registered-accounts') ?? DEFAULTS.accounts,
+  burst: flag('burst-accounts') ?? DEFAULTS.burst,
+  rate_seconds: flag('rate-seconds') ?? DEFAULTS.rate_seconds,
+  rebuild: flag('rebuild-events') ?? DEFAULTS.rebuild,
+  runs: flag('runs') ?? DEFAULTS.runs,
+};
+const SCENARIOS = [
+  'ack',
+  'e2e',
+  'gate',
+  'registered',
+  'burst',
+  'rate',
+  'split',
+  'rebuild',
+] as const;
+type Scenario = (typeof SCENARIOS)[number];
+const onlyArg = process.argv.find((a) => a.startsWith('--only='));
+const ONLY: Set<Scenario> = new Set(
+  onlyArg ? (onlyArg.slice('--only='.length).split(',') as Scenario[]) : SCENARIOS,
+);
+for (const s of ONLY) {
+  if (!SCENARIOS.includes(s)) throw new Error(`--only takes ${SCENARIOS.join(',')}; got "${s}".`);
 }
 
-type Figures = Record<
-  string,
-  { value: number; baseline: number; unit: string; extra?: Record<string, number> }
->;
+type Figures = Record<string, Figure>;
 
 async function startService(
   databaseUrl: string,
@@ -198,99 +108,166 @@ async function startService(
     PORT: '0',
     TEMPORAL_TASK_QUEUE: queue,
     LOG_LEVEL: 'silent',
+    // Worker sizes under test (`WORKER_MAX_CACHED_WORKFLOWS=… npm run bench`).
+    ...workerSettingsFromEnv(),
   });
   return runServices(config, role, pino({ level: 'silent' }), { schedules: false });
 }
 
-async function oneRun(run: number, databaseUrl: string, temporalAddress: string): Promise<Figures> {
+interface Stack {
+  databaseUrl: string;
+  adminUrl: string;
+  temporalAddress: string;
+  temporalPid: () => number;
+  temporalDbFile: string;
+  cpu: CpuSampler;
+  rebuildUrl: string | null;
+}
+
+/** Runs `fn` and adds which process used the CPU meanwhile to the figure it returns. */
+async function measured(stack: Stack, fn: () => Promise<Figure>): Promise<Figure> {
+  const before = stack.cpu.read();
+  const t0 = performance.now();
+  const figure = await fn();
+  const shares = cpuShares(before, stack.cpu.read(), (performance.now() - t0) / 1000);
+  return { ...figure, extra: { ...figure.extra, ...shares } };
+}
+
+async function oneRun(run: number, stack: Stack): Promise<Figures> {
+  const { databaseUrl, temporalAddress } = stack;
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 8 });
   const classic = await classicService(pool);
   const figures: Figures = {};
   const tag = `r${run}_${process.pid}`;
   let all: Running | null = null;
   let api: Running | null = null;
+  let classic16: number | undefined;
+  const classicRate16 = async () =>
+    (classic16 ??= (
+      await load(SIZES.ack, 16, (i) =>
+        post(`${classic.url}/webhooks/stripe`, `k${tag}_${i % 1000}`),
+      )
+    ).perSecond);
   try {
-    all = await startService(databaseUrl, temporalAddress, 'all', `bench-${tag}`);
+    const service = await startService(databaseUrl, temporalAddress, 'all', `bench-${tag}`);
+    all = service;
     const url = `${all.info.apiUrl}/webhooks/stripe`;
     // 1. Acknowledgements at concurrency 1, 16, 64 (1,000 accounts).
-    for (const c of [1, 16, 64]) {
-      const base = await load(SIZES.ack, c, (i) =>
-        post(`${classic.url}/webhooks/stripe`, `c${tag}_${c}_${i % 1000}`),
-      );
-      const ours = await load(SIZES.ack, c, (i) => post(url, `a${tag}_${c}_${i % 1000}`));
-      figures[`ack_c${c}`] = {
-        value: ours.perSecond,
-        baseline: base.perSecond,
-        unit: 'acks/s',
-        extra: {
-          p50_ms: ours.p50,
-          p99_ms: ours.p99,
-          baseline_p50_ms: base.p50,
-          baseline_p99_ms: base.p99,
-        },
-      };
+    for (const c of ONLY.has('ack') ? [1, 16, 64] : []) {
+      figures[`ack_c${c}`] = await measured(stack, async () => {
+        const base = await load(SIZES.ack, c, (i) =>
+          post(`${classic.url}/webhooks/stripe`, `c${tag}_${c}_${i % 1000}`),
+        );
+        if (c === 16) classic16 = base.perSecond;
+        const ours = await load(SIZES.ack, c, (i) => post(url, `a${tag}_${c}_${i % 1000}`));
+        return {
+          value: ours.perSecond,
+          baseline: base.perSecond,
+          unit: 'acks/s',
+          extra: {
+            p50_ms: ours.p50,
+            p99_ms: ours.p99,
+            baseline_p50_ms: base.p50,
+            baseline_p99_ms: base.p99,
+          },
+        };
+      });
       await drained(pool, `a${tag}_${c}_`);
     }
     // 2. Sustained end-to-end: from the first request until every acknowledged event is applied.
-    for (const [name, accounts] of [
-      ['e2e_50_busy', 50],
-      ['e2e_1000_distinct', 1000],
-    ] as const) {
-      const prefix = `e${tag}_${accounts}_`;
-      const base = await load(SIZES.e2e, 16, (i) =>
-        post(`${classic.url}/webhooks/stripe`, `${prefix}c${i % accounts}`),
-      );
-      const t0 = performance.now();
-      await load(SIZES.e2e, 16, (i) => post(url, `${prefix}${i % accounts}`));
-      await drained(pool, prefix);
-      const perSecond = SIZES.e2e / ((performance.now() - t0) / 1000);
-      figures[name] = { value: perSecond, baseline: base.perSecond, unit: 'events/s applied' };
+    for (const [name, accounts] of ONLY.has('e2e')
+      ? ([
+          ['e2e_50_busy', 50],
+          ['e2e_1000_distinct', 1000],
+        ] as const)
+      : []) {
+      figures[name] = await measured(stack, async () => {
+        const prefix = `e${tag}_${accounts}_`;
+        const base = await load(SIZES.e2e, 16, (i) =>
+          post(`${classic.url}/webhooks/stripe`, `${prefix}c${i % accounts}`),
+        );
+        const t0 = performance.now();
+        await load(SIZES.e2e, 16, (i) => post(url, `${prefix}${i % accounts}`));
+        await drained(pool, prefix);
+        const perSecond = SIZES.e2e / ((performance.now() - t0) / 1000);
+        return { value: perSecond, baseline: base.perSecond, unit: 'events/s applied' };
+      });
     }
     // 3. The gate at concurrency 16 against a bare primary-key SELECT behind the same HTTP stack.
-    const gateBase = await load(SIZES.gate, 16, (i) =>
-      fetch(`${classic.url}/gate/e${tag}_50_c${i % 50}`)
-        .then((r) => r.arrayBuffer())
-        .then(() => undefined),
-    );
-    const gate = await load(SIZES.gate, 16, (i) =>
-      fetch(`${all?.info.apiUrl}/v1/gate/e${tag}_50_${i % 50}/confirm`, {
-        headers: { authorization: `Bearer ${ADMIN}` },
-      })
-        .then((r) => r.arrayBuffer())
-        .then(() => undefined),
-    );
-    figures.gate_c16 = {
-      value: gate.perSecond,
-      baseline: gateBase.perSecond,
-      unit: 'answers/s',
-      extra: { p50_ms: gate.p50, p99_ms: gate.p99, baseline_p99_ms: gateBase.p99 },
+    // At concurrency 1 the latency is the cost of one answer; at 16 it adds queueing in one process.
+    if (ONLY.has('gate')) {
+      await seedGateAccounts(service, classic.url, tag, pool);
+      for (const c of [1, 16]) {
+        figures[`gate_c${c}`] = await measured(stack, () =>
+          gateFigure(service, classic.url, tag, c),
+        );
+      }
+    }
+    const ctx: ScaleContext = {
+      pool,
+      apiUrl: service.info.apiUrl ?? '',
+      tag,
+      classic16: classicRate16,
+      temporalDbFile: stack.temporalDbFile,
+      temporalPid: stack.temporalPid,
     };
-    await all.stop();
+    // 4. Registered accounts (time, database and Temporal size, memory), then a renewal-day burst
+    // over the first of them: their workflows exist, as on a real renewal day.
+    if (ONLY.has('registered')) {
+      figures.registered_accounts = await measured(stack, () =>
+        registeredAccounts(ctx, SIZES.accounts),
+      );
+    }
+    if (ONLY.has('burst')) {
+      const registered = ONLY.has('registered') ? Math.min(SIZES.accounts, SIZES.burst) : 0;
+      const accountOf = (a: number) => (a < registered ? `g${tag}_${a}` : `u${tag}_${a}`);
+      figures.renewal_burst = await measured(stack, () =>
+        renewalBurst(ctx, classic.url, accountOf, SIZES.burst),
+      );
+    }
+    // 5. Fixed rates over 1,000 distinct accounts: a quarter and half of the classic rate.
+    for (const fraction of ONLY.has('rate') ? [0.25, 0.5] : []) {
+      figures[`rate_${fraction * 100}pct`] = await measured(stack, () =>
+        fixedRate(ctx, fraction, SIZES.rate_seconds),
+      );
+    }
+    await service.stop();
     all = null;
-    // 4. API alone (no worker on the box) at concurrency 16, then the backlog it leaves drains.
-    api = await startService(databaseUrl, temporalAddress, 'api', `bench-${tag}-split`);
-    const apiUrl = `${api.info.apiUrl}/webhooks/stripe`;
-    const base16 = figures.ack_c16?.baseline ?? NaN;
-    const prefix = `b${tag}_`;
-    const apiOnly = await load(SIZES.backlog, 16, (i) => post(apiUrl, `${prefix}${i % 1000}`));
-    figures.ack_c16_api_only = {
-      value: apiOnly.perSecond,
-      baseline: base16,
-      unit: 'acks/s',
-      extra: { p50_ms: apiOnly.p50, p99_ms: apiOnly.p99 },
-    };
-    await api.stop();
-    api = null;
-    const t0 = performance.now();
-    all = await startService(databaseUrl, temporalAddress, 'all', `bench-${tag}-split`);
-    await drained(pool, prefix);
-    const seconds = (performance.now() - t0) / 1000;
-    figures.backlog_drain = {
-      value: SIZES.backlog / seconds,
-      baseline: base16,
-      unit: 'events/s drained',
-      extra: { seconds, events: SIZES.backlog },
-    };
+    // 6. API alone (no worker on the box) at concurrency 16, then the backlog it leaves drains.
+    if (ONLY.has('split')) {
+      const base16 = await classicRate16();
+      api = await startService(databaseUrl, temporalAddress, 'api', `bench-${tag}-split`);
+      const apiUrl = `${api.info.apiUrl}/webhooks/stripe`;
+      const prefix = `b${tag}_`;
+      figures.ack_c16_api_only = await measured(stack, async () => {
+        const apiOnly = await load(SIZES.backlog, 16, (i) => post(apiUrl, `${prefix}${i % 1000}`));
+        return {
+          value: apiOnly.perSecond,
+          baseline: base16,
+          unit: 'acks/s',
+          extra: { p50_ms: apiOnly.p50, p99_ms: apiOnly.p99 },
+        };
+      });
+      await api.stop();
+      api = null;
+      figures.backlog_drain = await measured(stack, async () => {
+        const t0 = performance.now();
+        all = await startService(databaseUrl, temporalAddress, 'all', `bench-${tag}-split`);
+        await drained(pool, prefix);
+        const seconds = (performance.now() - t0) / 1000;
+        return {
+          value: SIZES.backlog / seconds,
+          baseline: base16,
+          unit: 'events/s drained',
+          extra: { seconds, events: SIZES.backlog },
+        };
+      });
+    }
+    // 7. rebuild-projection over the generated events (a database of their own).
+    if (stack.rebuildUrl) {
+      const rebuildUrl = stack.rebuildUrl;
+      figures.rebuild = await measured(stack, () => rebuildScenario(rebuildUrl));
+    }
   } finally {
     await all?.stop();
     await api?.stop();
@@ -298,6 +275,46 @@ async function oneRun(run: number, databaseUrl: string, temporalAddress: string)
     await pool.end();
   }
   return figures;
+}
+
+/** Accounts with a projection row for the gate: the e2e scenario's, or 50 made here. */
+async function seedGateAccounts(all: Running, classicUrl: string, tag: string, pool: pg.Pool) {
+  if (ONLY.has('e2e')) return;
+  await load(50, 16, (i) => post(`${all.info.apiUrl}/webhooks/stripe`, `e${tag}_50_${i}`));
+  await load(50, 16, (i) => post(`${classicUrl}/webhooks/stripe`, `e${tag}_50_c${i}`));
+  await drained(pool, `e${tag}_50_`);
+}
+
+async function gateFigure(
+  all: Running,
+  classicUrl: string,
+  tag: string,
+  concurrency: number,
+): Promise<Figure> {
+  const n = concurrency === 1 ? Math.min(SIZES.gate, 1000) : SIZES.gate;
+  const gateBase = await load(n, concurrency, (i) =>
+    fetch(`${classicUrl}/gate/e${tag}_50_c${i % 50}`)
+      .then((r) => r.arrayBuffer())
+      .then(() => undefined),
+  );
+  const gate = await load(n, concurrency, (i) =>
+    fetch(`${all.info.apiUrl}/v1/gate/e${tag}_50_${i % 50}/confirm`, {
+      headers: { authorization: `Bearer ${ADMIN}` },
+    })
+      .then((r) => r.arrayBuffer())
+      .then(() => undefined),
+  );
+  return {
+    value: gate.perSecond,
+    baseline: gateBase.perSecond,
+    unit: 'answers/s',
+    extra: {
+      p50_ms: gate.p50,
+      p99_ms: gate.p99,
+      baseline_p50_ms: gateBase.p50,
+      baseline_p99_ms: gateBase.p99,
+    },
+  };
 }
 
 function loadAverage(): number[] {
@@ -312,18 +329,50 @@ async function main(): Promise<void> {
     dataDir: path.join(dir, 'pg'),
     persistent: false,
   });
-  const temporal = await startTemporalDevServer({ namespace: 'default', headless: true });
+  // A SQLite file as `npm start` uses, so Temporal's size can be measured.
+  const temporalDbFile = path.join(dir, 'temporal.db');
+  const temporal = await startTemporalDevServer({
+    namespace: 'default',
+    headless: true,
+    dbFilename: temporalDbFile,
+    extraArgs: devServerArgsFromEnv(),
+  });
+  const cpu = new CpuSampler({ temporal: () => temporal.pid, postgres: pgServer.pid });
+  cpu.start();
   const runs: Figures[] = [];
   const loadBefore = loadAverage();
+  let rebuildSetup: Record<string, number> | undefined;
   try {
     await runMigrations(pgServer.databaseUrl, () => undefined);
+    let rebuildUrl: string | null = null;
+    if (ONLY.has('rebuild')) {
+      process.stderr.write(`generating ${SIZES.rebuild} processed events…\n`);
+      const prepared = await prepareRebuildDatabase(pgServer.adminUrl, SIZES.rebuild);
+      rebuildUrl = prepared.url;
+      rebuildSetup = {
+        accounts: prepared.accounts,
+        events_per_account: prepared.steps,
+        generate_seconds: prepared.generateSeconds,
+      };
+    }
+    const stack: Stack = {
+      databaseUrl: pgServer.databaseUrl,
+      adminUrl: pgServer.adminUrl,
+      temporalAddress: temporal.address,
+      temporalPid: () => temporal.pid,
+      temporalDbFile,
+      cpu,
+      rebuildUrl,
+    };
     for (let r = 1; r <= SIZES.runs; r++) {
       process.stderr.write(`run ${r}/${SIZES.runs}…\n`);
-      runs.push(await oneRun(r, pgServer.databaseUrl, temporal.address));
+      runs.push(await oneRun(r, stack));
     }
   } finally {
+    cpu.stop();
     await temporal.stop();
     await pgServer.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
   }
   const result = {
     mode: quick ? 'quick' : 'full',
@@ -337,6 +386,9 @@ async function main(): Promise<void> {
       load_after: loadAverage(),
     },
     sizes: SIZES,
+    scenarios: [...ONLY],
+    settings: benchSettings(),
+    ...(rebuildSetup ? { rebuild_setup: rebuildSetup } : {}),
     runs,
   };
   const out = path.join(
@@ -347,6 +399,23 @@ async function main(): Promise<void> {
   fs.mkdirSync(path.dirname(out), { recursive: true });
   fs.writeFileSync(out, JSON.stringify(result, null, 1) + '\n');
   process.stdout.write(`${out}\n`);
+}
+
+function workerSettingsFromEnv(): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => k.startsWith('WORKER_')),
+  ) as Record<string, string>;
+}
+
+/** Extra dev-server flags under test, e.g. BENCH_DEV_SERVER_ARGS='--sqlite-pragma synchronous=NORMAL'. */
+function devServerArgsFromEnv(): string[] {
+  return (process.env.BENCH_DEV_SERVER_ARGS ?? '').split(/\s+/).filter(Boolean);
+}
+
+/** Worker and dev-server settings in force, so results of different settings can be told apart. */
+function benchSettings(): Record<string, string> {
+  const args = devServerArgsFromEnv().join(' ');
+  return { ...workerSettingsFromEnv(), ...(args ? { BENCH_DEV_SERVER_ARGS: args } : {}) };
 }
 
 main().catch((err: unknown) => {

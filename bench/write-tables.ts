@@ -1,6 +1,7 @@
 // Writes BENCHMARKS.md's result tables from a `npm run bench` JSON file (the newest in
 // bench/results/ unless one is named): median and spread over the runs, each as a ratio to its
-// baseline from the same run. Usage: npm run bench:tables [-- bench/results/<file>.json]
+// baseline from the same run. Usage: npm run bench:tables [-- bench/results/<file>.json] [--print]
+// (--print: show the tables instead of writing BENCHMARKS.md).
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -22,6 +23,9 @@ interface Result {
     load_after: number[];
   };
   sizes: Record<string, number>;
+  scenarios?: string[];
+  settings?: Record<string, string>;
+  rebuild_setup?: Record<string, number>;
   runs: Record<string, Figure>[];
 }
 
@@ -42,8 +46,47 @@ const LABELS: Record<string, [string, string]> = {
     'classic acknowledgements (applied at commit)',
   ],
   backlog_drain: ['backlog drain (events/s)', 'classic acknowledgements, concurrency 16'],
+  gate_c1: ['gate `GET /v1/gate`, concurrency 1', 'bare primary-key SELECT behind express'],
   gate_c16: ['gate `GET /v1/gate`, concurrency 16', 'bare primary-key SELECT behind express'],
+  registered_accounts: [
+    'registered accounts (`POST /v1/accounts`, concurrency 16, until applied)',
+    'classic acknowledgements, concurrency 16',
+  ],
+  renewal_burst: [
+    'renewal-day burst (3 events per account, concurrency 16, until applied)',
+    'classic design taking the same burst',
+  ],
+  rate_25pct: ['fixed rate: a quarter of the classic rate, 1,000 accounts', 'events/s offered'],
+  rate_50pct: ['fixed rate: half the classic rate, 1,000 accounts', 'events/s offered'],
+  rebuild: [
+    '`rebuild-projection` (fold and compare every row)',
+    'bare keyset scan of the same rows, no fold',
+  ],
 };
+
+/** Extra measurements shown per figure, with their headings. */
+const DETAILS: [string, string][] = [
+  ['worst_staleness_s', 'worst staleness s'],
+  ['p50_staleness_s', 'p50 staleness s'],
+  ['events_per_wakeup', 'events per wake-up'],
+  ['pending_end', 'pending at end'],
+  ['pending_growth_per_s_second_half', 'backlog growth events/s (2nd half)'],
+  ['drain_seconds_after', 'drain s after load'],
+  ['seconds', 'seconds'],
+  ['accounts', 'accounts'],
+  ['events', 'events'],
+  ['db_mb_added', 'PostgreSQL MB added'],
+  ['temporal_db_mb_added', 'Temporal SQLite MB added'],
+  ['node_rss_mb', 'service process RSS MB'],
+  ['temporal_rss_mb', 'Temporal server RSS MB'],
+];
+
+const CPU: [string, string][] = [
+  ['cpu_node', 'service + load (node)'],
+  ['cpu_temporal', 'Temporal dev server'],
+  ['cpu_postgres', 'PostgreSQL'],
+  ['cpu_other', 'other work on the machine'],
+];
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -56,7 +99,7 @@ const spread = (xs: number[], d = 2) => `${fmt(Math.min(...xs), d)}–${fmt(Math
 export function tables(r: Result): string {
   const names = Object.keys(r.runs[0] ?? {});
   const lines = [
-    `Mode \`${r.mode}\`, started ${r.started_at}, ${fmt(r.minutes, 1)} minutes; ${r.machine.cores} cores (${r.machine.cpu}), Node ${r.machine.node}; load average (1/5/15 min) before ${r.machine.load_before.join(' / ')}, after ${r.machine.load_after.join(' / ')}; ${r.runs.length} runs; sizes ${JSON.stringify(r.sizes)}.`,
+    `Mode \`${r.mode}\`, started ${r.started_at}, ${fmt(r.minutes, 1)} minutes; ${r.machine.cores} cores (${r.machine.cpu}), Node ${r.machine.node}; load average (1/5/15 min) before ${r.machine.load_before.join(' / ')}, after ${r.machine.load_after.join(' / ')}; ${r.runs.length} runs; sizes ${JSON.stringify(r.sizes)}${r.settings && Object.keys(r.settings).length ? `; settings ${JSON.stringify(r.settings)}` : ''}${r.rebuild_setup ? `; rebuild data ${JSON.stringify(r.rebuild_setup)}` : ''}.`,
     '',
     '| figure | median | spread | unit | baseline (median) | ratio median | ratio spread |',
     '| --- | --- | --- | --- | --- | --- | --- |',
@@ -72,12 +115,17 @@ export function tables(r: Result): string {
       )} | ${figs[0]?.unit ?? ''} | ${fmt(median(figs.map((f) => f.baseline)), 0)} (${base}) | ${fmt(median(ratios))}× | ${spread(ratios)}× |`,
     );
   }
-  lines.push(
-    '',
-    '| figure | p50 ms (median) | p99 ms (median, spread) | baseline p99 ms (median) |',
-    '| --- | --- | --- | --- |',
+  const withLatency = names.filter((n) =>
+    r.runs.some((run) => run[n]?.extra?.p99_ms !== undefined),
   );
-  for (const name of names) {
+  if (withLatency.length > 0) {
+    lines.push(
+      '',
+      '| figure | p50 ms (median) | p99 ms (median, spread) | baseline p99 ms (median) |',
+      '| --- | --- | --- | --- |',
+    );
+  }
+  for (const name of withLatency) {
     const figs = r.runs
       .map((run) => run[name])
       .filter((f): f is Figure => f?.extra?.p99_ms !== undefined);
@@ -87,13 +135,53 @@ export function tables(r: Result): string {
       `| ${LABELS[name]?.[0] ?? name} | ${fmt(median(figs.map((f) => f.extra?.p50_ms ?? NaN)))} | ${fmt(median(p99))} (${spread(p99)}) | ${fmt(median(figs.map((f) => f.extra?.baseline_p99_ms ?? NaN)))} |`,
     );
   }
+  lines.push(...detailTables(r, names));
   return lines.join('\n');
+}
+
+function medianOf(r: Result, name: string, key: string): number {
+  const xs = r.runs
+    .map((run) => run[name]?.extra?.[key])
+    .filter((x): x is number => typeof x === 'number');
+  return xs.length ? median(xs) : NaN;
+}
+
+/** Per-figure details (staleness, wake-ups, sizes) and which process used the CPU. */
+function detailTables(r: Result, names: string[]): string[] {
+  const lines: string[] = [];
+  const detailed = names.filter((n) => DETAILS.some(([k]) => !Number.isNaN(medianOf(r, n, k))));
+  if (detailed.length > 0) {
+    lines.push('', '| figure | measurement | median |', '| --- | --- | --- |');
+    for (const name of detailed) {
+      for (const [key, heading] of DETAILS) {
+        const m = medianOf(r, name, key);
+        if (!Number.isNaN(m))
+          lines.push(`| ${LABELS[name]?.[0] ?? name} | ${heading} | ${fmt(m)} |`);
+      }
+    }
+  }
+  const withCpu = names.filter((n) => !Number.isNaN(medianOf(r, n, 'cpu_node')));
+  if (withCpu.length > 0) {
+    lines.push(
+      '',
+      `Share of the machine's CPU (${r.machine.cores} cores = 100 %) during each figure, median over the runs:`,
+      '',
+      `| figure | ${CPU.map(([, h]) => h).join(' | ')} |`,
+      `| --- | ${CPU.map(() => '---').join(' | ')} |`,
+    );
+    for (const name of withCpu) {
+      const cells = CPU.map(([k]) => `${fmt(medianOf(r, name, k) * 100, 0)} %`);
+      lines.push(`| ${LABELS[name]?.[0] ?? name} | ${cells.join(' | ')} |`);
+    }
+  }
+  return lines;
 }
 
 function main(): void {
   const dir = path.join(__dirname, 'results');
+  const print = process.argv.includes('--print');
   const file =
-    process.argv[2] ??
+    process.argv.slice(2).find((a) => !a.startsWith('--')) ??
     path.join(
       dir,
       fs
@@ -103,6 +191,10 @@ function main(): void {
         .at(-1) ?? '',
     );
   const result = JSON.parse(fs.readFileSync(file, 'utf8')) as Result;
+  if (print) {
+    process.stdout.write(`${tables(result)}\n`);
+    return;
+  }
   const doc = path.join(__dirname, '..', 'BENCHMARKS.md');
   const text = fs.readFileSync(doc, 'utf8');
   const begin = '<!-- bench:tables:begin -->';

@@ -294,7 +294,28 @@ export interface WorkerSettings {
   healthPort: number | null;
   /** How long a stopping worker lets in-flight activities finish before cancelling them. */
   shutdownGraceMs: number;
+  /** Worker tuning; absent values use the defaults in src/temporal/worker.ts (BENCHMARKS.md). */
+  tuning: WorkerTuning;
 }
+
+/** Worker sizes an operator may override, each from a WORKER_* variable. */
+export interface WorkerTuning {
+  maxCachedWorkflows?: number;
+  workflowTaskSlots?: number;
+  activitySlots?: number;
+  localActivitySlots?: number;
+  workflowTaskPollers?: number;
+  activityTaskPollers?: number;
+}
+
+const WORKER_TUNING_VARIABLES: Record<keyof WorkerTuning, string> = {
+  maxCachedWorkflows: 'WORKER_MAX_CACHED_WORKFLOWS',
+  workflowTaskSlots: 'WORKER_WORKFLOW_TASK_SLOTS',
+  activitySlots: 'WORKER_ACTIVITY_SLOTS',
+  localActivitySlots: 'WORKER_LOCAL_ACTIVITY_SLOTS',
+  workflowTaskPollers: 'WORKER_WORKFLOW_TASK_POLLERS',
+  activityTaskPollers: 'WORKER_ACTIVITY_TASK_POLLERS',
+};
 
 type Env = NodeJS.ProcessEnv;
 
@@ -477,7 +498,24 @@ function loadWorkerSettings(env: Env): WorkerSettings {
       );
     }
   }
-  return { healthPort, shutdownGraceMs };
+  return { healthPort, shutdownGraceMs, tuning: loadWorkerTuning(env) };
+}
+
+function loadWorkerTuning(env: Env): WorkerTuning {
+  const tuning: WorkerTuning = {};
+  for (const [key, name] of Object.entries(WORKER_TUNING_VARIABLES) as [
+    keyof WorkerTuning,
+    string,
+  ][]) {
+    const raw = value(env, name);
+    if (raw === undefined) continue;
+    const n = Number(raw);
+    if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < 2) {
+      throw new ConfigError(`${name} "${raw}" is not a whole number of at least 2.`);
+    }
+    tuning[key] = n;
+  }
+  return tuning;
 }
 
 function loadProductionSettings(

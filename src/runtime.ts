@@ -165,6 +165,7 @@ export async function runServices(
         workflowBundle: overrides.workflowBundle,
         security: config.temporalSecurity,
         shutdownGraceMs: config.worker.shutdownGraceMs,
+        tuning: config.worker.tuning,
       });
       if (config.temporalAddress)
         await ensureSearchAttributes(temporal.connection, config.temporalNamespace);

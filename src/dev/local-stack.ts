@@ -588,7 +588,11 @@ function devServerArgs(
   for (const [name, type] of Object.entries(BILLING_SEARCH_ATTRIBUTES)) {
     args.push('--search-attribute', `${name}=${CLI_TYPE_NAMES[type]}`);
   }
-  args.push('--sqlite-pragma', 'journal_mode=WAL', '--sqlite-pragma', 'synchronous=OFF');
+  // WAL either way (readers do not block the single writer). A file that outlives the process
+  // (`npm start`) syncs at NORMAL: in WAL mode that cannot corrupt on a power loss, at worst the
+  // last transactions are lost; OFF could corrupt it. An in-memory server has nothing to sync.
+  const synchronous = opts.dbFilename ? 'NORMAL' : 'OFF';
+  args.push('--sqlite-pragma', 'journal_mode=WAL', '--sqlite-pragma', `synchronous=${synchronous}`);
   args.push(...(opts.extraArgs ?? []));
   return args;
 }

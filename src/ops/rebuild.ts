@@ -8,7 +8,7 @@ import { listAllAccounts, upsertAccount } from '../db/queries/billing-accounts';
 import {
   listProcessedEvents,
   toBillingEvent,
-  type StoredEvent,
+  type FoldedEvent,
 } from '../db/queries/billing-events';
 import { countProcessedEvents, lastProcessedSeq, lockAccountRow } from '../db/queries/ops';
 import { transition } from '../domain/transition';
@@ -17,7 +17,7 @@ import type { AccountState, Outcome } from '../domain/types';
 export interface RebuildOptions {
   apply: boolean;
   onProgress?: (done: number, total: number) => void;
-  /** Events read per query (default 1000). */
+  /** Events read per query (default 5000). */
   pageSize?: number;
 }
 
@@ -62,7 +62,7 @@ interface Fold {
   events: number;
 }
 
-function foldOne(fold: Fold, row: StoredEvent): void {
+function foldOne(fold: Fold, row: FoldedEvent): void {
   const before = fold.states.get(row.account_id) ?? null;
   const decision = transition(before, toBillingEvent(row));
   if (decision.outcome !== row.outcome) {
@@ -81,7 +81,7 @@ function foldOne(fold: Fold, row: StoredEvent): void {
 async function foldProcessedEvents(pool: pg.Pool, opts: RebuildOptions): Promise<Fold> {
   const fold: Fold = { states: new Map(), lastSeq: new Map(), mismatches: [], events: 0 };
   const total = await countProcessedEvents(pool);
-  const limit = opts.pageSize ?? 1000;
+  const limit = opts.pageSize ?? 5000;
   let afterSeq: string | undefined;
   opts.onProgress?.(0, total);
   for (;;) {

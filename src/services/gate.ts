@@ -1,7 +1,6 @@
 // Answers "may this account do this action now?" from the projection: no Temporal round trip.
 import type pg from 'pg';
-import { getGateAccount } from '../db/queries/billing-accounts';
-import { listLiveOverrides } from '../db/queries/gate-overrides';
+import { getGateInputs } from '../db/queries/billing-accounts';
 import { decideGate, isGated, normalizeAction, type GateDecision } from '../domain/gate';
 import { countGate, type Metrics } from '../metrics';
 
@@ -18,10 +17,8 @@ export async function checkGate(
   action: string,
 ): Promise<GateDecision> {
   const gated = isGated(action, deps.gatedActions);
-  const [account, overrides] = await Promise.all([
-    getGateAccount(deps.pool, accountId),
-    gated ? listLiveOverrides(deps.pool, accountId) : Promise.resolve([]),
-  ]);
+  // One statement on one connection: two in parallel took two pool connections per answer.
+  const { account, overrides } = await getGateInputs(deps.pool, accountId, gated);
   const decision = decideGate({
     accountId,
     action,

@@ -1,7 +1,12 @@
 // The worker: runs the account workflows and their activities on one task queue.
-import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
+import {
+  NativeConnection,
+  Worker,
+  type WorkerOptions as SdkWorkerOptions,
+  type WorkflowBundleOption,
+} from '@temporalio/worker';
 import type { Activities } from '../../activities';
-import type { TemporalSecurity } from '../config';
+import type { TemporalSecurity, WorkerTuning } from '../config';
 import { temporalConnectionSecurity } from './client';
 import { diagnoseTemporalError, recognizeTemporalError } from './connection-errors';
 
@@ -16,6 +21,32 @@ export interface WorkerOptions {
   shutdownGraceMs?: number;
   /** A prebuilt bundle (tests bundle once per file); otherwise the workflows are bundled at start. */
   workflowBundle?: WorkflowBundleOption;
+  /** Sizes from WORKER_* settings; each absent one takes its default below. */
+  tuning?: WorkerTuning;
+}
+
+/**
+ * Worker sizes. Each default is the SDK's unless BENCHMARKS.md ("Worker and dev-server tuning")
+ * measured something better; the WORKER_* settings override them per deployment.
+ */
+export function workerSizes(tuning: WorkerTuning = {}): Partial<SdkWorkerOptions> {
+  const sizes: Partial<SdkWorkerOptions> = {};
+  const t = tuning;
+  if (t.maxCachedWorkflows !== undefined) sizes.maxCachedWorkflows = t.maxCachedWorkflows;
+  if (t.workflowTaskSlots !== undefined) {
+    sizes.maxConcurrentWorkflowTaskExecutions = t.workflowTaskSlots;
+  }
+  if (t.activitySlots !== undefined) sizes.maxConcurrentActivityTaskExecutions = t.activitySlots;
+  if (t.localActivitySlots !== undefined) {
+    sizes.maxConcurrentLocalActivityExecutions = t.localActivitySlots;
+  }
+  if (t.workflowTaskPollers !== undefined) {
+    sizes.workflowTaskPollerBehavior = { type: 'simple-maximum', maximum: t.workflowTaskPollers };
+  }
+  if (t.activityTaskPollers !== undefined) {
+    sizes.activityTaskPollerBehavior = { type: 'simple-maximum', maximum: t.activityTaskPollers };
+  }
+  return sizes;
 }
 
 export const WORKFLOWS_PATH = require.resolve('../../workflows');
@@ -40,6 +71,7 @@ export async function createBillingWorker(
       // Shutdown stops polling at once; activities already running get this long to finish (their
       // transaction commits or rolls back whole either way), then they are cancelled.
       shutdownGraceTime: opts.shutdownGraceMs ?? 30_000,
+      ...workerSizes(opts.tuning),
       ...(opts.workflowBundle
         ? { workflowBundle: opts.workflowBundle }
         : { workflowsPath: WORKFLOWS_PATH }),

@@ -127,8 +127,41 @@ describe('PostgreSQL over TLS', () => {
 
 describe('worker settings', () => {
   it('when unset, then there is no health port and a 30 s shutdown grace', () => {
-    expect(loadConfig(base).worker).toEqual({ healthPort: null, shutdownGraceMs: 30_000 });
+    expect(loadConfig(base).worker).toEqual({
+      healthPort: null,
+      shutdownGraceMs: 30_000,
+      tuning: {},
+    });
   });
+
+  it('when the WORKER_* sizes are set, then the worker settings carry each of them', () => {
+    const env = {
+      ...base,
+      WORKER_MAX_CACHED_WORKFLOWS: '12000',
+      WORKER_WORKFLOW_TASK_SLOTS: '8',
+      WORKER_ACTIVITY_SLOTS: '20',
+      WORKER_LOCAL_ACTIVITY_SLOTS: '10',
+      WORKER_WORKFLOW_TASK_POLLERS: '4',
+      WORKER_ACTIVITY_TASK_POLLERS: '2',
+    };
+    expect(loadConfig(env).worker.tuning).toEqual({
+      maxCachedWorkflows: 12_000,
+      workflowTaskSlots: 8,
+      activitySlots: 20,
+      localActivitySlots: 10,
+      workflowTaskPollers: 4,
+      activityTaskPollers: 2,
+    });
+  });
+
+  it.each(['lots', '1', '2.5', '-4'])(
+    'when WORKER_MAX_CACHED_WORKFLOWS is %s, then start-up says what it takes',
+    (raw) => {
+      expect(message(() => loadConfig({ ...base, WORKER_MAX_CACHED_WORKFLOWS: raw }))).toBe(
+        `WORKER_MAX_CACHED_WORKFLOWS "${raw}" is not a whole number of at least 2.`,
+      );
+    },
+  );
 
   it('when WORKER_SHUTDOWN_GRACE is not a duration, then start-up says how to write one', () => {
     expect(message(() => loadConfig({ ...base, WORKER_SHUTDOWN_GRACE: 'soon' }))).toBe(

@@ -1,6 +1,6 @@
 import type { Db } from '../pool';
 import type { AccountState } from '../../domain/types';
-import type { GateAccount } from '../../domain/gate';
+import type { GateAccount, GateOverride } from '../../domain/gate';
 
 const COLUMNS = `account_id, provider, status, provider_status, plan, amount, email, myasp_user_id,
   stripe_customer_id, stripe_subscription_id, trial_end, scheduled_cancel_at, grace_until,
@@ -123,14 +123,45 @@ export async function findLinkedAccount(
 
 /** The projection facts the gate reads, with the provider id of the event that set the status. */
 export async function getGateAccount(db: Db, accountId: string): Promise<GateAccount | null> {
-  const r = await db.query<GateAccount>(
-    `SELECT a.status, a.status_since, a.grace_until, a.status_object, a.status_reason,
-            COALESCE(e.payload->>'id', e.payload->>'event_id', e.dedupe_key) AS status_event_ref
-       FROM billing_accounts a LEFT JOIN billing_events e ON e.id = a.status_event_id
-      WHERE a.account_id = $1::text`,
-    [accountId],
+  return (await getGateInputs(db, accountId, false)).account;
+}
+
+/**
+ * Everything one gate answer reads, in one statement on one connection: the projection row by
+ * primary key and, when the action is gated, the overrides in force for this account or all
+ * accounts (partial index on live overrides). The provider's event id of a Stripe event is its
+ * dedupe key without the `stripe:` prefix, so the payload is read only for other sources.
+ */
+export async function getGateInputs(
+  db: Db,
+  accountId: string,
+  withOverrides: boolean,
+): Promise<{ account: GateAccount | null; overrides: GateOverride[] }> {
+  const r = await db.query<GateAccount & { found: boolean; overrides: GateOverride[] }>(
+    `SELECT a.account_id IS NOT NULL AS found, a.status, a.status_since, a.grace_until,
+            a.status_object, a.status_reason,
+            CASE WHEN e.source = 'stripe' AND e.dedupe_key LIKE 'stripe:%'
+                 THEN substr(e.dedupe_key, 8)
+                 ELSE COALESCE(e.payload->>'id', e.payload->>'event_id', e.dedupe_key)
+            END AS status_event_ref,
+            o.overrides
+       FROM (SELECT $1::text AS account_id) AS wanted
+       LEFT JOIN billing_accounts a ON a.account_id = wanted.account_id
+       LEFT JOIN billing_events e ON e.id = a.status_event_id
+       CROSS JOIN LATERAL (
+         SELECT COALESCE(json_agg(json_build_object(
+                  'id', g.id, 'account_id', g.account_id, 'actions', g.actions, 'reason', g.reason,
+                  'expires_at', to_char(g.expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
+                  ORDER BY g.created_at), '[]'::json) AS overrides
+           FROM gate_overrides g
+          WHERE $2::boolean AND g.cleared_at IS NULL AND g.expires_at > now()
+            AND (g.account_id IS NULL OR g.account_id = $1::text)) AS o`,
+    [accountId, withOverrides],
   );
-  return r.rows[0] ?? null;
+  const row = r.rows[0];
+  if (!row?.found) return { account: null, overrides: row?.overrides ?? [] };
+  const { found: _found, overrides, ...account } = row;
+  return { account, overrides };
 }
 
 export async function statusDistribution(db: Db): Promise<Record<string, number>> {

@@ -108,12 +108,33 @@ export async function listAccountEvents(
 }
 
 /** Processed events in the order the workflows processed them (what a rebuild folds). */
+/** What a fold reads of an event: the decision's inputs and the stored outcome, not the payload. */
+export type FoldedEvent = Pick<
+  StoredEvent,
+  | 'id'
+  | 'source'
+  | 'dedupe_key'
+  | 'event_type'
+  | 'account_id'
+  | 'occurred_at'
+  | 'object_key'
+  | 'data'
+  | 'outcome'
+  | 'processed_seq'
+>;
+
+/**
+ * Processed events in the order the workflows processed them, one page after `afterSeq`. The
+ * provider payload is left out: the transition reads `data`, and payloads are most of the bytes.
+ */
 export async function listProcessedEvents(
   db: Db,
   opts: { accountId?: string; afterSeq?: string; limit: number },
-): Promise<StoredEvent[]> {
-  const r = await db.query<StoredEvent>(
-    `SELECT ${COLUMNS} FROM billing_events
+): Promise<FoldedEvent[]> {
+  const r = await db.query<FoldedEvent>(
+    `SELECT id, source, dedupe_key, event_type, account_id, occurred_at, object_key, data,
+            outcome, processed_seq
+       FROM billing_events
       WHERE processed_seq IS NOT NULL
         AND ($1::text IS NULL OR account_id = $1::text)
         AND processed_seq > COALESCE($2::bigint, 0)
@@ -171,7 +192,19 @@ export async function listUndelivered(
   return r.rows;
 }
 
-export function toBillingEvent(row: StoredEvent): BillingEvent {
+export function toBillingEvent(
+  row: Pick<
+    StoredEvent,
+    | 'id'
+    | 'source'
+    | 'dedupe_key'
+    | 'event_type'
+    | 'account_id'
+    | 'occurred_at'
+    | 'object_key'
+    | 'data'
+  >,
+): BillingEvent {
   return {
     event_id: String(row.id),
     source: row.source,
