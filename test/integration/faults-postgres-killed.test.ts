@@ -3,11 +3,9 @@
 // process of its own, as in production, so a crash is visible as that process exiting. It must
 // stay up, answer 503 + Retry-After while the database is gone, and 200 again once it is back;
 // every 200 must be a stored event. Real PostgreSQL, real Temporal dev server, real HTTP.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { makeThrowawayDir } from '../../src/dev/local-stack';
 import * as fx from '../fixtures/stripe';
@@ -15,62 +13,16 @@ import { postStripe, type Answer } from '../helpers/http';
 import { faultAccountId, nowS } from '../helpers/ids';
 import { SECRETS } from '../helpers/service';
 import { waitFor } from '../helpers/wait';
+import { startHelperProcess, stopHelperProcess, type ChildHandle } from '../helpers/child-process';
+import { killPostgresHard } from '../helpers/postgres-kill';
 import { guardPoolErrors } from '../../src/db/pool';
 
 const ROUNDS = 5;
-
-const REPO_ROOT = path.resolve(__dirname, '..', '..');
-
-interface ChildHandle<T> {
-  child: ChildProcess;
-  ready: T;
-  exited: { code: number | null; signal: NodeJS.Signals | null } | null;
-  stderr: string[];
-}
-
-/** Runs a test/helpers script under tsx and waits for the one JSON line it prints when ready. */
-function startHelperProcess<T>(
-  script: string,
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<ChildHandle<T>> {
-  const tsxLoader = pathToFileURL(require.resolve('tsx')).href;
-  const child = spawn(
-    process.execPath,
-    ['--import', tsxLoader, path.join(REPO_ROOT, 'test', 'helpers', script), ...args],
-    { cwd: REPO_ROOT, env: { ...process.env, ...env } },
-  );
-  const handle = { child, exited: null, stderr: [] } as unknown as ChildHandle<T>;
-  child.stderr?.on('data', (chunk: Buffer) => {
-    handle.stderr.push(...chunk.toString('utf8').split('\n').filter(Boolean));
-    handle.stderr.splice(0, Math.max(0, handle.stderr.length - 60));
-  });
-  child.once('exit', (code, signal) => (handle.exited = { code, signal }));
-  return new Promise((resolve, reject) => {
-    let buffered = '';
-    const onData = (chunk: Buffer) => {
-      buffered += chunk.toString('utf8');
-      const newline = buffered.indexOf('\n');
-      if (newline < 0) return;
-      child.stdout?.off('data', onData);
-      handle.ready = JSON.parse(buffered.slice(0, newline)) as T;
-      resolve(handle);
-    };
-    child.stdout?.on('data', onData);
-    child.once('exit', (code) =>
-      reject(
-        new Error(`${script} exited (code ${code}) while starting:\n${handle.stderr.join('\n')}`),
-      ),
-    );
-  });
-}
-
-async function stopHelperProcess(handle: ChildHandle<unknown> | undefined): Promise<void> {
-  if (!handle || handle.exited) return;
-  const exited = new Promise((resolve) => handle.child.once('exit', resolve));
-  handle.child.kill('SIGTERM');
-  await exited;
-}
+/**
+ * Waits that include a workflow wake-up on a busy 2-core machine: the account workflow's batch is
+ * retried within its 30 s start-to-close timeout, so twice that bounds it.
+ */
+const LOADED_WAIT_MS = 60_000;
 
 type ServiceChild = ChildHandle<{ apiUrl: string }>;
 type PostgresChild = ChildHandle<{ databaseUrl: string; port: number }>;
@@ -80,52 +32,6 @@ function expectAlive(service: ChildHandle<unknown>): void {
     throw new Error(
       `The service process died (${JSON.stringify(service.exited)}):\n${service.stderr.join('\n')}`,
     );
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** The postmaster (from its pid file) and every process it started, as the kernel sees them. */
-function postgresProcesses(dataDir: string): number[] {
-  const postmaster = Number.parseInt(
-    fs.readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0] ?? '',
-    10,
-  );
-  const children = fs
-    .readdirSync('/proc')
-    .filter((name) => /^\d+$/.test(name))
-    .filter((pid) => {
-      try {
-        const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-        // pid (comm) state ppid ...: comm may hold spaces, so read after the last ')'.
-        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === postmaster;
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-  return [postmaster, ...children];
-}
-
-async function killPostgresHard(dataDir: string): Promise<void> {
-  const pids = postgresProcesses(dataDir);
-  for (const pid of pids) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-  await waitFor(() => Promise.resolve(pids.every((pid) => !isAlive(pid))), {
-    timeoutMs: 10_000,
-    what: 'PostgreSQL processes gone',
-  });
 }
 
 interface Posted {
@@ -250,7 +156,7 @@ describe('PostgreSQL killed hard while webhooks are in flight', () => {
           ]);
           return r.rowCount === 1;
         },
-        { what: `account ${parts.accountId} registered` },
+        { what: `account ${parts.accountId} registered`, timeoutMs: LOADED_WAIT_MS },
       );
       const locker = new pg.Client({ connectionString: databaseUrl });
       locker.on('error', () => undefined);
@@ -272,12 +178,15 @@ describe('PostgreSQL killed hard while webhooks are in flight', () => {
           );
           return (r.rowCount ?? 0) > 0;
         },
-        { what: 'applyTransition waiting on the locked account row' },
+        { what: 'the account’s batch waiting on the locked row', timeoutMs: LOADED_WAIT_MS },
       );
 
       const inFlight: Posted[] = [];
       const traffic = flood(baseUrl, 4, inFlight);
-      await waitFor(() => Promise.resolve(inFlight.length >= 8), { what: 'webhooks flowing' });
+      await waitFor(() => Promise.resolve(inFlight.length >= 8), {
+        what: 'webhooks flowing',
+        timeoutMs: LOADED_WAIT_MS,
+      });
       await killPostgresHard(dataDir);
       const killedAt = inFlight.length;
       await waitFor(
@@ -285,7 +194,7 @@ describe('PostgreSQL killed hard while webhooks are in flight', () => {
           expectAlive(svc);
           return Promise.resolve(inFlight.slice(killedAt).some((p) => p.answer.status === 503));
         },
-        { what: '503 answers while PostgreSQL is down', intervalMs: 5 },
+        { what: '503 answers while PostgreSQL is down', intervalMs: 5, timeoutMs: LOADED_WAIT_MS },
       );
       await traffic.stop();
       await locker.end().catch(() => undefined);
