@@ -19,11 +19,9 @@ import { startWorkerHealth } from './temporal/worker-health';
 import { ensureDailyCheckSchedule, ensureReconcileSchedule } from './temporal/schedules';
 import { createStripeApi } from './services/stripe-api';
 import type { StripeActivityDeps } from '../activities';
-import {
-  ensureSearchAttributes,
-  startEmbeddedPostgres,
-  startTemporalDevServer,
-} from './dev/local-stack';
+import { ensureSearchAttributes } from './temporal/search-attributes';
+// Local mode only (no DATABASE_URL / TEMPORAL_ADDRESS): the servers `npm start` runs itself.
+import { startEmbeddedPostgres, startTemporalDevServer } from './dev/local-stack';
 
 export type Role = 'all' | 'api' | 'worker';
 

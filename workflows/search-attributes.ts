@@ -15,10 +15,10 @@ export const ScheduledCancelAt = defineSearchAttributeKey(
   SearchAttributeType.DATETIME,
 );
 
-/** Name → type, as the server registers them (`temporal server start-dev --search-attribute`). */
-export const SEARCH_ATTRIBUTES = {
-  BillingAccountId: 'Keyword',
-  BillingStatus: 'Keyword',
-  BillingProvider: 'Keyword',
-  ScheduledCancelAt: 'Datetime',
-} as const;
+/** Every billing search attribute: the one list the dev server, tests and production register. */
+export const BILLING_SEARCH_ATTRIBUTE_KEYS = [
+  BillingAccountId,
+  BillingStatus,
+  BillingProvider,
+  ScheduledCancelAt,
+] as const;

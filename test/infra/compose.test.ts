@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
-import { BILLING_SEARCH_ATTRIBUTES } from '../../src/dev/local-stack';
+import { BILLING_SEARCH_ATTRIBUTES } from '../../src/temporal/search-attributes';
 
 interface ComposeService {
   image?: string;

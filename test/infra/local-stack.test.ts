@@ -5,11 +5,11 @@ import {
   createTimeSkippingEnv,
   type DevServerClient,
 } from '../helpers/temporal';
+import { findFreePort } from '../../src/dev/local-stack';
 import {
   BILLING_SEARCH_ATTRIBUTES,
   ensureSearchAttributes,
-  findFreePort,
-} from '../../src/dev/local-stack';
+} from '../../src/temporal/search-attributes';
 import { resolveTemporalCli, resolveTestServer } from '../../src/temporal/binaries';
 
 describe('local stack used by the test suite', () => {
