@@ -107,9 +107,8 @@ export async function listAccountEvents(
   return r.rows;
 }
 
-/** Processed events in the order the workflows processed them (what a rebuild folds). */
-/** What a fold reads of an event: the decision's inputs and the stored outcome, not the payload. */
-export type FoldedEvent = Pick<
+/** What the account workflow decides from: an event as delivered, without its payload. */
+export type DecisionInputs = Pick<
   StoredEvent,
   | 'id'
   | 'source'
@@ -119,9 +118,10 @@ export type FoldedEvent = Pick<
   | 'occurred_at'
   | 'object_key'
   | 'data'
-  | 'outcome'
-  | 'processed_seq'
 >;
+
+/** What a fold reads of an event: the decision's inputs and the stored outcome, not the payload. */
+export type FoldedEvent = DecisionInputs & Pick<StoredEvent, 'outcome' | 'processed_seq'>;
 
 /**
  * Processed events in the order the workflows processed them, one page after `afterSeq`. The
@@ -192,19 +192,7 @@ export async function listUndelivered(
   return r.rows;
 }
 
-export function toBillingEvent(
-  row: Pick<
-    StoredEvent,
-    | 'id'
-    | 'source'
-    | 'dedupe_key'
-    | 'event_type'
-    | 'account_id'
-    | 'occurred_at'
-    | 'object_key'
-    | 'data'
-  >,
-): BillingEvent {
+export function toBillingEvent(row: DecisionInputs): BillingEvent {
   return {
     event_id: String(row.id),
     source: row.source,
