@@ -1,7 +1,9 @@
 // Store events the way the HTTP layer does, with defaults and overrides.
 import type pg from 'pg';
-import { insertEvent, toBillingEvent } from '../../src/db/queries/billing-events';
+import { insertEvent, toBillingEvent, type StoredEvent } from '../../src/db/queries/billing-events';
+import { normalizeStripeEvent } from '../../src/domain/normalize-stripe';
 import type { BillingEvent, EventData, EventSource } from '../../src/domain/types';
+import type { StripeEventJson } from '../fixtures/stripe';
 
 let counter = 0;
 
@@ -81,4 +83,28 @@ export const data = {
 
 export function isoAfter(baseMs: number, days: number): string {
   return new Date(baseMs + days * 86_400_000).toISOString();
+}
+
+/**
+ * A signed Stripe payload committed the way the webhook route commits it, for `accountId`, and
+ * nothing else: no delivery (a process that died right after its commit, or an older version's row).
+ */
+export async function storeStripePayload(
+  pool: pg.Pool,
+  accountId: string,
+  payload: StripeEventJson,
+  pastDueGraceMs: number | null = null,
+): Promise<StoredEvent> {
+  const n = normalizeStripeEvent(payload, { pastDueGraceMs });
+  const { event } = await insertEvent(pool, {
+    source: n.source,
+    dedupe_key: n.dedupe_key,
+    event_type: n.event_type,
+    account_id: accountId,
+    occurred_at: n.occurred_at,
+    object_key: n.object_key,
+    payload,
+    data: n.data,
+  });
+  return event;
 }

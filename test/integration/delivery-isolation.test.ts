@@ -6,9 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import pino from 'pino';
-import { insertEvent, type StoredEvent } from '../../src/db/queries/billing-events';
+import type { StoredEvent } from '../../src/db/queries/billing-events';
 import { findFreePort } from '../../src/dev/local-stack';
-import { normalizeStripeEvent } from '../../src/domain/normalize-stripe';
 import { connectTemporal, deliverEvent, type BillingTemporal } from '../../src/temporal/client';
 import { EventDelivery } from '../../src/temporal/delivery';
 import { classifyDeliveryError, describeDeliveryError } from '../../src/temporal/delivery-errors';
@@ -20,9 +19,10 @@ import { json, postStripe } from '../helpers/http';
 import { faultAccountId, nowS } from '../helpers/ids';
 import { startService, type TestService } from '../helpers/service';
 import { waitFor } from '../helpers/wait';
+import { storeStripePayload } from '../helpers/events';
 
 /** What an older version stored before account ids were limited: the event as the route had it. */
-async function storeAsReceived(
+function storeAsReceived(
   pool: pg.Pool,
   accountId: string,
   payload = fx.subscriptionCreated({
@@ -32,18 +32,7 @@ async function storeAsReceived(
     created: nowS(),
   }),
 ): Promise<StoredEvent> {
-  const n = normalizeStripeEvent(payload, { pastDueGraceMs: null });
-  const { event } = await insertEvent(pool, {
-    source: n.source,
-    dedupe_key: n.dedupe_key,
-    event_type: n.event_type,
-    account_id: accountId,
-    occurred_at: n.occurred_at,
-    object_key: n.object_key,
-    payload,
-    data: n.data,
-  });
-  return event;
+  return storeStripePayload(pool, accountId, payload);
 }
 
 interface DeliveryRow {

@@ -2,32 +2,20 @@
 // it must reach its workflow before any later event of the same account, whether the provider
 // resends it (a duplicate POST) or sends the account's next event first. The sweeper is slowed
 // down here so it cannot hide a slip; real PostgreSQL, real Temporal, signed webhooks over HTTP.
-import { insertEvent } from '../../src/db/queries/billing-events';
-import { normalizeStripeEvent } from '../../src/domain/normalize-stripe';
 import * as fx from '../fixtures/stripe';
 import { postStripe } from '../helpers/http';
 import { faultAccountId, nowS } from '../helpers/ids';
 import { startService, type TestService } from '../helpers/service';
 import { waitFor } from '../helpers/wait';
+import { storeStripePayload } from '../helpers/events';
 
 /** What the webhook route commits before it signals; the process "dies" right after. */
-async function committedButNeverSignalled(
+function committedButNeverSignalled(
   svc: TestService,
   accountId: string,
   payload: fx.StripeEventJson,
 ) {
-  const n = normalizeStripeEvent(payload, { pastDueGraceMs: svc.config.pastDueGraceMs });
-  const { event } = await insertEvent(svc.db.pool, {
-    source: n.source,
-    dedupe_key: n.dedupe_key,
-    event_type: n.event_type,
-    account_id: accountId,
-    occurred_at: n.occurred_at,
-    object_key: n.object_key,
-    payload,
-    data: n.data,
-  });
-  return event;
+  return storeStripePayload(svc.db.pool, accountId, payload, svc.config.pastDueGraceMs);
 }
 
 async function outcomes(svc: TestService, ids: string[]) {
