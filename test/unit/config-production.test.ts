@@ -1,8 +1,9 @@
 // Production connectivity settings: how TEMPORAL_TLS_*, TEMPORAL_API_KEY and DATABASE_URL's TLS
 // parameters are read, and the one-line errors a wrong setting gives before anything starts.
 import fs from 'node:fs';
-import { ConfigError, loadConfig, loadTemporalSecurity } from '../../src/config';
+import { loadConfig, loadTemporalSecurity } from '../../src/config';
 import { createTestPki, type TestPki } from '../helpers/tls-proxy';
+import { configErrorMessage } from '../helpers/errors';
 
 let pki: TestPki;
 beforeAll(() => {
@@ -13,15 +14,7 @@ afterAll(() => {
 });
 
 const base = { ADMIN_TOKEN: 'admin-token-0123456789', MYASP_TOKEN: 'myasp-token-0123456789' };
-const message = (fn: () => unknown): string => {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err.message;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-};
+const message = configErrorMessage;
 
 describe('Temporal TLS and API key settings', () => {
   it('when nothing is set, then the connection is plaintext without credentials', () => {

@@ -1,16 +1,9 @@
 // Reconciliation settings: when the daily Stripe reconciliation runs (RECONCILE_SCHEDULE,
 // RECONCILE_TIMEZONE), and the one-line errors a wrong setting gives before anything starts.
-import { ConfigError, loadConfig, loadReconcileSettings } from '../../src/config';
+import { loadConfig, loadReconcileSettings } from '../../src/config';
+import { configErrorMessage } from '../helpers/errors';
 
-const message = (fn: () => unknown): string => {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err.message;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-};
+const message = configErrorMessage;
 
 describe('reconciliation schedule settings', () => {
   it('when nothing is set, then the schedule is daily at 03:30 in Asia/Tokyo', () => {
