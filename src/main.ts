@@ -13,7 +13,6 @@ import {
   isLocalMode,
 } from './config';
 import { createLogger, type Logger } from './log';
-import { loadOrCreateDevSecrets } from './dev/dev-secrets';
 import { runServices, type Role } from './runtime';
 
 function parseRole(argv: string[]): Role {
@@ -23,21 +22,22 @@ function parseRole(argv: string[]): Role {
   throw new ConfigError(`--role=${role} is not a role; use all, api or worker.`);
 }
 
-function configure(): { config: Config; role: Role; secretsFile: string | null } {
+async function configure(): Promise<{ config: Config; role: Role; secretsFile: string | null }> {
   const envFile = loadEnvFile();
   if (envFile) process.stdout.write(`billing: read settings from ${envFile}\n`);
   const role = parseRole(process.argv.slice(2));
   const local = isLocalMode();
   const dataDir = dataDirOf();
-  const dev = local ? loadOrCreateDevSecrets(dataDir) : null;
+  // Local mode only: src/dev is loaded on this path alone (see src/runtime.ts), never in production.
+  const dev = local ? (await import('./dev/dev-secrets.js')).loadOrCreateDevSecrets(dataDir) : null;
   const config = loadConfig(environment(), dev ? { devSecrets: dev.secrets } : {});
   return { config, role, secretsFile: dev?.file ?? null };
 }
 
 async function main(): Promise<void> {
-  let setup: ReturnType<typeof configure>;
+  let setup: Awaited<ReturnType<typeof configure>>;
   try {
-    setup = configure();
+    setup = await configure();
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`billing: ${err.message}\n`);

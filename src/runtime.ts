@@ -20,8 +20,6 @@ import { ensureDailyCheckSchedule, ensureReconcileSchedule } from './temporal/sc
 import { createStripeApi } from './services/stripe-api';
 import type { StripeActivityDeps } from '../activities';
 import { ensureSearchAttributes } from './temporal/search-attributes';
-// Local mode only (no DATABASE_URL / TEMPORAL_ADDRESS): the servers `npm start` runs itself.
-import { startEmbeddedPostgres, startTemporalDevServer } from './dev/local-stack';
 
 export type Role = 'all' | 'api' | 'worker';
 
@@ -90,10 +88,18 @@ function installTemporalRuntime(): void {
   }
 }
 
+/**
+ * The servers `npm start` runs itself in local mode (no DATABASE_URL / TEMPORAL_ADDRESS). src/dev
+ * is loaded here, and only when one of them is missing: a production process never loads it.
+ * (A dynamic import resolves as ECMAScript does, hence the `.js`; tsx maps it to the .ts file.)
+ */
+const loadLocalStack = () => import('./dev/local-stack.js');
+
 async function ensureInfrastructure(config: Config, logger: Logger, stoppers: Stopper[]) {
   let databaseUrl = config.databaseUrl;
   if (!databaseUrl) {
     logger.info('starting embedded PostgreSQL under %s', path.join(config.dataDir, 'postgres'));
+    const { startEmbeddedPostgres } = await loadLocalStack();
     const pg = await startEmbeddedPostgres({
       dataDir: path.join(config.dataDir, 'postgres'),
       port: config.local.pgPort,
@@ -107,6 +113,7 @@ async function ensureInfrastructure(config: Config, logger: Logger, stoppers: St
   let temporalUiUrl: string | null = null;
   if (!temporalAddress) {
     logger.info('starting the Temporal dev server with its Web UI');
+    const { startTemporalDevServer } = await loadLocalStack();
     const dev = await startTemporalDevServer({
       namespace: config.temporalNamespace,
       dbFilename: path.resolve(config.dataDir, 'temporal.db'),

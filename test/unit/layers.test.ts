@@ -14,18 +14,34 @@ function filesUnder(dir: string): string[] {
   });
 }
 
+interface Import {
+  /** Repo-relative path for a relative specifier, else the package name as written. */
+  spec: string;
+  /** `import('…')`: loaded when that line runs, not when the file is loaded. */
+  dynamic: boolean;
+}
+
+/** Runtime imports of a file: static ones (import/export … from, require) and dynamic ones. */
+function importsOf(file: string): Import[] {
+  const text = fs.readFileSync(path.join(ROOT, file), 'utf8');
+  const found = [
+    ...[...text.matchAll(/^\s*(?:import|export)\s+(?!type\b)[^;]*?from\s+'([^']+)'/gm)].map(
+      (m) => ({ spec: m[1] ?? '', dynamic: false }),
+    ),
+    ...[...text.matchAll(/\b(require|import)\(\s*'([^']+)'\s*\)/g)].map((m) => ({
+      spec: m[2] ?? '',
+      dynamic: m[1] === 'import',
+    })),
+  ];
+  return found.map(({ spec, dynamic }) => ({
+    spec: spec.startsWith('.') ? path.normalize(path.join(path.dirname(file), spec)) : spec,
+    dynamic,
+  }));
+}
+
 /** Runtime imports of a file, resolved to repo-relative paths for relative specifiers. */
 function runtimeImports(file: string): string[] {
-  const text = fs.readFileSync(path.join(ROOT, file), 'utf8');
-  const specs = [
-    ...text.matchAll(/^\s*(?:import|export)\s+(?!type\b)[^;]*?from\s+'([^']+)'/gm),
-  ].map((m) => m[1] ?? '');
-  specs.push(
-    ...[...text.matchAll(/\b(?:require|import)\(\s*'([^']+)'\s*\)/g)].map((m) => m[1] ?? ''),
-  );
-  return specs.map((s) =>
-    s.startsWith('.') ? path.normalize(path.join(path.dirname(file), s)) : s,
-  );
+  return importsOf(file).map((i) => i.spec);
 }
 
 const stripComments = (text: string): string =>
@@ -131,6 +147,20 @@ describe('import layers', () => {
     expect(violations).toEqual([]);
   });
 
+  it('when production code loads src/dev, then only in local mode, through a dynamic import in src/runtime.ts or src/main.ts', () => {
+    const localModePaths = [path.join('src', 'runtime.ts'), path.join('src', 'main.ts')];
+    const violations = ['src', 'activities', 'workflows']
+      .flatMap(filesUnder)
+      .filter((f) => !f.startsWith(path.join('src', 'dev') + path.sep))
+      .flatMap((file) =>
+        importsOf(file)
+          .filter((i) => /^src\/dev(\/|$)/.test(i.spec))
+          .filter((i) => !(i.dynamic && localModePaths.includes(file)))
+          .map((i) => `${file} → ${i.spec}${i.dynamic ? ' (dynamic)' : ''}`),
+      );
+    expect(violations).toEqual([]);
+  });
+
   it('when source code reads process.env, then it is src/config.ts (the one reader of settings)', () => {
     const readers = ['src', 'activities', 'workflows']
       .flatMap(filesUnder)
@@ -145,10 +175,18 @@ describe('import layers', () => {
     const probe = path.join('workflows', `zz-layers-probe-${process.pid}.ts`);
     fs.writeFileSync(
       path.join(ROOT, probe),
-      "import { Pool } from 'pg';\nimport { x } from '../src/db/pool';\n",
+      "import { Pool } from 'pg';\nimport { x } from '../src/db/pool';\n" +
+        "const later = () => import('../src/dev/local-stack.js');\n",
     );
     try {
-      expect(runtimeImports(probe).filter(rules[0]!.forbidden)).toEqual(['pg', 'src/db/pool']);
+      expect(runtimeImports(probe).filter(rules[0]!.forbidden)).toEqual([
+        'pg',
+        'src/db/pool',
+        'src/dev/local-stack.js',
+      ]);
+      expect(importsOf(probe).filter((i) => i.dynamic)).toEqual([
+        { spec: 'src/dev/local-stack.js', dynamic: true },
+      ]);
     } finally {
       fs.unlinkSync(path.join(ROOT, probe));
     }

@@ -1,0 +1,81 @@
+// Process handling for the local servers: free ports, reachability, pid files left by a previous
+// run, and stopping a process with escalation. Supervision (restarts) is src/dev/supervisor.ts.
+import fs from 'node:fs';
+import net from 'node:net';
+
+export type LogLine = (line: string) => void;
+
+export const noLog: LogLine = () => undefined;
+
+/** A TCP port that was free on 127.0.0.1 a moment ago (the OS picks it). */
+export async function findFreePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => (port ? resolve(port) : reject(new Error('no free port found'))));
+    });
+  });
+}
+
+export function canConnect(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(1000, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+export const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export function readPidFile(file: string): number | undefined {
+  try {
+    const pid = Number.parseInt(fs.readFileSync(file, 'utf8').split('\n')[0] ?? '', 10);
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+// Guards against a recycled pid: the process must still be the one the pid file was written for.
+export function processMatches(pid: number, ...needles: string[]): boolean {
+  if (!isAlive(pid)) return false;
+  try {
+    const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+    return needles.every((needle) => cmdline.includes(needle));
+  } catch {
+    return process.platform !== 'linux'; // no /proc: trust the pid file
+  }
+}
+
+/** Signals `pid` and waits for it to go; escalates to SIGKILL at the deadline. */
+export async function terminate(
+  pid: number,
+  signal: NodeJS.Signals,
+  graceMs: number,
+): Promise<boolean> {
+  process.kill(pid, signal);
+  const deadline = Date.now() + graceMs;
+  while (Date.now() < deadline && isAlive(pid)) await delay(100);
+  if (!isAlive(pid)) return true;
+  process.kill(pid, 'SIGKILL');
+  await delay(500);
+  return !isAlive(pid);
+}

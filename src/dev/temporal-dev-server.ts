@@ -1,0 +1,277 @@
+// The Temporal dev server for `npm start` and the test suite, from the CLI that `npm run setup`
+// installs: started on free (or given) ports, optionally kept alive by the supervisor, and a
+// leftover server of a killed run stopped before a new one uses its SQLite file.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import { environment } from '../config';
+import { resolveTemporalCli } from '../temporal/binaries';
+import { devServerSearchAttributeArgs } from '../temporal/search-attributes';
+import {
+  canConnect,
+  delay,
+  findFreePort,
+  noLog,
+  processMatches,
+  readPidFile,
+  terminate,
+  type LogLine,
+} from './processes';
+import { supervise, type ExitInfo } from './supervisor';
+
+export interface TemporalDevServerOptions {
+  namespace: string;
+  /** SQLite file to persist workflows across restarts; in memory when absent. */
+  dbFilename?: string;
+  /** gRPC port; defaults to (and 0 means) a free port. */
+  port?: number;
+  /** Web UI port; defaults to (and 0 means) a free port. Ignored when headless. */
+  uiPort?: number;
+  /** No Web UI (tests). */
+  headless?: boolean;
+  /** More CLI flags, e.g. `['--dynamic-config-value', 'limit.historyCount.suggestContinueAsNew=50']`. */
+  extraArgs?: string[];
+  /** How long to wait for the server to answer; default 60 s. */
+  startTimeoutMs?: number;
+  log?: LogLine;
+  /**
+   * Restart the server on the same ports and SQLite file whenever it exits without stop()
+   * (`npm start`), pausing 1 s, doubling up to 30 s, between attempts; `warn` gets a line each time.
+   */
+  supervise?: { warn: LogLine; minBackoffMs?: number; maxBackoffMs?: number };
+}
+
+export interface TemporalDevServerHandle {
+  /** `host:port` of the frontend gRPC service. */
+  address: string;
+  /** Web UI URL; empty string when headless. */
+  uiUrl: string;
+  namespace: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+export class TemporalCliMissingError extends Error {
+  constructor() {
+    super(
+      'The Temporal CLI is not installed: run `npm run setup` (or set TEMPORAL_ADDRESS to an existing Temporal server).',
+    );
+    this.name = 'TemporalCliMissingError';
+  }
+}
+
+export async function startTemporalDevServer(
+  opts: TemporalDevServerOptions,
+): Promise<TemporalDevServerHandle> {
+  const cli = resolveTemporalCli();
+  if (!cli) throw new TemporalCliMissingError();
+  // Ports we pick ourselves can be taken by someone else before the server binds them.
+  const attempts = !opts.port && (opts.headless || !opts.uiPort) ? 3 : 1;
+  let first: DevServerProcess;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      first = await startDevServerOnce(cli, opts);
+      break;
+    } catch (err) {
+      if (!(err instanceof PortInUseError) || attempt >= attempts) throw err;
+    }
+  }
+  if (!opts.supervise) return first;
+  // The same ports the clients and the worker already use, and the same SQLite file.
+  const again = { ...opts, port: first.port, uiPort: first.uiPort };
+  const supervisor = supervise(first, {
+    name: 'temporal dev server',
+    restart: () => startDevServerOnce(cli, again),
+    ...opts.supervise,
+  });
+  return {
+    address: first.address,
+    uiUrl: first.uiUrl,
+    namespace: first.namespace,
+    get pid() {
+      return supervisor.current().pid;
+    },
+    stop: () => supervisor.stop(),
+  };
+}
+
+interface DevServerProcess extends TemporalDevServerHandle {
+  port: number;
+  uiPort: number | undefined;
+  exited: Promise<ExitInfo>;
+}
+
+class PortInUseError extends Error {}
+
+async function startDevServerOnce(
+  cli: string,
+  opts: TemporalDevServerOptions,
+): Promise<DevServerProcess> {
+  const log = opts.log ?? noLog;
+  const host = '127.0.0.1';
+  const port = opts.port || (await findFreePort()); // 0 too: any free port
+  const uiPort = opts.headless ? undefined : opts.uiPort || (await findFreePort());
+  const args = devServerArgs(opts, host, port, uiPort);
+  const dbFile = opts.dbFilename ? path.resolve(opts.dbFilename) : undefined;
+  const pidFile = dbFile ? `${dbFile}.pid` : undefined;
+  if (dbFile && pidFile) {
+    fs.mkdirSync(path.dirname(dbFile), { recursive: true });
+    await stopLeftoverDevServer(pidFile, dbFile, log);
+  }
+
+  log(`temporal: ${path.basename(cli)} ${args.join(' ')}`);
+  const child = spawn(cli, args, { stdio: ['ignore', 'pipe', 'pipe'], env: cliEnv() });
+  const recent: string[] = [];
+  const onOutput = (chunk: Buffer) => {
+    for (const line of chunk.toString('utf8').split('\n')) {
+      if (!line.trim()) continue;
+      recent.push(line);
+      if (recent.length > 30) recent.shift();
+      log(line);
+    }
+  };
+  if (pidFile && child.pid) fs.writeFileSync(pidFile, `${child.pid}\n`);
+  child.stdout?.on('data', onOutput);
+  child.stderr?.on('data', onOutput);
+  let spawnError: Error | undefined;
+  const exited = new Promise<ExitInfo>((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+    child.once('error', (err) => {
+      spawnError = err; // e.g. EACCES: no 'exit' follows
+      resolve({ code: null, signal: null });
+    });
+  });
+  const exitReason = (): string | undefined => {
+    if (spawnError) return `could not be started (${spawnError.message})`;
+    if (child.exitCode !== null || child.signalCode !== null) {
+      return `exited during start-up (${child.exitCode ?? child.signalCode})`;
+    }
+    return undefined;
+  };
+  // Last resort against orphans when the process exits without calling stop().
+  const killOnExit = () => child.kill('SIGTERM');
+  process.on('exit', killOnExit);
+  void exited.then(() => process.removeListener('exit', killOnExit));
+
+  const stop = async (): Promise<void> => {
+    process.removeListener('exit', killOnExit);
+    if (exitReason() === undefined) {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    if (pidFile) fs.rmSync(pidFile, { force: true });
+  };
+
+  const address = `${host}:${port}`;
+  try {
+    await waitUntilServing(address, opts.namespace, opts.startTimeoutMs ?? 60_000, exitReason);
+  } catch (err) {
+    await stop();
+    const output = recent.slice(-8).join('\n');
+    if (/address already in use/i.test(output)) {
+      const ports = uiPort === undefined ? `${port}` : `${port} or ${uiPort}`;
+      throw new PortInUseError(
+        `The Temporal dev server could not listen on ${host} port ${ports}: address already in use.\n${output}`,
+        { cause: err },
+      );
+    }
+    throw new Error(
+      `${(err as Error).message}\nLast output of the Temporal dev server:\n${output}`,
+      {
+        cause: err,
+      },
+    );
+  }
+  const uiUrl = uiPort === undefined ? '' : `http://${host}:${uiPort}`;
+  log(`temporal: ready on ${address}${uiUrl ? `, Web UI ${uiUrl}` : ''}`);
+  const pid = child.pid ?? 0;
+  return { address, uiUrl, namespace: opts.namespace, pid, stop, port, uiPort, exited };
+}
+
+// Same as for PostgreSQL: a dev server orphaned by a killed `npm start` still holds the SQLite
+// file, and two servers on one file corrupt each other's state.
+async function stopLeftoverDevServer(pidFile: string, dbFile: string, log: LogLine): Promise<void> {
+  const pid = readPidFile(pidFile);
+  if (pid === undefined || !processMatches(pid, 'start-dev', dbFile)) return;
+  log(`temporal: stopping leftover dev server (pid ${pid}) from a previous run`);
+  if (!(await terminate(pid, 'SIGTERM', 10_000))) {
+    throw new Error(`A Temporal dev server (pid ${pid}) still uses ${dbFile} and did not stop.`);
+  }
+}
+
+function devServerArgs(
+  opts: TemporalDevServerOptions,
+  host: string,
+  port: number,
+  uiPort: number | undefined,
+): string[] {
+  const args = ['server', 'start-dev', '--ip', host, '--port', String(port)];
+  args.push('--namespace', opts.namespace);
+  if (opts.dbFilename) args.push('--db-filename', path.resolve(opts.dbFilename));
+  if (uiPort === undefined) args.push('--headless');
+  else args.push('--ui-port', String(uiPort), '--ui-disable-news-fetch');
+  args.push(...devServerSearchAttributeArgs());
+  // WAL either way (readers do not block the single writer). A file that outlives the process
+  // (`npm start`) syncs at NORMAL: in WAL mode that cannot corrupt on a power loss, at worst the
+  // last transactions are lost; OFF could corrupt it. An in-memory server has nothing to sync.
+  const synchronous = opts.dbFilename ? 'NORMAL' : 'OFF';
+  args.push('--sqlite-pragma', 'journal_mode=WAL', '--sqlite-pragma', `synchronous=${synchronous}`);
+  args.push(...(opts.extraArgs ?? []));
+  return args;
+}
+
+// The CLI reads TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, ... as defaults for its flags; the server
+// we start must be configured by our flags alone.
+function cliEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(environment())) {
+    if (!key.startsWith('TEMPORAL_')) env[key] = value;
+  }
+  return env;
+}
+
+async function waitUntilServing(
+  address: string,
+  namespace: string,
+  timeoutMs: number,
+  exitReason: () => string | undefined,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const [host, portText] = address.split(':') as [string, string];
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    const exit = exitReason();
+    if (exit) throw new Error(`The Temporal dev server ${exit}.`);
+    if (await canConnect(host, Number(portText))) {
+      try {
+        await checkServing(address, namespace, deadline - Date.now());
+        return;
+      } catch (err) {
+        lastError = err;
+      }
+    }
+    await delay(200);
+  }
+  const reason = lastError instanceof Error ? ` (last error: ${lastError.message})` : '';
+  throw new Error(
+    `The Temporal dev server did not answer on ${address} within ${Math.round(timeoutMs / 1000)} s${reason}.`,
+  );
+}
+
+async function checkServing(address: string, namespace: string, timeoutMs: number): Promise<void> {
+  // lazy + close in `finally`: a failed Connection.connect() would leave its channel open.
+  const connection = Connection.lazy({ address });
+  // Short attempts: the caller retries until its deadline and notices an early exit in between.
+  const deadline = Date.now() + Math.max(1000, Math.min(timeoutMs, 5_000));
+  try {
+    await connection.withDeadline(deadline, async () => {
+      await connection.workflowService.getSystemInfo({});
+      await connection.workflowService.describeNamespace({ namespace });
+    });
+  } finally {
+    await connection.close();
+  }
+}
