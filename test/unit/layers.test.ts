@@ -50,6 +50,11 @@ const stripComments = (text: string): string =>
 const NODE_BUILTINS =
   /^(node:|fs$|path$|crypto$|http$|https$|net$|os$|child_process$|util$|stream$|zlib$)/;
 
+/** What reading settings needs: zod, a few Node built-ins and the pure parts in src/config/. */
+const settingsImport = (s: string): boolean =>
+  s.startsWith('src/config/') ||
+  ['zod', 'node:fs', 'node:path', 'node:crypto', 'node:util'].includes(s);
+
 interface Rule {
   layer: string;
   files: string[];
@@ -120,6 +125,18 @@ const rules: Rule[] = [
       /^(src\/(http|dev)|workflows|activities)(\/|$)/.test(s) ||
       ['express', '@temporalio/worker'].includes(s),
     why: 'operator commands call services and ops, as the HTTP routes do',
+  },
+  {
+    layer: 'src/config.ts',
+    files: [path.join('src', 'config.ts')],
+    forbidden: (s) => !settingsImport(s),
+    why: 'settings are read with zod and Node built-ins alone, so every process can load them first',
+  },
+  {
+    layer: 'src/config/',
+    files: filesUnder('src/config'),
+    forbidden: (s) => !settingsImport(s),
+    why: 'the pure parts of reading settings are handed the environment; they load nothing of the service',
   },
   {
     layer: 'src/db/',
