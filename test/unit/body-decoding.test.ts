@@ -1,11 +1,8 @@
 import iconv from 'iconv-lite';
-import {
-  containsNul,
-  containsUnstorableText,
-  decodeFormBody,
-  decodeJsonBody,
-  parseContentType,
-} from '../../src/http/body-decoding';
+import { parseContentType } from '../../src/http/body-decoding/content-type';
+import { decodeFormBody } from '../../src/http/body-decoding/form';
+import { decodeJsonBody } from '../../src/http/body-decoding/json';
+import { containsNul, containsUnstorableText } from '../../src/http/body-decoding/unstorable-text';
 import { percentEncode } from '../helpers/encoding';
 import { thrown } from '../helpers/errors';
 
