@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { Logger } from '../src/log';
-import type { ApplyStoredEvent } from '../src/services/reconcile';
+import type { ApplyStoredEvent } from '../src/services/reconcile/findings';
 import type { StripeSubscriptionsApi } from '../src/services/stripe-api';
 
 /** What every activity may touch: injected, never module singletons. */

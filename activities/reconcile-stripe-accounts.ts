@@ -1,6 +1,6 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { ActivityDeps } from './deps';
-import { reconcileStripe } from '../src/services/reconcile';
+import { reconcileStripe } from '../src/services/reconcile/stripe';
 import { FAILURE_TYPES } from '../src/domain/failure-types';
 
 export interface ScheduledReconcileSummary {

@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { ActivityDeps } from './deps';
-import { askStripeAbout, type AskedSubscriptions } from '../src/services/reconcile';
+import { askStripeAbout, type AskedSubscriptions } from '../src/services/reconcile/stripe';
 import { FAILURE_TYPES } from '../src/domain/failure-types';
 
 export interface ReconcileSubscriptionsInput {

@@ -2,7 +2,7 @@
 // `reconcile` configures it, talks to stripe-mock, which validates every request against Stripe's
 // OpenAPI spec and answers from Stripe's fixtures. stripe-mock keeps no state, so this proves the
 // requests and the reading of real response bodies; the drift scenarios are in reconcile.test.ts.
-import { reconcileStripe } from '../../src/services/reconcile';
+import { reconcileStripe } from '../../src/services/reconcile/stripe';
 import { createStripeApi } from '../../src/services/stripe-api';
 import { applyThrough, connectTemporal, type BillingTemporal } from '../../src/temporal/client';
 import { register, statusBecomes } from '../helpers/accounts';
