@@ -1,7 +1,7 @@
 // archive-events <YYYY-MM>: move a closed month's processed payloads into the archive table.
 import type { Command } from 'commander';
 import { archiveMonth, type ArchiveResult } from '../../ops/archive';
-import { DAILY_CHECK_THRESHOLDS } from '../../ops/daily-check';
+import { DAILY_CHECK_THRESHOLDS } from '../../ops/daily-check-context';
 import type { CliContext } from '../context';
 import { EXIT, progressReporter, writeJson } from '../output';
 import type { Runner } from '../run';
