@@ -13,7 +13,7 @@ import { RejectionRecorder } from './http/rejection-recorder';
 import type { Logger } from './log';
 import { createMetrics } from './metrics';
 import { applyThrough, connectTemporal, type BillingTemporal } from './temporal/client';
-import { EventDelivery } from './temporal/delivery';
+import { EventDelivery } from './temporal/delivery-outbox';
 import { createBillingWorker } from './temporal/worker';
 import { startWorkerHealth } from './temporal/worker-health';
 import { ensureDailyCheckSchedule, ensureReconcileSchedule } from './temporal/schedules';

@@ -3,7 +3,7 @@ import type { Config } from '../config';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
 import type { BillingTemporal } from '../temporal/client';
-import type { EventDelivery } from '../temporal/delivery';
+import type { EventDelivery } from '../temporal/delivery-outbox';
 import type { RejectionRecorder } from './rejection-recorder';
 import type { WindowCounter } from './security';
 

@@ -9,7 +9,7 @@ import { AppError } from '../domain/errors';
 import type { AccountRegistered, ManualCorrection, Outcome, Status } from '../domain/types';
 import { STATUSES } from '../domain/types';
 import { applyEventAndWait, type BillingTemporal } from '../temporal/client';
-import type { EventDelivery } from '../temporal/delivery';
+import type { EventDelivery } from '../temporal/delivery-outbox';
 
 export interface AccountEventDeps {
   pool: pg.Pool;

@@ -10,7 +10,7 @@ import {
   type DeadLetter,
 } from '../db/queries/event-deliveries';
 import { AppError } from '../domain/errors';
-import type { AttemptResult, EventDelivery } from '../temporal/delivery';
+import type { AttemptResult, EventDelivery } from '../temporal/delivery-outbox';
 
 export { listDeadLetters };
 

@@ -3,7 +3,7 @@ import type pg from 'pg';
 import { insertEvent, type StoredEvent } from '../db/queries/billing-events';
 import { checkAccountId } from '../domain/account-id';
 import type { NormalizedEvent, Outcome } from '../domain/types';
-import type { EventDelivery } from '../temporal/delivery';
+import type { EventDelivery } from '../temporal/delivery-outbox';
 
 export interface IngestDeps {
   pool: pg.Pool;

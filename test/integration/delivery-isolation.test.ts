@@ -9,7 +9,7 @@ import pino from 'pino';
 import type { StoredEvent } from '../../src/db/queries/billing-events';
 import { findFreePort } from '../../src/dev/local-stack';
 import { connectTemporal, deliverEvent, type BillingTemporal } from '../../src/temporal/client';
-import { EventDelivery } from '../../src/temporal/delivery';
+import { EventDelivery } from '../../src/temporal/delivery-outbox';
 import { classifyDeliveryError, describeDeliveryError } from '../../src/temporal/delivery-errors';
 import { toBillingEvent } from '../../src/db/queries/billing-events';
 import * as fx from '../fixtures/stripe';

@@ -4,7 +4,7 @@ import os from 'node:os';
 import type { Command } from 'commander';
 import { correctAccount } from '../../services/account-events';
 import { replayTimeline, type Timeline } from '../../ops/integrity';
-import { EventDelivery } from '../../temporal/delivery';
+import { EventDelivery } from '../../temporal/delivery-outbox';
 import type { CliContext } from '../context';
 import { EXIT, writeJson, writeTable } from '../output';
 import type { Runner } from '../run';

@@ -8,7 +8,7 @@ import {
   showDeadLetter,
   type RetryResult,
 } from '../../services/dead-letters';
-import { EventDelivery } from '../../temporal/delivery';
+import { EventDelivery } from '../../temporal/delivery-outbox';
 import type { CliContext } from '../context';
 import { EXIT, writeJson, writeTable } from '../output';
 import type { Runner } from '../run';

@@ -1,13 +1,12 @@
-// Gets stored events to their account workflow, at least once (SPEC §4.5). Delivery is keyed by
-// account: a wake-up (signal-with-start `eventsPending`) makes the workflow apply every stored,
-// unprocessed event of the account, so the relay keeps at most one wake-up in flight per account
-// and later events ride the next one. The HTTP path only asks for a wake-up after its commit and
-// answers; whatever did not get through — Temporal down, a process killed between commit and
-// signal — the sweeper finds from billing_events (outcome NULL) and account_deliveries.
+// The relay of the delivery outbox: after the commit it asks Temporal for a wake-up of the event's
+// account (signal-with-start `eventsPending`), keeping at most one wake-up in flight per account;
+// later events ride the next one. A refusal counts against the account's events (dead-lettered at
+// the limit); "Temporal unavailable" pauses inline delivery and leaves the events to the sweeper
+// (src/temporal/delivery-sweeper.ts).
 import type pg from 'pg';
 import type { Logger } from '../log';
 import type { StoredEvent } from '../db/queries/billing-events';
-import { listAccountsToWake, markAccountWoken } from '../db/queries/account-deliveries';
+import { markAccountWoken } from '../db/queries/account-deliveries';
 import { markDelivered, markDeliveryFailed } from '../db/queries/event-deliveries';
 import { wakeAccount, type BillingTemporal } from './client';
 import { classifyDeliveryError, describeDeliveryError } from './delivery-errors';
@@ -24,7 +23,7 @@ export type AttemptResult = 'delivered' | 'unavailable' | 'failed' | 'dead';
 /** Refusals of one event before it is dead-lettered. */
 export const DEFAULT_MAX_DELIVERY_FAILURES = 5;
 
-export interface DeliveryOptions {
+export interface RelayOptions {
   /**
    * How long a webhook answer may wait for Temporal to accept the account's wake-up (0: answer
    * right after the commit; the wake-up goes out after the answer).
@@ -32,10 +31,6 @@ export interface DeliveryOptions {
   waitMs: number;
   /** Per-attempt timeout of a signal-with-start. */
   signalTimeoutMs?: number;
-  /** Events younger than this are left to the request that stored them. */
-  sweepMinAgeMs?: number;
-  sweepIntervalMs?: number;
-  sweepBatch?: number;
   /**
    * After Temporal failed to take a signal in time, requests stop waiting for it for this long
    * and answer right after the commit; the sweeper delivers, and its first success ends the pause.
@@ -45,11 +40,13 @@ export interface DeliveryOptions {
   maxFailures?: number;
   /** Wake-ups in flight at once over all accounts; more wait their turn (backoff when Temporal is slow). */
   maxInFlight?: number;
-  /**
-   * A wake-up Temporal accepted is sent again only when its events stay unprocessed this long
-   * (doubling with each re-send): processing takes moments, this is for a wake-up that was lost.
-   */
-  resendAfterMs?: number;
+}
+
+/** What one wake-up covers: events up to `upTo`, the ids its failures are counted against. */
+export interface WakeUp {
+  upTo: bigint;
+  eventIds: string[];
+  resend: boolean;
 }
 
 /** One account's place in the relay: at most one wake-up in flight, the next one collecting. */
@@ -64,10 +61,8 @@ interface AccountRelay {
   waiters: ((r: AttemptResult) => void)[];
 }
 
-export class EventDelivery {
-  private timer: NodeJS.Timeout | null = null;
+export class DeliveryRelay {
   private stopping = false;
-  private sweeping: Promise<number> | null = null;
   private readonly inFlight = new Set<Promise<unknown>>();
   /** While Temporal looks unavailable, webhooks answer at database speed (no inline attempt). */
   private inlinePausedUntil = 0;
@@ -79,8 +74,24 @@ export class EventDelivery {
     private readonly pool: pg.Pool,
     private readonly temporal: BillingTemporal,
     private readonly logger: Logger,
-    private readonly opts: DeliveryOptions,
+    private readonly opts: RelayOptions,
+    /** Whether a sweep runs now: then a paused relay still sends what the sweep asks for. */
+    private readonly sweepRunning: () => boolean,
   ) {}
+
+  /** Stopping: nothing new is sent; what is queued resolves `unavailable`. */
+  get isStopping(): boolean {
+    return this.stopping;
+  }
+
+  markStopping(): void {
+    this.stopping = true;
+  }
+
+  /** Writes and wake-ups still under way, for a stop to wait on. */
+  pending(): Promise<unknown>[] {
+    return [...this.inFlight];
+  }
 
   /**
    * One wake-up for this event's account, right now, outside the relay (the operator's retry).
@@ -102,10 +113,7 @@ export class EventDelivery {
   }
 
   /** Sends one wake-up and records the result: per account when accepted, per event when not. */
-  private async wake(
-    accountId: string,
-    w: { upTo: bigint; eventIds: string[]; resend: boolean },
-  ): Promise<AttemptResult> {
+  private async wake(accountId: string, w: WakeUp): Promise<AttemptResult> {
     const impossible = accountWorkflowIdProblem(accountId);
     if (impossible !== null) return this.refused(accountId, w.eventIds, impossible, true);
     try {
@@ -192,10 +200,7 @@ export class EventDelivery {
    * flight, makes sure another follows it (events committed after a wake-up was sent may not be
    * seen by the batch it triggers). Resolves with the result of the wake-up that covers it.
    */
-  private request(
-    accountId: string,
-    w: { upTo: bigint; eventIds: string[]; resend: boolean },
-  ): Promise<AttemptResult> {
+  request(accountId: string, w: WakeUp): Promise<AttemptResult> {
     let relay = this.accounts.get(accountId);
     if (!relay) {
       relay = {
@@ -220,7 +225,7 @@ export class EventDelivery {
     return accepted;
   }
 
-  private pump(): void {
+  pump(): void {
     const max = this.opts.maxInFlight ?? 32;
     while (this.sending < max && this.ready.length > 0) {
       const accountId = this.ready[0] as string;
@@ -244,7 +249,7 @@ export class EventDelivery {
     const w = { upTo: relay.upTo, eventIds: relay.eventIds.splice(0), resend: relay.resend };
     relay.resend = false;
     const result =
-      this.stopping || (Date.now() < this.inlinePausedUntil && !w.resend && this.sweeping === null)
+      this.stopping || (Date.now() < this.inlinePausedUntil && !w.resend && !this.sweepRunning())
         ? 'unavailable'
         : await this.wake(accountId, w);
     for (const resolve of waiters) resolve(result);
@@ -256,73 +261,6 @@ export class EventDelivery {
 
   private pauseInline(): void {
     this.inlinePausedUntil = Date.now() + (this.opts.pauseAfterFailureMs ?? 10_000);
-  }
-
-  /**
-   * Wakes every account whose stored, unprocessed events need it (listAccountsToWake). Returns
-   * how many wake-ups Temporal accepted. The first one probes Temporal: if it is unavailable the
-   * sweep ends there. An account Temporal refuses holds back only its own events.
-   */
-  async sweepOnce(): Promise<number> {
-    if (this.sweeping) return this.sweeping;
-    this.sweeping = (async () => {
-      const due = await listAccountsToWake(this.pool, {
-        minAgeMs: this.opts.sweepMinAgeMs ?? 5000,
-        staleAfterMs: this.opts.resendAfterMs ?? 300_000,
-        limit: this.opts.sweepBatch ?? 500,
-      });
-      const counts = { sent: 0, resent: 0, refused: 0, dead_lettered: 0, unavailable: 0 };
-      const tally = (r: AttemptResult, resend: boolean) => {
-        if (r === 'delivered') {
-          counts.sent += 1;
-          if (resend) counts.resent += 1;
-        } else if (r === 'dead') counts.dead_lettered += 1;
-        else if (r === 'failed') counts.refused += 1;
-        else counts.unavailable += 1;
-      };
-      const wakeUp = (a: (typeof due)[number]) =>
-        this.request(a.account_id, {
-          upTo: BigInt(a.last_id),
-          eventIds: [a.first_id],
-          resend: a.resend,
-        });
-      const [first, ...rest] = due;
-      if (first && !this.stopping) {
-        const r = await wakeUp(first);
-        tally(r, first.resend);
-        if (r !== 'unavailable' && !this.stopping) {
-          const results = await Promise.all(rest.map(wakeUp));
-          results.forEach((res, i) => tally(res, rest[i]?.resend ?? false));
-        }
-      }
-      if (due.length > 0) this.logger.info({ due: due.length, ...counts }, 'delivery sweep');
-      return counts.sent;
-    })().finally(() => {
-      this.sweeping = null;
-    });
-    return this.sweeping;
-  }
-
-  start(): void {
-    const every = this.opts.sweepIntervalMs ?? 5000;
-    this.timer = setInterval(() => {
-      this.sweepOnce().catch((err: unknown) =>
-        this.logger.warn(
-          { err: err instanceof Error ? err.message : String(err) },
-          'delivery sweep failed',
-        ),
-      );
-    }, every);
-    this.timer.unref();
-  }
-
-  async stop(): Promise<void> {
-    this.stopping = true;
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    this.pump();
-    await Promise.allSettled([...this.inFlight, this.sweeping]);
-    await Promise.allSettled([...this.inFlight]);
   }
 
   private track(p: Promise<unknown>): void {

@@ -1,0 +1,66 @@
+// The delivery outbox: gets stored events to their account workflow, at least once (SPEC §4.5).
+// Delivery is keyed by account: a wake-up (signal-with-start `eventsPending`) makes the workflow
+// apply every stored, unprocessed event of the account, so the relay keeps at most one wake-up in
+// flight per account and later events ride the next one. The HTTP path only asks for a wake-up
+// after its commit and answers; whatever did not get through — Temporal down, a process killed
+// between commit and signal — the sweeper finds from billing_events (outcome NULL) and
+// account_deliveries. The relay is src/temporal/delivery-relay.ts, the sweeper
+// src/temporal/delivery-sweeper.ts; this class runs the two together.
+import type pg from 'pg';
+import type { Logger } from '../log';
+import type { StoredEvent } from '../db/queries/billing-events';
+import type { BillingTemporal } from './client';
+import { DeliveryRelay, type AttemptResult, type RelayOptions } from './delivery-relay';
+import { DeliverySweeper, type SweepOptions } from './delivery-sweeper';
+
+export { DEFAULT_MAX_DELIVERY_FAILURES, type AttemptResult } from './delivery-relay';
+
+export type DeliveryOptions = RelayOptions & SweepOptions;
+
+export class EventDelivery {
+  private readonly relay: DeliveryRelay;
+  private readonly sweeper: DeliverySweeper;
+
+  constructor(pool: pg.Pool, temporal: BillingTemporal, logger: Logger, opts: DeliveryOptions) {
+    this.relay = new DeliveryRelay(
+      pool,
+      temporal,
+      logger,
+      opts,
+      () => this.sweeper.current !== null,
+    );
+    this.sweeper = new DeliverySweeper(pool, this.relay, logger, opts);
+  }
+
+  /**
+   * One wake-up for this event's account, right now, outside the relay's queue (the operator's
+   * retry). Never throws.
+   */
+  attempt(event: StoredEvent): Promise<AttemptResult> {
+    return this.relay.attempt(event);
+  }
+
+  /** After the commit: a wake-up for the event's account through the relay (see deliverSoon there). */
+  deliverSoon(event: StoredEvent): Promise<'delivered' | 'pending'> {
+    return this.relay.deliverSoon(event);
+  }
+
+  /** One sweep now; how many wake-ups Temporal accepted. */
+  sweepOnce(): Promise<number> {
+    return this.sweeper.sweepOnce();
+  }
+
+  /** Sweeps every `sweepIntervalMs` until stop(). */
+  start(): void {
+    this.sweeper.start();
+  }
+
+  /** Stops sweeping and sending, and waits for what is under way. */
+  async stop(): Promise<void> {
+    this.relay.markStopping();
+    this.sweeper.stopTimer();
+    this.relay.pump();
+    await Promise.allSettled([...this.relay.pending(), this.sweeper.current]);
+    await Promise.allSettled(this.relay.pending());
+  }
+}

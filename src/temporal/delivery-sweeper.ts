@@ -1,0 +1,100 @@
+// The sweeper of the delivery outbox: every few seconds it wakes the accounts whose stored,
+// unprocessed events no accepted wake-up covered (account_deliveries), or that stay unprocessed
+// for minutes after one was accepted, through the relay (src/temporal/delivery-relay.ts). So a
+// 200 is never lost even if Temporal was down or the process died between commit and signal.
+import type pg from 'pg';
+import type { Logger } from '../log';
+import { listAccountsToWake } from '../db/queries/account-deliveries';
+import type { AttemptResult, DeliveryRelay } from './delivery-relay';
+
+export interface SweepOptions {
+  /** Events younger than this are left to the request that stored them. */
+  sweepMinAgeMs?: number;
+  sweepIntervalMs?: number;
+  sweepBatch?: number;
+  /**
+   * A wake-up Temporal accepted is sent again only when its events stay unprocessed this long
+   * (doubling with each re-send): processing takes moments, this is for a wake-up that was lost.
+   */
+  resendAfterMs?: number;
+}
+
+export class DeliverySweeper {
+  private timer: NodeJS.Timeout | null = null;
+  private sweeping: Promise<number> | null = null;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly relay: DeliveryRelay,
+    private readonly logger: Logger,
+    private readonly opts: SweepOptions,
+  ) {}
+
+  /** The sweep under way, if any. */
+  get current(): Promise<number> | null {
+    return this.sweeping;
+  }
+
+  /**
+   * Wakes every account whose stored, unprocessed events need it (listAccountsToWake). Returns
+   * how many wake-ups Temporal accepted. The first one probes Temporal: if it is unavailable the
+   * sweep ends there. An account Temporal refuses holds back only its own events.
+   */
+  async sweepOnce(): Promise<number> {
+    if (this.sweeping) return this.sweeping;
+    this.sweeping = (async () => {
+      const due = await listAccountsToWake(this.pool, {
+        minAgeMs: this.opts.sweepMinAgeMs ?? 5000,
+        staleAfterMs: this.opts.resendAfterMs ?? 300_000,
+        limit: this.opts.sweepBatch ?? 500,
+      });
+      const counts = { sent: 0, resent: 0, refused: 0, dead_lettered: 0, unavailable: 0 };
+      const tally = (r: AttemptResult, resend: boolean) => {
+        if (r === 'delivered') {
+          counts.sent += 1;
+          if (resend) counts.resent += 1;
+        } else if (r === 'dead') counts.dead_lettered += 1;
+        else if (r === 'failed') counts.refused += 1;
+        else counts.unavailable += 1;
+      };
+      const wakeUp = (a: (typeof due)[number]) =>
+        this.relay.request(a.account_id, {
+          upTo: BigInt(a.last_id),
+          eventIds: [a.first_id],
+          resend: a.resend,
+        });
+      const [first, ...rest] = due;
+      if (first && !this.relay.isStopping) {
+        const r = await wakeUp(first);
+        tally(r, first.resend);
+        if (r !== 'unavailable' && !this.relay.isStopping) {
+          const results = await Promise.all(rest.map(wakeUp));
+          results.forEach((res, i) => tally(res, rest[i]?.resend ?? false));
+        }
+      }
+      if (due.length > 0) this.logger.info({ due: due.length, ...counts }, 'delivery sweep');
+      return counts.sent;
+    })().finally(() => {
+      this.sweeping = null;
+    });
+    return this.sweeping;
+  }
+
+  start(): void {
+    const every = this.opts.sweepIntervalMs ?? 5000;
+    this.timer = setInterval(() => {
+      this.sweepOnce().catch((err: unknown) =>
+        this.logger.warn(
+          { err: err instanceof Error ? err.message : String(err) },
+          'delivery sweep failed',
+        ),
+      );
+    }, every);
+    this.timer.unref();
+  }
+
+  stopTimer(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+}
