@@ -17,80 +17,24 @@ import { runMigrations } from '../src/db/migrate';
 import { runServices, type Role, type Running } from '../src/runtime';
 import { startEmbeddedPostgres, startTemporalDevServer } from '../src/dev/local-stack';
 import { CpuSampler, cpuShares } from './cpu';
+import type { Figure } from './figure';
 import { ADMIN, SECRET, classicService, drained, load, post } from './load';
 import {
-  fixedRate,
-  prepareRebuildDatabase,
-  rebuildScenario,
-  registeredAccounts,
-  renewalBurst,
-  type Figure,
-  type ScaleContext,
-} from './scenarios-scale';
-
-const quick = process.argv.includes('--quick');
-/** `--name=value` on the command line, as a number. */
-function flag(name: string): number | undefined {
-  const arg = process.argv.find((a) => a.startsWith(`--${name}=`));
-  const value = arg === undefined ? undefined : Number(arg.slice(name.length + 3));
-  if (value !== undefined && !(Number.isFinite(value) && value > 0)) {
-    throw new Error(`--${name} takes a positive number, e.g. --${name}=1000.`);
-  }
-  return value;
-}
-// Each size has a flag, so a scaled-down scenario can be run alone (`--burst-accounts=500`).
-const DEFAULTS = quick
-  ? {
-      ack: 600,
-      e2e: 1500,
-      backlog: 2000,
-      gate: 2000,
-      accounts: 2000,
-      burst: 1000,
-      rate_seconds: 20,
-      rebuild: 100_000,
-      runs: 3,
-    }
-  : {
-      ack: 4000,
-      e2e: 10_000,
-      backlog: 5000,
-      gate: 20_000,
-      accounts: 100_000,
-      burst: 10_000,
-      rate_seconds: 120,
-      rebuild: 1_000_000,
-      runs: 3,
-    };
-const SIZES = {
-  ack: flag('acks') ?? DEFAULTS.ack,
-  e2e: flag('e2e-events') ?? DEFAULTS.e2e,
-  backlog: flag('backlog-events') ?? DEFAULTS.backlog,
-  gate: flag('gate-requests') ?? DEFAULTS.gate,
-  accounts: flag('registered-accounts') ?? DEFAULTS.accounts,
-  burst: flag('burst-accounts') ?? DEFAULTS.burst,
-  rate_seconds: flag('rate-seconds') ?? DEFAULTS.rate_seconds,
-  rebuild: flag('rebuild-events') ?? DEFAULTS.rebuild,
-  runs: flag('runs') ?? DEFAULTS.runs,
-};
-const SCENARIOS = [
-  'ack',
-  'e2e',
-  'gate',
-  'registered',
-  'burst',
-  'rate',
-  'split',
-  'rebuild',
-] as const;
-type Scenario = (typeof SCENARIOS)[number];
-const onlyArg = process.argv.find((a) => a.startsWith('--only='));
-const ONLY: Set<Scenario> = new Set(
-  onlyArg ? (onlyArg.slice('--only='.length).split(',') as Scenario[]) : SCENARIOS,
-);
-for (const s of ONLY) {
-  if (!SCENARIOS.includes(s)) throw new Error(`--only takes ${SCENARIOS.join(',')}; got "${s}".`);
-}
+  ONLY,
+  SIZES,
+  benchSettings,
+  devServerArgsFromEnv,
+  quick,
+  workerSettingsFromEnv,
+} from './options';
+import { acknowledgements } from './scenarios/acknowledgements';
+import type { ScaleContext } from './scenarios/context';
+import { endToEnd } from './scenarios/end-to-end';
+import { fixedRate } from './scenarios/fixed-rate';
+import { gateFigure, seedGateAccounts } from './scenarios/gate';
+import { prepareRebuildDatabase, rebuildScenario } from './scenarios/rebuild';
+import { registeredAccounts } from './scenarios/registered-accounts';
+import { renewalBurst } from './scenarios/renewal-burst';
 
 type Figures = Record<string, Figure>;
 
@@ -154,24 +98,18 @@ async function oneRun(run: number, stack: Stack): Promise<Figures> {
     const url = `${all.info.apiUrl}/webhooks/stripe`;
     // 1. Acknowledgements at concurrency 1, 16, 64 (1,000 accounts).
     for (const c of ONLY.has('ack') ? [1, 16, 64] : []) {
-      figures[`ack_c${c}`] = await measured(stack, async () => {
-        const base = await load(SIZES.ack, c, (i) =>
-          post(`${classic.url}/webhooks/stripe`, `c${tag}_${c}_${i % 1000}`),
-        );
-        if (c === 16) classic16 = base.perSecond;
-        const ours = await load(SIZES.ack, c, (i) => post(url, `a${tag}_${c}_${i % 1000}`));
-        return {
-          value: ours.perSecond,
-          baseline: base.perSecond,
-          unit: 'acks/s',
-          extra: {
-            p50_ms: ours.p50,
-            p99_ms: ours.p99,
-            baseline_p50_ms: base.p50,
-            baseline_p99_ms: base.p99,
+      figures[`ack_c${c}`] = await measured(stack, () =>
+        acknowledgements({
+          classicUrl: classic.url,
+          url,
+          tag,
+          requests: SIZES.ack,
+          concurrency: c,
+          onBaseline: (perSecond) => {
+            if (c === 16) classic16 = perSecond;
           },
-        };
-      });
+        }),
+      );
       await drained(pool, `a${tag}_${c}_`);
     }
     // 2. Sustained end-to-end: from the first request until every acknowledged event is applied.
@@ -181,25 +119,18 @@ async function oneRun(run: number, stack: Stack): Promise<Figures> {
           ['e2e_1000_distinct', 1000],
         ] as const)
       : []) {
-      figures[name] = await measured(stack, async () => {
-        const prefix = `e${tag}_${accounts}_`;
-        const base = await load(SIZES.e2e, 16, (i) =>
-          post(`${classic.url}/webhooks/stripe`, `${prefix}c${i % accounts}`),
-        );
-        const t0 = performance.now();
-        await load(SIZES.e2e, 16, (i) => post(url, `${prefix}${i % accounts}`));
-        await drained(pool, prefix);
-        const perSecond = SIZES.e2e / ((performance.now() - t0) / 1000);
-        return { value: perSecond, baseline: base.perSecond, unit: 'events/s applied' };
-      });
+      figures[name] = await measured(stack, () =>
+        endToEnd({ pool, classicUrl: classic.url, url, tag, events: SIZES.e2e, accounts }),
+      );
     }
     // 3. The gate at concurrency 16 against a bare primary-key SELECT behind the same HTTP stack.
     // At concurrency 1 the latency is the cost of one answer; at 16 it adds queueing in one process.
     if (ONLY.has('gate')) {
-      await seedGateAccounts(service, classic.url, tag, pool);
+      // The e2e scenario's accounts have a projection row; without it, 50 are made first.
+      if (!ONLY.has('e2e')) await seedGateAccounts(service, classic.url, tag, pool);
       for (const c of [1, 16]) {
         figures[`gate_c${c}`] = await measured(stack, () =>
-          gateFigure(service, classic.url, tag, c),
+          gateFigure(service, classic.url, tag, c, SIZES.gate),
         );
       }
     }
@@ -275,46 +206,6 @@ async function oneRun(run: number, stack: Stack): Promise<Figures> {
     await pool.end();
   }
   return figures;
-}
-
-/** Accounts with a projection row for the gate: the e2e scenario's, or 50 made here. */
-async function seedGateAccounts(all: Running, classicUrl: string, tag: string, pool: pg.Pool) {
-  if (ONLY.has('e2e')) return;
-  await load(50, 16, (i) => post(`${all.info.apiUrl}/webhooks/stripe`, `e${tag}_50_${i}`));
-  await load(50, 16, (i) => post(`${classicUrl}/webhooks/stripe`, `e${tag}_50_c${i}`));
-  await drained(pool, `e${tag}_50_`);
-}
-
-async function gateFigure(
-  all: Running,
-  classicUrl: string,
-  tag: string,
-  concurrency: number,
-): Promise<Figure> {
-  const n = concurrency === 1 ? Math.min(SIZES.gate, 1000) : SIZES.gate;
-  const gateBase = await load(n, concurrency, (i) =>
-    fetch(`${classicUrl}/gate/e${tag}_50_c${i % 50}`)
-      .then((r) => r.arrayBuffer())
-      .then(() => undefined),
-  );
-  const gate = await load(n, concurrency, (i) =>
-    fetch(`${all.info.apiUrl}/v1/gate/e${tag}_50_${i % 50}/confirm`, {
-      headers: { authorization: `Bearer ${ADMIN}` },
-    })
-      .then((r) => r.arrayBuffer())
-      .then(() => undefined),
-  );
-  return {
-    value: gate.perSecond,
-    baseline: gateBase.perSecond,
-    unit: 'answers/s',
-    extra: {
-      p50_ms: gate.p50,
-      p99_ms: gate.p99,
-      baseline_p50_ms: gateBase.p50,
-      baseline_p99_ms: gateBase.p99,
-    },
-  };
 }
 
 function loadAverage(): number[] {
@@ -399,23 +290,6 @@ async function main(): Promise<void> {
   fs.mkdirSync(path.dirname(out), { recursive: true });
   fs.writeFileSync(out, JSON.stringify(result, null, 1) + '\n');
   process.stdout.write(`${out}\n`);
-}
-
-function workerSettingsFromEnv(): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(process.env).filter(([k]) => k.startsWith('WORKER_')),
-  ) as Record<string, string>;
-}
-
-/** Extra dev-server flags under test, e.g. BENCH_DEV_SERVER_ARGS='--sqlite-pragma synchronous=NORMAL'. */
-function devServerArgsFromEnv(): string[] {
-  return (process.env.BENCH_DEV_SERVER_ARGS ?? '').split(/\s+/).filter(Boolean);
-}
-
-/** Worker and dev-server settings in force, so results of different settings can be told apart. */
-function benchSettings(): Record<string, string> {
-  const args = devServerArgsFromEnv().join(' ');
-  return { ...workerSettingsFromEnv(), ...(args ? { BENCH_DEV_SERVER_ARGS: args } : {}) };
 }
 
 main().catch((err: unknown) => {

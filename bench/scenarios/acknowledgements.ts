@@ -1,0 +1,35 @@
+// Acknowledgements at a given concurrency over 1,000 accounts: the service against the classic
+// design, each taking the same number of signed webhooks.
+import { load, post } from '../load';
+import type { Figure } from '../figure';
+
+export interface AckRun {
+  classicUrl: string;
+  /** The service's Stripe webhook URL. */
+  url: string;
+  tag: string;
+  requests: number;
+  concurrency: number;
+  /** Told the classic design's rate, which other scenarios use as their baseline. */
+  onBaseline?: (perSecond: number) => void;
+}
+
+export async function acknowledgements(run: AckRun): Promise<Figure> {
+  const { classicUrl, url, tag, requests, concurrency: c } = run;
+  const base = await load(requests, c, (i) =>
+    post(`${classicUrl}/webhooks/stripe`, `c${tag}_${c}_${i % 1000}`),
+  );
+  run.onBaseline?.(base.perSecond);
+  const ours = await load(requests, c, (i) => post(url, `a${tag}_${c}_${i % 1000}`));
+  return {
+    value: ours.perSecond,
+    baseline: base.perSecond,
+    unit: 'acks/s',
+    extra: {
+      p50_ms: ours.p50,
+      p99_ms: ours.p99,
+      baseline_p50_ms: base.p50,
+      baseline_p99_ms: base.p99,
+    },
+  };
+}
