@@ -22,7 +22,7 @@ export type Provider = 'stripe' | 'myasp' | 'none';
 
 /**
  * What the pure transition reads from an event. It is derived from the provider payload when the
- * webhook is stored (see normalize-stripe.ts / myasp.ts) and kept in `billing_events.data`, so a
+ * webhook is stored (see normalize-stripe.ts / normalize-myasp.ts) and kept in `billing_events.data`, so a
  * rebuild folds exactly the inputs the workflow saw.
  */
 export type EventData =

@@ -7,7 +7,7 @@ import iconv from 'iconv-lite';
 import { ConfigError, loadReconcileSettings } from '../../config';
 import { AppError } from '../../domain/errors';
 import { parseCsv, readMemberRows } from '../../domain/member-list';
-import { parseMyaspTimestamp } from '../../domain/myasp';
+import { parseMyaspTimestamp } from '../../domain/myasp/timestamp';
 import { reconcileMyasp, reconcileStripe, type ReconcileSummary } from '../../services/reconcile';
 import { createStripeApi } from '../../services/stripe-api';
 import { applyThrough } from '../../temporal/client';
