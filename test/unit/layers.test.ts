@@ -112,11 +112,11 @@ const rules: Rule[] = [
     why: 'the database layer knows only SQL and the domain types',
   },
   {
-    layer: 'src/middleware/',
-    files: filesUnder('src/middleware'),
+    layer: 'src/host-app/',
+    files: filesUnder('src/host-app'),
     forbidden: (s) =>
-      s.startsWith('src/') && !s.startsWith('src/middleware/') && !s.startsWith('src/domain/'),
-    why: 'host applications load the middleware and the pure domain, not the service',
+      s.startsWith('src/') && !s.startsWith('src/host-app/') && !s.startsWith('src/domain/'),
+    why: 'it runs in the host application: it loads the pure domain, not the service',
   },
 ];
 
