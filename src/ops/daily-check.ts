@@ -2,20 +2,21 @@
 // line of the checklist, each ok / warn / fail, and every run kept in daily_check_runs. Runs from
 // the CLI, from GET /v1/ops/daily-check and from the Temporal Schedule `billing-daily-check`.
 import type pg from 'pg';
+import { lastEventMismatches, overdueCancels } from '../db/queries/billing-accounts';
 import {
   countEventsSince,
   duplicateDedupeKeys,
-  insertDailyCheckRun,
-  lastEventMismatches,
   lastProviderSync,
-  overdueCancels,
-  rejectionsSince,
-  startOfDay,
+} from '../db/queries/billing-events';
+import { insertDailyCheckRun } from '../db/queries/daily-check-runs';
+import { rejectionsSince } from '../db/queries/webhook-rejections';
+import {
+  countDeadLetters,
+  listDeadLetters,
   unprocessedBacklog,
-} from '../db/queries/ops';
-import { countDeadLetters, listDeadLetters } from '../db/queries/event-deliveries';
+} from '../db/queries/event-deliveries';
 import { latestReconciliationRuns } from '../db/queries/reconciliation';
-import { countProviderEvents } from '../db/queries/daily-check';
+import { countProviderEvents, startOfDay } from '../db/queries/daily-check';
 import {
   fail,
   ok,
