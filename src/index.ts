@@ -7,6 +7,6 @@ export {
   type EntitlementDecision,
   type EntitlementOptions,
   type NotEntitledBody,
-} from './middleware/entitlement';
+} from './host-app/entitlement';
 export type { GateDecision } from './domain/gate';
 export type { Status } from './domain/types';

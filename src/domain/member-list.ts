@@ -1,7 +1,8 @@
 // A MyASP member list export (CSV) read as reconciliation rows: user id, status code, and the
 // date the row's status was set when the export has one. Pure: the caller decodes the bytes
 // (UTF-8 or Shift_JIS) and says which columns to read.
-import { parseMyaspTimestamp, type MyaspStatusCode } from './myasp';
+import type { MyaspStatusCode } from './myasp/status';
+import { parseMyaspTimestamp } from './myasp/timestamp';
 import type { MemberRow } from './reconcile';
 
 export interface MemberColumns {

@@ -3,7 +3,8 @@
 // (derive.ts). No wall clock, no IO: the same events in the same order always give the same
 // projection, which is what makes `rebuild-projection` exact and the workflow deterministic.
 import { deriveStatus, nextDeadline, type Derived } from './derive';
-import { EVIDENCE, emptyObjects, type EvidenceStep, type Links } from './evidence';
+import { EVIDENCE, emptyObjects } from './evidence';
+import type { EvidenceStep, Links } from './evidence-step';
 import { emptyAccountColumns, legacyNextTimer } from './legacy-transition';
 import type {
   AccountObjects,

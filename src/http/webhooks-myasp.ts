@@ -1,7 +1,9 @@
 // POST /webhooks/myasp: token → decode (form in UTF-8 or Shift_JIS, or JSON) → store → deliver.
+// The token is never echoed or logged (SPEC §9), and always compared in constant time.
 import express, { Router, type Request, type Response } from 'express';
 import { AppError } from '../domain/errors';
-import { MYASP_FIELD_NAMES, normalizeMyaspFields } from '../domain/myasp';
+import { MYASP_FIELD_NAMES } from '../domain/myasp/fields';
+import { normalizeMyaspEvent } from '../domain/normalize-myasp';
 import { ingestEvent } from '../services/ingest';
 import { parseContentType } from './body-decoding/content-type';
 import { decodeFormBody } from './body-decoding/form';
@@ -11,9 +13,86 @@ import { nowOf } from './deps';
 import { sha256Hex } from './digest';
 import { webhookErrorHandler } from './errors';
 import { answerIngested } from './webhook-answer';
-import { resolveMyaspToken, verifyMyaspToken, MYASP_TOKEN_HEADER } from './tokens';
+import { tokensEqual } from './tokens';
 
 export const MYASP_BODY_LIMIT = '64kb';
+const MYASP_TOKEN_HEADER = 'x-myasp-token';
+
+const MISSING_TOKEN_MESSAGE =
+  'The MyASP token is missing. Send it as the token query parameter or the X-MyASP-Token header.';
+
+function repeatedToken(where: string): AppError {
+  return new AppError(
+    'invalid_token',
+    `The MyASP token was sent more than once in the ${where}. Send it exactly once.`,
+    401,
+  );
+}
+
+/** '' and absent both mean "not sent"; anything but one string means a malformed request. */
+function readQueryToken(query: unknown): string | null {
+  if (query === null || typeof query !== 'object') return null;
+  const value: unknown = (query as Record<string, unknown>)['token'];
+  if (value === undefined) return null;
+  if (typeof value !== 'string') throw repeatedToken('token query parameter');
+  return value.trim() || null;
+}
+
+function readHeaderToken(headerValue: string | string[] | undefined): string | null {
+  if (headerValue === undefined) return null;
+  if (Array.isArray(headerValue)) throw repeatedToken('X-MyASP-Token header');
+  return headerValue.trim() || null;
+}
+
+/**
+ * The token from the `token` query parameter or the `X-MyASP-Token` header. MyASP's external
+ * system linkage can only configure a URL, so the query parameter is the usual place; the header
+ * is for senders that can set one. Both may be sent if they agree.
+ */
+export function resolveMyaspToken(
+  query: unknown,
+  headerValue: string | string[] | undefined,
+): { token: string } {
+  const fromQuery = readQueryToken(query);
+  const fromHeader = readHeaderToken(headerValue);
+  if (fromQuery !== null && fromHeader !== null && !tokensEqual(fromQuery, fromHeader)) {
+    throw new AppError(
+      'token_mismatch',
+      'The token query parameter and the X-MyASP-Token header differ. Send the token in one ' +
+        'place only, or make both the same.',
+      401,
+    );
+  }
+  const token = fromQuery ?? fromHeader;
+  if (token === null) throw new AppError('missing_token', MISSING_TOKEN_MESSAGE, 401);
+  return { token };
+}
+
+/**
+ * Accepts the token if it equals any configured one (several during a rotation). Every
+ * candidate is compared, so the time taken does not depend on which one matched. A wrong token
+ * and a token of the wrong length get the same code and message.
+ */
+export function verifyMyaspToken(given: string, expectedTokens: readonly string[]): void {
+  const candidates = expectedTokens.map((token) => token.trim()).filter((token) => token !== '');
+  if (candidates.length === 0) {
+    throw new AppError(
+      'myasp_not_configured',
+      'MyASP webhooks are not enabled on this server: no MyASP token is configured.',
+      500,
+    );
+  }
+  let matched = false;
+  for (const expected of candidates) matched = tokensEqual(given, expected) || matched;
+  if (!matched) {
+    throw new AppError(
+      'invalid_token',
+      "The MyASP token is not valid. Check the token in the URL configured in MyASP's external " +
+        'system linkage settings.',
+      401,
+    );
+  }
+}
 
 function queryCharset(query: Request['query']): string | null {
   const value = query.charset;
@@ -64,7 +143,7 @@ export function myaspWebhookRouter(deps: AppDeps): Router {
       verifyMyaspToken(token, deps.config.myaspTokens);
       const fields = decodeFields(req);
       const { token: _ignored, ...stored } = fields;
-      const normalized = normalizeMyaspFields(stored, nowOf(deps), sha256Hex);
+      const normalized = normalizeMyaspEvent(stored, nowOf(deps), sha256Hex);
       const result = await ingestEvent(deps, normalized, stored);
       answerIngested(res, deps, 'myasp', result);
     },

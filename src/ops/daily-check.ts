@@ -3,7 +3,7 @@
 // the CLI, from GET /v1/ops/daily-check and from the Temporal Schedule `billing-daily-check`.
 // The items live in their own modules, by what they look at; DAILY_CHECKS lists them in order.
 import type pg from 'pg';
-import { insertDailyCheckRun } from '../db/queries/ops';
+import { insertDailyCheckRun } from '../db/queries/daily-check-runs';
 import { runChecks, worstStatus, type Check, type CheckItem, type CheckStatus } from './check-item';
 import {
   DAILY_CHECK_THRESHOLDS as T,

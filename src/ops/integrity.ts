@@ -2,15 +2,10 @@
 // impossible, verified rather than assumed. Rebuild and replay live next door and are re-exported
 // here, so the operator tools read as one module.
 import type pg from 'pg';
-import {
-  auditRowsWithUnknownEvent,
-  duplicateDedupeKeys,
-  eventsWithBadAuditCount,
-  lastEventMismatches,
-  tableTriggers,
-  type DuplicateKey,
-  type TableTrigger,
-} from '../db/queries/ops';
+import { auditRowsWithUnknownEvent, eventsWithBadAuditCount } from '../db/queries/audit-logs';
+import { lastEventMismatches } from '../db/queries/billing-accounts';
+import { duplicateDedupeKeys, type DuplicateKey } from '../db/queries/billing-events';
+import { tableTriggers, type TableTrigger } from '../db/queries/catalog';
 import {
   fail,
   ok,

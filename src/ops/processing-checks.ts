@@ -1,6 +1,7 @@
 // The daily check's items on processing: stored events waiting for delivery, dead letters, cancel
 // timers that did not fire, and whether Temporal answers at all.
-import { overdueCancels, unprocessedBacklog } from '../db/queries/ops';
+import { overdueCancels } from '../db/queries/billing-accounts';
+import { unprocessedBacklog } from '../db/queries/event-deliveries';
 import { countDeadLetters, listDeadLetters } from '../db/queries/event-deliveries';
 import { fail, ok, warn, type CheckOutcome } from './check-item';
 import { DAILY_CHECK_THRESHOLDS as T, ago, type DailyCheckCtx } from './daily-check-context';

@@ -4,13 +4,14 @@
 // any difference is a defect (or a hand edit) to investigate, and --apply writes the rebuilt rows.
 import type pg from 'pg';
 import { withTransaction } from '../db/pool';
-import { listAllAccounts, upsertAccount } from '../db/queries/billing-accounts';
+import { listAllAccounts, lockAccountRow, upsertAccount } from '../db/queries/billing-accounts';
 import {
+  countProcessedEvents,
+  lastProcessedSeq,
   listProcessedEvents,
   toBillingEvent,
   type FoldedEvent,
 } from '../db/queries/billing-events';
-import { countProcessedEvents, lastProcessedSeq, lockAccountRow } from '../db/queries/ops';
 import { transition } from '../domain/transition';
 import type { AccountState, Outcome } from '../domain/types';
 

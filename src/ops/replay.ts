@@ -3,7 +3,7 @@
 // Events stored but not processed yet come last, flagged pending.
 import type pg from 'pg';
 import { getAccount } from '../db/queries/billing-accounts';
-import { accountTimeline, type TimelineRow } from '../db/queries/ops';
+import { accountTimeline, type TimelineRow } from '../db/queries/audit-logs';
 import type { AccountState, Outcome } from '../domain/types';
 
 export interface TimelineEntry {

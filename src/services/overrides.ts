@@ -4,8 +4,8 @@ import type pg from 'pg';
 import { withTransaction } from '../db/pool';
 import { insertAudit } from '../db/queries/audit-logs';
 import { endOverride, insertOverride, type OverrideRow } from '../db/queries/gate-overrides';
+import { parseDurationMs } from '../domain/duration';
 import { AppError } from '../domain/errors';
-import { parseDuration } from '../config';
 import {
   signalOverrideCleared,
   startOverrideTimer,
@@ -21,7 +21,7 @@ export interface OverrideDeps {
 export function expiryFromTtl(ttl: string | undefined, now: Date, field: string): string {
   let ms: number | null;
   try {
-    ms = parseDuration(ttl);
+    ms = parseDurationMs(ttl);
   } catch {
     ms = null;
   }

@@ -2,7 +2,7 @@
 // by transition() in delivery order, and the account's timers fire (as timer events, like the
 // workflow records them) when the simulated clock passes their deadline.
 import { createHash } from 'node:crypto';
-import { normalizeMyaspFields } from '../../src/domain/myasp';
+import { normalizeMyaspEvent } from '../../src/domain/normalize-myasp';
 import { normalizeStripeEvent } from '../../src/domain/normalize-stripe';
 import { nextTimer, transition } from '../../src/domain/transition';
 import type {
@@ -61,7 +61,7 @@ export class AccountSim {
 
   myasp(userId: string, status: '1' | '2' | '3' | '4', ts: string): BillingEvent {
     const fields = { user_id: userId, status, ts };
-    return this.toEvent(normalizeMyaspFields(fields, new Date(ts), digest));
+    return this.toEvent(normalizeMyaspEvent(fields, new Date(ts), digest));
   }
 
   api(data: EventData, at: string, source: 'api' | 'manual' = 'api'): BillingEvent {

@@ -6,7 +6,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { createHostApp, type HostAppOptions } from '../../examples/host-app/server';
-import { DEFAULT_TIMEOUT_MS } from '../../src/middleware/entitlement';
+import { DEFAULT_TIMEOUT_MS } from '../../src/host-app/entitlement';
 import {
   counters,
   japanTime,

@@ -1,4 +1,5 @@
-import { resolveMyaspToken, tokensEqual, verifyMyaspToken } from '../../src/http/tokens';
+import { tokensEqual } from '../../src/http/tokens';
+import { resolveMyaspToken, verifyMyaspToken } from '../../src/http/webhooks-myasp';
 import { thrown } from '../helpers/errors';
 
 const TOKEN = 'tok_9f8e7d6c5b4a39281706f5e4d3c2b1a0';

@@ -7,7 +7,7 @@ import iconv from 'iconv-lite';
 import { ConfigError, loadReconcileSettings } from '../../config';
 import { AppError } from '../../domain/errors';
 import { parseCsv, readMemberRows } from '../../domain/member-list';
-import { parseMyaspTimestamp } from '../../domain/myasp';
+import { parseMyaspTimestamp } from '../../domain/myasp/timestamp';
 import { reconcileMyasp } from '../../services/reconcile/myasp';
 import type { ReconcileSummary } from '../../services/reconcile/runs';
 import { reconcileStripe } from '../../services/reconcile/stripe';

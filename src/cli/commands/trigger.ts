@@ -6,6 +6,7 @@
 // service (src/cli/trigger-target.ts).
 import type { Command } from 'commander';
 import Stripe from 'stripe';
+import { parseDurationMs } from '../../domain/duration';
 import { AppError } from '../../domain/errors';
 import {
   buildTrigger,
@@ -145,11 +146,19 @@ async function processed(svc: Service, accountId: string, eventId: string, timeo
   }
 }
 
+/** A duration (src/domain/duration.ts); a bare number is seconds, as it always was here. */
 function parseTimeout(raw: string): number {
-  const m = /^(\d+)(ms|s)?$/.exec(raw.trim());
-  if (!m)
+  const text = raw.trim();
+  let ms: number | null = null;
+  try {
+    ms = /^\d+$/.test(text) ? Number(text) * 1000 : parseDurationMs(text);
+  } catch {
+    // worded below, for this option
+  }
+  if (ms === null) {
     throw new AppError('invalid_timeout', `--timeout must look like 30s or 500ms; got "${raw}".`);
-  return Number(m[1]) * (m[2] === 'ms' ? 1 : 1000);
+  }
+  return ms;
 }
 
 function parseShape(raw: string): PayloadShape {

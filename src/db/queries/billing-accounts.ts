@@ -1,5 +1,5 @@
 import type { Db } from '../pool';
-import type { AccountState } from '../../domain/types';
+import type { AccountState, Outcome } from '../../domain/types';
 import type { GateAccount, GateOverride } from '../../domain/gate';
 
 const COLUMNS = `account_id, provider, status, provider_status, plan, amount, email, myasp_user_id,
@@ -204,4 +204,65 @@ export async function listAccounts(db: Db, f: AccountListFilter): Promise<Accoun
     created_at: row.created_at,
     updated_at: row.updated_at,
   }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Operator reads and the rebuild's row lock
+
+export interface LastEventMismatch {
+  account_id: string;
+  status: string;
+  last_event_id: string;
+  problem: 'event_missing' | 'other_account' | 'not_applied' | 'status_differs';
+  event_account_id: string | null;
+  event_outcome: Outcome | null;
+  audit_to_status: string | null;
+}
+
+/**
+ * billing_accounts joined to the event that last changed each row (SPEC §4.2): the event must
+ * exist, belong to the same account, be `applied`, and its audit row must end in the row's status.
+ */
+export async function lastEventMismatches(db: Db, limit = 50): Promise<LastEventMismatch[]> {
+  const r = await db.query<LastEventMismatch>(
+    `SELECT a.account_id, a.status, a.last_event_id::text AS last_event_id,
+            CASE WHEN e.id IS NULL THEN 'event_missing'
+                 WHEN e.account_id <> a.account_id THEN 'other_account'
+                 WHEN e.outcome IS DISTINCT FROM 'applied' THEN 'not_applied'
+                 ELSE 'status_differs' END AS problem,
+            e.account_id AS event_account_id, e.outcome AS event_outcome, l.to_status AS audit_to_status
+       FROM billing_accounts a
+       LEFT JOIN billing_events e ON e.id = a.last_event_id
+       LEFT JOIN audit_logs l ON l.event_id = a.last_event_id
+      WHERE e.id IS NULL OR e.account_id <> a.account_id OR e.outcome IS DISTINCT FROM 'applied'
+         OR l.to_status IS DISTINCT FROM a.status
+      ORDER BY a.account_id LIMIT $1::int`,
+    [limit],
+  );
+  return r.rows;
+}
+
+export interface OverdueCancel {
+  account_id: string;
+  scheduled_cancel_at: string;
+}
+
+/** Accounts still `canceling` although their cancel time is before `dueBefore`. */
+export async function overdueCancels(db: Db, dueBefore: string): Promise<OverdueCancel[]> {
+  const r = await db.query<OverdueCancel>(
+    `SELECT account_id, scheduled_cancel_at FROM billing_accounts
+      WHERE status = 'canceling' AND scheduled_cancel_at < $1::timestamptz
+      ORDER BY scheduled_cancel_at LIMIT 50`,
+    [dueBefore],
+  );
+  return r.rows;
+}
+
+/** Locks an account's projection row and returns its last_event_id (null: no row). */
+export async function lockAccountRow(db: Db, accountId: string): Promise<string | null> {
+  const r = await db.query<{ last_event_id: string }>(
+    'SELECT last_event_id::text AS last_event_id FROM billing_accounts WHERE account_id = $1::text FOR UPDATE',
+    [accountId],
+  );
+  return r.rows[0]?.last_event_id ?? null;
 }

@@ -235,3 +235,15 @@ export async function resetThreshold(db: Db, name: string): Promise<boolean> {
   const r = await db.query('DELETE FROM daily_check_thresholds WHERE name = $1::text', [name]);
   return (r.rowCount ?? 0) > 0;
 }
+
+// ---------------------------------------------------------------------------------------------
+// The calendar day the check counts in (its time zone)
+
+/** Start of the calendar day containing `now` in `timeZone`, as an ISO string. */
+export async function startOfDay(db: Db, now: string, timeZone: string): Promise<string> {
+  const r = await db.query<{ start: string }>(
+    `SELECT date_trunc('day', $1::timestamptz AT TIME ZONE $2::text) AT TIME ZONE $2::text AS start`,
+    [now, timeZone],
+  );
+  return r.rows[0]?.start ?? now;
+}

@@ -107,3 +107,40 @@ export async function lastDeliveryError(db: Db, eventId: string): Promise<string
   );
   return r.rows[0]?.last_error ?? null;
 }
+
+// ---------------------------------------------------------------------------------------------
+// The daily check's delivery backlog
+
+export interface Backlog {
+  count: number;
+  oldest_received_at: string | null;
+  sample: { id: string; account_id: string; event_type: string; received_at: string }[];
+}
+
+/**
+ * Stored events still without an outcome that were received before `receivedBefore`, except
+ * dead-lettered ones (those wait for an operator, not for delivery; the daily check counts them
+ * apart).
+ */
+export async function unprocessedBacklog(db: Db, receivedBefore: string): Promise<Backlog> {
+  const r = await db.query<{
+    id: string;
+    account_id: string;
+    event_type: string;
+    received_at: string;
+    total: string;
+  }>(
+    `SELECT id::text AS id, account_id, event_type, received_at, (count(*) OVER ())::text AS total
+       FROM billing_events e
+      WHERE outcome IS NULL AND received_at < $1::timestamptz
+        AND NOT EXISTS (SELECT 1 FROM event_deliveries d WHERE d.event_id = e.id AND d.dead_at IS NOT NULL)
+      ORDER BY received_at, id LIMIT 10`,
+    [receivedBefore],
+  );
+  const sample = r.rows.map(({ total: _total, ...row }) => row);
+  return {
+    count: Number(r.rows[0]?.total ?? 0),
+    oldest_received_at: sample[0]?.received_at ?? null,
+    sample,
+  };
+}

@@ -45,3 +45,21 @@ export async function insertRejections(db: Db, rows: readonly NewRejection[]): P
     ],
   );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Operator reads
+
+export interface RejectionCount {
+  source: string;
+  reason: string;
+  n: number;
+}
+
+export async function rejectionsSince(db: Db, since: string): Promise<RejectionCount[]> {
+  const r = await db.query<{ source: string; reason: string; n: string }>(
+    `SELECT source, reason, count(*)::text AS n FROM webhook_rejections
+      WHERE received_at >= $1::timestamptz GROUP BY source, reason ORDER BY count(*) DESC, source, reason`,
+    [since],
+  );
+  return r.rows.map((row) => ({ source: row.source, reason: row.reason, n: Number(row.n) }));
+}

@@ -3,7 +3,7 @@
 // the page writes: the daily check it shows is judged live and not kept.
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import { getAccountView } from '../../db/queries/billing-accounts';
-import { accountTimeline } from '../../db/queries/ops';
+import { accountTimeline } from '../../db/queries/audit-logs';
 import { runDailyCheck } from '../../ops/daily-check';
 import { accountWorkflowId } from '../../temporal/ids';
 import type { AppDeps } from '../deps';

@@ -2,7 +2,7 @@
 // backlog) and one account (status with provenance, timeline of events and audit rows, link to
 // its workflow in the Temporal Web UI). Read-only: they render what the queries return.
 import type { AccountView } from '../../db/queries/billing-accounts';
-import type { TimelineRow } from '../../db/queries/ops';
+import type { TimelineRow } from '../../db/queries/audit-logs';
 import type { CheckItem } from '../../ops/check-item';
 import type { DailyCheckResult } from '../../ops/daily-check';
 import { html, label, page, stateBadge, statusChart, table, type Html } from './html';

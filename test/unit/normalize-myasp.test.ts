@@ -1,21 +1,19 @@
-import {
-  MYASP_FIELD_NAMES,
-  normalizeMyaspFields,
-  parseMyaspTimestamp,
-} from '../../src/domain/myasp';
+import { MYASP_FIELD_NAMES } from '../../src/domain/myasp/fields';
+import { parseMyaspTimestamp } from '../../src/domain/myasp/timestamp';
+import { normalizeMyaspEvent } from '../../src/domain/normalize-myasp';
 import { sha256Hex } from '../../src/http/digest';
 import { thrown } from '../helpers/errors';
 
 const RECEIVED_AT = new Date('2026-03-10T05:06:07.890Z');
 
 const normalize = (fields: Record<string, unknown>, receivedAt: Date) =>
-  normalizeMyaspFields(fields, receivedAt, sha256Hex);
+  normalizeMyaspEvent(fields, receivedAt, sha256Hex);
 
 function post(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return { user_id: '10042', status: '1', ...overrides };
 }
 
-describe('normalizeMyaspFields: a complete post', () => {
+describe('normalizeMyaspEvent: a complete post', () => {
   test('when every field is sent, then the normalized event carries all of them', () => {
     const event = normalize(
       {
@@ -61,7 +59,7 @@ describe('normalizeMyaspFields: a complete post', () => {
   });
 });
 
-describe('normalizeMyaspFields: statuses', () => {
+describe('normalizeMyaspEvent: statuses', () => {
   test.each([
     { status: '1', eventType: 'myasp.registered', code: '1' },
     { status: '2', eventType: 'myasp.stopped', code: '2' },
@@ -82,7 +80,7 @@ describe('normalizeMyaspFields: statuses', () => {
   );
 });
 
-describe('normalizeMyaspFields: aliases and lenient values', () => {
+describe('normalizeMyaspEvent: aliases and lenient values', () => {
   test.each([
     {
       name: 'the user id comes as myasp_user_id',
@@ -183,7 +181,7 @@ describe('normalizeMyaspFields: aliases and lenient values', () => {
   });
 });
 
-describe('normalizeMyaspFields: refusals', () => {
+describe('normalizeMyaspEvent: refusals', () => {
   test.each([
     { name: 'there is no user id', fields: { status: '1' }, code: 'missing_user_id' },
     { name: 'the user id is blank', fields: post({ user_id: '   ' }), code: 'missing_user_id' },
@@ -297,7 +295,7 @@ describe('normalizeMyaspFields: refusals', () => {
   });
 });
 
-describe('normalizeMyaspFields: dedupe keys', () => {
+describe('normalizeMyaspEvent: dedupe keys', () => {
   const key = (fields: Record<string, unknown>, receivedAt = RECEIVED_AT) =>
     normalize(fields, receivedAt).dedupe_key;
   const later = (ms: number) => new Date(RECEIVED_AT.getTime() + ms);
