@@ -37,6 +37,7 @@ export default tseslint.config(
       'coverage/',
       '.data/',
       '.tools/',
+      '.test-logs/',
       'test/fixtures/histories/',
       '**/workflow-bundle-*.js',
     ],

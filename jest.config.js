@@ -4,6 +4,8 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
+  // test/logs/ reads the logs of the whole run: jest.logs.config.js runs it after this suite.
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/logs/'],
   // tsconfig.json sets isolatedModules, so ts-jest only transpiles; `npm run typecheck` checks types.
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json' }] },
   moduleFileExtensions: ['ts', 'js', 'json'],

@@ -1,9 +1,11 @@
 // Helper scripts of test/helpers (service-process.ts, postgres-process.ts) as real child
 // processes, for tests that SIGKILL them: the kernel's view of a crash, not a polite stop().
+// Their output goes to the run's log directory as well (test-logs.ts).
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { SECRETS } from './service';
+import { SECRETS } from './secrets';
+import { recordChildOutput } from './test-logs';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 const START_TIMEOUT_MS = 90_000;
@@ -14,16 +16,18 @@ export interface ChildHandle<T> {
   exited: { code: number | null; signal: NodeJS.Signals | null } | null;
   /** The last lines the child wrote to stderr (its log). */
   stderr: string[];
-  /** Every stderr line, when started with `keepLog` (e.g. to scan the log for secrets). */
-  log: string[];
 }
+
+const LOG_KIND = {
+  'service-process.ts': 'service-process',
+  'postgres-process.ts': 'postgres-process',
+} as const;
 
 /** Runs a test/helpers script under tsx and waits for the one JSON line it prints when ready. */
 export function startHelperProcess<T>(
-  script: string,
+  script: keyof typeof LOG_KIND,
   args: string[],
   env: Record<string, string> = {},
-  opts: { keepLog?: boolean } = {},
 ): Promise<ChildHandle<T>> {
   const tsxLoader = pathToFileURL(require.resolve('tsx')).href;
   const child = spawn(
@@ -31,10 +35,10 @@ export function startHelperProcess<T>(
     ['--import', tsxLoader, path.join(REPO_ROOT, 'test', 'helpers', script), ...args],
     { cwd: REPO_ROOT, env: { ...process.env, ...env } },
   );
-  const handle = { child, exited: null, stderr: [], log: [] } as unknown as ChildHandle<T>;
+  recordChildOutput(child, LOG_KIND[script], { skipFirstStdoutLine: true });
+  const handle = { child, exited: null, stderr: [] } as unknown as ChildHandle<T>;
   child.stderr?.on('data', (chunk: Buffer) => {
     const lines = chunk.toString('utf8').split('\n').filter(Boolean);
-    if (opts.keepLog) handle.log.push(...lines);
     handle.stderr.push(...lines);
     handle.stderr.splice(0, Math.max(0, handle.stderr.length - 60));
   });
@@ -91,27 +95,21 @@ export interface ServiceProcessOptions {
   temporalAddress?: string;
   migrate?: boolean;
   env?: Record<string, string>;
-  keepLog?: boolean;
 }
 
 /** The service (or one role of it) as a process of its own, with the suite's test secrets. */
 export function startServiceProcess(opts: ServiceProcessOptions): Promise<ServiceChild> {
   const args = [`--role=${opts.role ?? 'all'}`, ...(opts.migrate ? ['--migrate'] : [])];
-  return startHelperProcess(
-    'service-process.ts',
-    args,
-    {
-      DATABASE_URL: opts.databaseUrl,
-      TEMPORAL_ADDRESS: opts.temporalAddress ?? process.env.TEST_TEMPORAL_ADDRESS ?? '',
-      TEMPORAL_NAMESPACE: process.env.TEST_TEMPORAL_NAMESPACE ?? 'default',
-      TEMPORAL_TASK_QUEUE: opts.taskQueue,
-      STRIPE_WEBHOOK_SECRET: SECRETS.stripe,
-      MYASP_TOKEN: SECRETS.myasp,
-      ADMIN_TOKEN: SECRETS.admin,
-      PORT: String(opts.port ?? 0),
-      LOG_LEVEL: 'warn',
-      ...opts.env,
-    },
-    { keepLog: opts.keepLog },
-  );
+  return startHelperProcess('service-process.ts', args, {
+    DATABASE_URL: opts.databaseUrl,
+    TEMPORAL_ADDRESS: opts.temporalAddress ?? process.env.TEST_TEMPORAL_ADDRESS ?? '',
+    TEMPORAL_NAMESPACE: process.env.TEST_TEMPORAL_NAMESPACE ?? 'default',
+    TEMPORAL_TASK_QUEUE: opts.taskQueue,
+    STRIPE_WEBHOOK_SECRET: SECRETS.stripe,
+    MYASP_TOKEN: SECRETS.myasp,
+    ADMIN_TOKEN: SECRETS.admin,
+    PORT: String(opts.port ?? 0),
+    LOG_LEVEL: 'debug',
+    ...opts.env,
+  });
 }

@@ -1,8 +1,10 @@
 // Running the service's own entry points as an operator would: `tsx <script>` from the repository
-// root, with only PATH and the environment given (nothing leaks in from the test process).
+// root, with only PATH and the environment given (nothing leaks in from the test process). What
+// they print goes to the run's log directory as well (test-logs.ts).
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import type { TestService } from './service';
+import { openTestLog } from './test-logs';
 
 const REPO = path.resolve(__dirname, '..', '..');
 const TSX = path.join(REPO, 'node_modules', '.bin', 'tsx');
@@ -23,6 +25,9 @@ export function runTsx(script: string, args: string[], env: Record<string, strin
       { cwd: REPO, env: { PATH: process.env.PATH ?? '', ...env }, timeout: 60_000 },
       (err, stdout, stderr) => {
         const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
+        const log = openTestLog('cli');
+        log.write(`${[script, ...args].join(' ')}\n${stdout}${stderr}`);
+        void log.close();
         resolve({ code, stdout, stderr });
       },
     );

@@ -1,11 +1,12 @@
 // Starts the suite's PostgreSQL + Temporal dev server once, in a child process (see
-// stack-process.ts), and hands their addresses to every test file through process.env.
+// stack-process.ts), and hands their addresses to every test file through process.env. Empties
+// the run's log directory first (test-logs.ts): what is in it afterwards is this run's.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { StackInfo } from './stack-process';
+import { TEST_LOG_DIR } from './test-logs';
 
 const START_TIMEOUT_MS = 120_000;
 
@@ -25,8 +26,10 @@ declare global {
 
 export default async function globalSetup(): Promise<void> {
   const repoRoot = path.resolve(__dirname, '..', '..');
+  fs.rmSync(TEST_LOG_DIR, { recursive: true, force: true });
+  fs.mkdirSync(TEST_LOG_DIR, { recursive: true });
   // A file, not a pipe: nobody reads the child's log while tests run, and a full pipe would block it.
-  const logFile = path.join(os.tmpdir(), `billing-test-stack-${process.pid}.log`);
+  const logFile = path.join(TEST_LOG_DIR, 'stack.log');
   const logFd = fs.openSync(logFile, 'w');
   const tsxLoader = pathToFileURL(require.resolve('tsx')).href;
   const child = spawn(

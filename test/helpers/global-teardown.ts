@@ -1,5 +1,6 @@
 // Stops the stack started by global-setup.ts: closing its stdin asks it to stop, SIGTERM insists.
 // Should it hang, it gets SIGKILL and its servers are killed by pid, so no orphan outlives the run.
+// Its log stays in the run's log directory for the scan (test/logs/).
 import fs from 'node:fs';
 
 const STOP_TIMEOUT_MS = 30_000;
@@ -8,7 +9,7 @@ export default async function globalTeardown(): Promise<void> {
   const stack = globalThis.__BILLING_TEST_STACK__;
   globalThis.__BILLING_TEST_STACK__ = undefined;
   if (stack) {
-    const { child, logFile, serverPids } = stack;
+    const { child, serverPids } = stack;
     if (child.exitCode === null && child.signalCode === null) {
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
       child.stdin?.end();
@@ -22,7 +23,6 @@ export default async function globalTeardown(): Promise<void> {
       clearTimeout(timer);
       if (forced) serverPids.forEach((pid) => signal(pid, 'SIGKILL'));
     }
-    fs.rmSync(logFile, { force: true });
   }
   await stopServersTestsLeftRunning();
 }

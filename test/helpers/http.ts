@@ -1,7 +1,7 @@
 // Posting webhooks the way the providers do.
 import { toBody, type StripeEventJson } from '../fixtures/stripe';
 import { signStripePayload, type SignOptions } from './stripe-signing';
-import { SECRETS } from './service';
+import { SECRETS } from './secrets';
 
 export interface Answer {
   status: number;

@@ -1,10 +1,12 @@
 // `npm start` as a user runs it: the real entry point src/main.ts in a child process, local mode
 // (no DATABASE_URL / TEMPORAL_ADDRESS), its data under a directory of the test's choosing, every
-// port picked free. Output is kept so a test can read the banner and the log lines.
+// port picked free. Output is kept so a test can read the banner and the log lines, and goes to
+// the run's log directory as well (test-logs.ts).
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { SECRETS } from './service';
+import { SECRETS } from './secrets';
+import { recordChildOutput } from './test-logs';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 const MAIN = path.join(REPO_ROOT, 'src', 'main.ts');
@@ -49,6 +51,7 @@ export function spawnMain(opts: StartOptions & { cwd: string }): {
     env: { ...baseEnv(), ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  recordChildOutput(child, 'npm-start');
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
@@ -75,7 +78,7 @@ export async function startLocalStack(
       ADMIN_TOKEN: SECRETS.admin,
       STRIPE_WEBHOOK_SECRET: SECRETS.stripe,
       MYASP_TOKEN: SECRETS.myasp,
-      LOG_LEVEL: 'info',
+      LOG_LEVEL: 'debug',
       ...opts.env,
     },
   });

@@ -1,12 +1,14 @@
 // The service in a process of its own, configured from its environment like `npm start` with
 // DATABASE_URL and TEMPORAL_ADDRESS set. Prints ONE JSON line `{"apiUrl": …}` on stdout when
-// ready; logs go to stderr. Tests that must see whether the service survives a fault (it has no
-// uncaught-exception handler of its own), or that SIGKILL it, run it here.
+// ready; logs go to stderr through the service's own logger (src/log.ts, redaction included).
+// Tests that must see whether the service survives a fault (it has no uncaught-exception handler
+// of its own), or that SIGKILL it, run it here.
 //
 // Arguments: `--role=all|api|worker` (default all), `--migrate` (run the migrations first, as
 // `npm start` does; default off because test databases are cloned from a migrated template).
 import pino from 'pino';
 import { loadConfig } from '../../src/config';
+import { createLogger } from '../../src/log';
 import { runServices, type Role } from '../../src/runtime';
 
 function parseArgs(argv: string[]): { role: Role; migrate: boolean } {
@@ -19,7 +21,7 @@ function parseArgs(argv: string[]): { role: Role; migrate: boolean } {
 async function main(): Promise<void> {
   const { role, migrate } = parseArgs(process.argv.slice(2));
   const config = loadConfig(process.env);
-  const logger = pino({ level: config.logLevel }, pino.destination(2));
+  const logger = createLogger(config.logLevel, 'billing', pino.destination(2));
   const running = await runServices(config, role, logger, {
     migrate,
     schedules: false,

@@ -2,11 +2,13 @@
 // database of its own and the suite's Temporal dev server, listening on a free port.
 import { randomBytes } from 'node:crypto';
 import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import pino from 'pino';
 import { loadConfig, type Config } from '../../src/config';
+import { createLogger } from '../../src/log';
 import { runServices, type Role, type Running } from '../../src/runtime';
 import { WORKFLOWS_PATH } from '../../src/temporal/worker';
 import { createTestDatabase, type TestDatabase } from './db';
+import { SECRETS } from './secrets';
+import { openTestLog } from './test-logs';
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | null = null;
 
@@ -26,13 +28,6 @@ const silentBundlerLogger = {
   log: noop,
 } as never;
 
-export const SECRETS = {
-  stripe: 'whsec_test_primary_0123456789',
-  stripeOld: 'whsec_test_rotated_out_987654',
-  myasp: 'myasp-token-0123456789abcdef',
-  admin: 'admin-token-0123456789abcdef',
-};
-
 export interface TestService {
   baseUrl: string;
   config: Config;
@@ -50,8 +45,11 @@ export interface ServiceOptions {
   db?: TestDatabase;
   sweepIntervalMs?: number;
   sweepMinAgeMs?: number;
-  /** The service's logger (default: silent), e.g. to read what it logs. */
-  logger?: pino.Logger;
+  /**
+   * Every line the service logs (JSON, debug level), e.g. to read what it logs. The lines go to
+   * the run's log directory (test-logs.ts) either way.
+   */
+  onLogLine?: (line: string) => void;
   /** The Temporal Web UI the /ops page links to (the suite's dev server runs headless). */
   temporalUiUrl?: string;
 }
@@ -67,22 +65,28 @@ export async function startService(opts: ServiceOptions = {}): Promise<TestServi
     MYASP_TOKEN: SECRETS.myasp,
     ADMIN_TOKEN: SECRETS.admin,
     PORT: '0',
-    LOG_LEVEL: 'silent',
+    LOG_LEVEL: 'debug',
     ...opts.env,
   });
-  const running = await runServices(
-    config,
-    opts.role ?? 'all',
-    opts.logger ?? pino({ level: 'silent' }),
-    {
-      workflowBundle: await workflowBundle(),
-      migrate: false,
-      schedules: false,
-      sweepIntervalMs: opts.sweepIntervalMs ?? 300,
-      sweepMinAgeMs: opts.sweepMinAgeMs ?? 200,
-      temporalUiUrl: opts.temporalUiUrl,
-    },
-  );
+  const role = opts.role ?? 'all';
+  const log = openTestLog(role === 'all' ? 'service' : role);
+  const onLogLine = opts.onLogLine;
+  const sink = onLogLine
+    ? {
+        write: (line: string) => {
+          log.write(line);
+          onLogLine(line);
+        },
+      }
+    : log;
+  const running = await runServices(config, role, createLogger(config.logLevel, 'billing', sink), {
+    workflowBundle: await workflowBundle(),
+    migrate: false,
+    schedules: false,
+    sweepIntervalMs: opts.sweepIntervalMs ?? 300,
+    sweepMinAgeMs: opts.sweepMinAgeMs ?? 200,
+    temporalUiUrl: opts.temporalUiUrl,
+  });
   const baseUrl = running.info.apiUrl ?? '';
   return {
     baseUrl,
@@ -92,6 +96,7 @@ export async function startService(opts: ServiceOptions = {}): Promise<TestServi
     stop: async () => {
       await running.stop();
       if (!opts.db) await db.drop();
+      await log.close();
     },
     admin: (path, init = {}) =>
       fetch(baseUrl + path, {

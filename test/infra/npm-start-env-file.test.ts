@@ -6,7 +6,7 @@ import path from 'node:path';
 import { findFreePort } from '../../src/dev/local-stack';
 import { createTestDatabase } from '../helpers/db';
 import { spawnMain } from '../helpers/npm-start';
-import { SECRETS } from '../helpers/service';
+import { SECRETS } from '../helpers/secrets';
 import { waitFor } from '../helpers/wait';
 
 function dirWith(envText: string): string {

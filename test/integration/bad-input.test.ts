@@ -8,7 +8,8 @@ import * as fx from '../fixtures/stripe';
 import { ENCODERS, outcomeOf } from '../helpers/accounts';
 import { postMyasp, postStripe, type Answer } from '../helpers/http';
 import { nowS } from '../helpers/ids';
-import { SECRETS, startService, type TestService } from '../helpers/service';
+import { startService, type TestService } from '../helpers/service';
+import { SECRETS } from '../helpers/secrets';
 import { signStripePayload } from '../helpers/stripe-signing';
 
 let svc: TestService;

@@ -5,7 +5,6 @@
 // PostgreSQL and the suite's Temporal dev server; a closed port stands for Temporal being down.
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
-import pino from 'pino';
 import type { StoredEvent } from '../../src/db/queries/billing-events';
 import { findFreePort } from '../../src/dev/local-stack';
 import { connectTemporal, deliverEvent, type BillingTemporal } from '../../src/temporal/client';
@@ -20,6 +19,7 @@ import { faultAccountId, nowS } from '../helpers/ids';
 import { startService, type TestService } from '../helpers/service';
 import { waitFor } from '../helpers/wait';
 import { storeStripePayload } from '../helpers/events';
+import { createTestLogger } from '../helpers/test-logs';
 
 /** What an older version stored before account ids were limited: the event as the route had it. */
 function storeAsReceived(
@@ -137,7 +137,7 @@ describe('A stored event whose account can never have a workflow', () => {
 describe('Temporal refusing one event versus Temporal being unavailable', () => {
   let db: TestDatabase;
   const connections: BillingTemporal[] = [];
-  const logger = pino({ level: 'silent' });
+  const logger = createTestLogger('delivery').logger;
   const temporal = (
     taskQueue = `isolation-${randomBytes(4).toString('hex')}`,
     address?: string,

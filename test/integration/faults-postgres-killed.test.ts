@@ -11,7 +11,7 @@ import { makeThrowawayDir } from '../../src/dev/local-stack';
 import * as fx from '../fixtures/stripe';
 import { postStripe, type Answer } from '../helpers/http';
 import { faultAccountId, nowS } from '../helpers/ids';
-import { SECRETS } from '../helpers/service';
+import { SECRETS } from '../helpers/secrets';
 import { waitFor } from '../helpers/wait';
 import { startHelperProcess, stopHelperProcess, type ChildHandle } from '../helpers/child-process';
 import { killPostgresHard } from '../helpers/postgres-kill';
@@ -120,7 +120,7 @@ describe('PostgreSQL killed hard while webhooks are in flight', () => {
       MYASP_TOKEN: SECRETS.myasp,
       ADMIN_TOKEN: SECRETS.admin,
       PORT: '0',
-      LOG_LEVEL: 'warn',
+      LOG_LEVEL: 'debug',
     });
   });
   afterAll(async () => {

@@ -4,7 +4,6 @@
 // the worker is replaced meanwhile). Real PostgreSQL, real Temporal dev server, real locks.
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
-import pino from 'pino';
 import { loadConfig } from '../../src/config';
 import { runServices, type Running } from '../../src/runtime';
 import { findFreePort } from '../../src/dev/local-stack';
@@ -13,9 +12,11 @@ import * as fx from '../fixtures/stripe';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
 import { json, postStripe } from '../helpers/http';
 import { faultAccountId, nowS } from '../helpers/ids';
-import { SECRETS, startService, type TestService } from '../helpers/service';
+import { startService, type TestService } from '../helpers/service';
+import { SECRETS } from '../helpers/secrets';
 import { connectToDevServer, type DevServerClient } from '../helpers/temporal';
 import { waitFor } from '../helpers/wait';
+import { createTestLogger } from '../helpers/test-logs';
 
 function subscriptionParts(accountId: string) {
   return { accountId, customerId: fx.stripeId('cus'), subscriptionId: fx.stripeId('sub') };
@@ -90,9 +91,9 @@ describe('PostgreSQL down', () => {
       STRIPE_WEBHOOK_SECRET: SECRETS.stripe,
       ADMIN_TOKEN: SECRETS.admin,
       PORT: '0',
-      LOG_LEVEL: 'silent',
+      LOG_LEVEL: 'debug',
     });
-    running = await runServices(config, 'api', pino({ level: 'silent' }), {
+    running = await runServices(config, 'api', createTestLogger('api').logger, {
       migrate: false,
       schedules: false,
       sweepIntervalMs: 200,

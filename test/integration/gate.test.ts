@@ -21,7 +21,8 @@ import {
 import { runCli, runTsx } from '../helpers/cli';
 import { postStripe } from '../helpers/http';
 import { nowS, uid } from '../helpers/ids';
-import { SECRETS, startService, type TestService } from '../helpers/service';
+import { startService, type TestService } from '../helpers/service';
+import { SECRETS } from '../helpers/secrets';
 import { waitFor } from '../helpers/wait';
 
 /** Stripe: subscription created, then invoice.payment_failed at `created`; returns the failing event's id. */

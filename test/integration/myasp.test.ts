@@ -16,7 +16,8 @@ import {
 } from '../helpers/accounts';
 import { postMyasp, type Answer } from '../helpers/http';
 import { uid } from '../helpers/ids';
-import { SECRETS, startService, type TestService } from '../helpers/service';
+import { startService, type TestService } from '../helpers/service';
+import { SECRETS } from '../helpers/secrets';
 
 let svc: TestService;
 

@@ -8,7 +8,8 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { myaspForm, statusBecomes } from '../helpers/accounts';
 import { postMyasp } from '../helpers/http';
 import { uid } from '../helpers/ids';
-import { SECRETS, startService, type TestService } from '../helpers/service';
+import { startService, type TestService } from '../helpers/service';
+import { SECRETS } from '../helpers/secrets';
 
 const SHOTS = path.resolve(__dirname, '..', '..', '.data', 'ops-page');
 const UI = 'http://temporal-ui.example:8233';

@@ -1,10 +1,9 @@
 // SPEC §9 "every non-2xx answer is recorded in webhook_rejections": also answers Node's HTTP
 // parser gives before express sees the request (431, headers too large), and log lines that
 // name the endpoint but never the query (it may hold the MyASP token). Real service, real HTTP.
-import { Writable } from 'node:stream';
-import pino from 'pino';
 import { postMyasp } from '../helpers/http';
-import { SECRETS, startService, type TestService } from '../helpers/service';
+import { startService, type TestService } from '../helpers/service';
+import { SECRETS } from '../helpers/secrets';
 import { waitFor } from '../helpers/wait';
 
 describe('Rejected webhooks are recorded and logged by endpoint', () => {
@@ -12,14 +11,10 @@ describe('Rejected webhooks are recorded and logged by endpoint', () => {
   const logLines: Record<string, unknown>[] = [];
 
   beforeAll(async () => {
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        for (const line of chunk.toString('utf8').split('\n').filter(Boolean))
-          logLines.push(JSON.parse(line) as Record<string, unknown>);
-        done();
-      },
+    service = await startService({
+      role: 'api',
+      onLogLine: (line) => void logLines.push(JSON.parse(line) as Record<string, unknown>),
     });
-    service = await startService({ role: 'api', logger: pino({ level: 'info' }, sink) });
   });
   afterAll(async () => {
     await service?.stop();

@@ -2,13 +2,14 @@
 // ready without a worker beside it; the worker has its own /readyz and /metrics that show it is
 // polling; and a worker that is told to stop finishes the activity it is running, takes no new
 // task, and leaves the rest to the next worker.
-import pino from 'pino';
 import { loadConfig } from '../../src/config';
 import { runServices, type Running } from '../../src/runtime';
 import { connectToDevServer, type DevServerClient } from '../helpers/temporal';
 import { uid } from '../helpers/ids';
-import { SECRETS, startService, workflowBundle, type TestService } from '../helpers/service';
+import { startService, workflowBundle, type TestService } from '../helpers/service';
+import { SECRETS } from '../helpers/secrets';
 import { waitFor } from '../helpers/wait';
+import { createTestLogger } from '../helpers/test-logs';
 
 async function startWorker(svc: TestService): Promise<Running> {
   const config = loadConfig({
@@ -23,7 +24,7 @@ async function startWorker(svc: TestService): Promise<Running> {
     // The shutdown test holds a row lock while the worker stops: give its statement time.
     DB_STATEMENT_TIMEOUT_MS: '60000',
   });
-  return runServices(config, 'worker', pino({ level: 'silent' }), {
+  return runServices(config, 'worker', createTestLogger('worker').logger, {
     workflowBundle: await workflowBundle(),
     migrate: false,
     schedules: false,

@@ -2,12 +2,12 @@
 // Temporal Cloud runs it: nginx in front of the dev server demands a certificate from our CA.
 // The service (API client and worker) and the operator CLI must get through with the
 // TEMPORAL_TLS_* settings, and a missing or wrong certificate must fail with a sentence.
-import pino from 'pino';
 import { loadConfig } from '../../src/config';
 import { runServices } from '../../src/runtime';
 import { runTsx } from '../helpers/cli';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
-import { SECRETS, startService, workflowBundle, type TestService } from '../helpers/service';
+import { startService, workflowBundle, type TestService } from '../helpers/service';
+import { SECRETS } from '../helpers/secrets';
 import { uid } from '../helpers/ids';
 import {
   createTestPki,
@@ -16,6 +16,7 @@ import {
   type TestPki,
   type TlsProxy,
 } from '../helpers/tls-proxy';
+import { createTestLogger } from '../helpers/test-logs';
 
 let pki: TestPki;
 let proxy: TlsProxy;
@@ -56,7 +57,7 @@ async function startError(db: TestDatabase, env: Record<string, string>): Promis
     ...env,
   });
   try {
-    const running = await runServices(config, 'worker', pino({ level: 'silent' }), {
+    const running = await runServices(config, 'worker', createTestLogger('worker').logger, {
       workflowBundle: await workflowBundle(),
       migrate: false,
       schedules: false,

@@ -7,7 +7,8 @@ import path from 'node:path';
 import { count, register, type Row } from '../helpers/accounts';
 import { runTsx, type Run } from '../helpers/cli';
 import { uid } from '../helpers/ids';
-import { SECRETS, startService, type TestService } from '../helpers/service';
+import { startService, type TestService } from '../helpers/service';
+import { SECRETS } from '../helpers/secrets';
 
 let svc: TestService;
 let noLocalRun: string;

@@ -4,7 +4,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import pino from 'pino';
 import { createActivities } from '../../activities';
 import { getAccount } from '../../src/db/queries/billing-accounts';
 import {
@@ -26,6 +25,7 @@ import { StripeStandin } from '../helpers/stripe-standin';
 import { mockSubscription } from '../fixtures/stripe-mock';
 import { createStripeApi } from '../../src/services/stripe-api';
 import type { EventData } from '../../src/domain/types';
+import { createTestLogger } from '../helpers/test-logs';
 
 let env: TestWorkflowEnvironment;
 let db: TestDatabase;
@@ -55,7 +55,7 @@ beforeAll(async () => {
     workflowBundle: bundle,
     activities: createActivities({
       pool: db.pool,
-      logger: pino({ level: 'silent' }),
+      logger: createTestLogger('activities').logger,
       stripe: {
         api: () => createStripeApi({ apiKey: STRIPE_KEY, apiUrl: stripeUrl }),
         apply: (event) => applyThrough(temporal)(event),

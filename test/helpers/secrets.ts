@@ -1,0 +1,8 @@
+// The secrets the test services run with. Nothing a service logs may contain them: the log scan
+// after the suite (test/logs/, test/helpers/log-scan.ts) looks for each of them.
+export const SECRETS = {
+  stripe: 'whsec_test_primary_0123456789',
+  stripeOld: 'whsec_test_rotated_out_987654',
+  myasp: 'myasp-token-0123456789abcdef',
+  admin: 'admin-token-0123456789abcdef',
+};
