@@ -1,4 +1,5 @@
 import type { ActivityDeps } from './deps';
+import { notifyEventsApplied } from '../src/db/applied-events-channel';
 import { withTransaction, type Db } from '../src/db/pool';
 import { lockPendingEvents, toBillingEvent, writeOutcomes } from '../src/db/queries/billing-events';
 import { getAccount, upsertAccount } from '../src/db/queries/billing-accounts';
@@ -110,6 +111,9 @@ export function createApplyPendingEventsActivity({ pool, logger, stripe }: Activ
       if (state !== null && applied.some((a) => a.outcome === 'applied'))
         await upsertAccount(client, state);
       await insertAudits(client, audits);
+      const last = applied.at(-1);
+      // On commit, the relay that sent this wake-up learns its events are done.
+      if (last) await notifyEventsApplied(client, input.account_id, last.event_id);
       const asks = stripe && conflicts.size > 0 ? { conflicts: [...conflicts] } : {};
       return { applied, state, more: rows.length > limit, ...asks };
     });

@@ -54,6 +54,8 @@ export interface RuntimeOverrides {
   /** Delivery sweeper interval and minimum age (tests make them short). */
   sweepIntervalMs?: number;
   sweepMinAgeMs?: number;
+  /** The relay's hold of an account whose accepted wake-up is not applied yet (tests). */
+  deliveryHoldMs?: number;
 }
 
 /** Stripe's API for reconciliation, only where STRIPE_API_KEY is set. */
@@ -206,6 +208,7 @@ export async function runServices(
         waitMs: config.deliveryWaitMs,
         sweepIntervalMs: overrides.sweepIntervalMs,
         sweepMinAgeMs: overrides.sweepMinAgeMs,
+        holdMs: overrides.deliveryHoldMs,
       });
       delivery.start();
       stoppers.push(() => delivery.stop());

@@ -1,7 +1,7 @@
 // The daily check's items on what is stored: no event stored twice, and every account matching
 // the event that last changed it.
 import { lastEventMismatches } from '../db/queries/billing-accounts';
-import { duplicateDedupeKeys } from '../db/queries/billing-events';
+import { duplicateDedupeKeys } from '../db/queries/billing-events-checks';
 import { fail, ok, type CheckOutcome } from './check-item';
 import type { DailyCheckCtx } from './daily-check-context';
 

@@ -1,6 +1,6 @@
 // The daily check's items on what arrives: any event today, the last provider webhook, and the
 // share of webhooks refused in the last day.
-import { countEventsSince, lastProviderSync } from '../db/queries/billing-events';
+import { countEventsSince, lastProviderSync } from '../db/queries/billing-events-checks';
 import { startOfDay } from '../db/queries/daily-check';
 import { rejectionsSince } from '../db/queries/webhook-rejections';
 import { countProviderEvents } from '../db/queries/daily-check';

@@ -4,7 +4,7 @@
 import type pg from 'pg';
 import { auditRowsWithUnknownEvent, eventsWithBadAuditCount } from '../db/queries/audit-logs';
 import { lastEventMismatches } from '../db/queries/billing-accounts';
-import { duplicateDedupeKeys, type DuplicateKey } from '../db/queries/billing-events';
+import { duplicateDedupeKeys, type DuplicateKey } from '../db/queries/billing-events-checks';
 import { tableTriggers, type TableTrigger } from '../db/queries/catalog';
 import {
   fail,

@@ -6,12 +6,11 @@ import type pg from 'pg';
 import { withTransaction } from '../db/pool';
 import { listAllAccounts, lockAccountRow, upsertAccount } from '../db/queries/billing-accounts';
 import {
-  countProcessedEvents,
-  lastProcessedSeq,
   listProcessedEvents,
   toBillingEvent,
   type FoldedEvent,
 } from '../db/queries/billing-events';
+import { countProcessedEvents, lastProcessedSeq } from '../db/queries/billing-events-checks';
 import { transition } from '../domain/transition';
 import type { AccountState, Outcome } from '../domain/types';
 

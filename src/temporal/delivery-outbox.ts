@@ -7,10 +7,16 @@
 // account_deliveries. The relay is src/temporal/delivery-relay.ts, the sweeper
 // src/temporal/delivery-sweeper.ts; this class runs the two together.
 import type pg from 'pg';
+import { AppliedEventsListener } from '../db/applied-events-channel';
 import type { Logger } from '../log';
 import type { StoredEvent } from '../db/queries/billing-events';
 import type { BillingTemporal } from './client';
-import { DeliveryRelay, type AttemptResult, type RelayOptions } from './delivery-relay';
+import {
+  DEFAULT_HOLD_MS,
+  DeliveryRelay,
+  type AttemptResult,
+  type RelayOptions,
+} from './delivery-relay';
 import { DeliverySweeper, type SweepOptions } from './delivery-sweeper';
 
 export { DEFAULT_MAX_DELIVERY_FAILURES, type AttemptResult } from './delivery-relay';
@@ -20,8 +26,15 @@ export type DeliveryOptions = RelayOptions & SweepOptions;
 export class EventDelivery {
   private readonly relay: DeliveryRelay;
   private readonly sweeper: DeliverySweeper;
+  /** Hears which accounts' events were applied, so the relay holds an account's next wake-up. */
+  private readonly applied: AppliedEventsListener;
 
-  constructor(pool: pg.Pool, temporal: BillingTemporal, logger: Logger, opts: DeliveryOptions) {
+  constructor(
+    pool: pg.Pool,
+    temporal: BillingTemporal,
+    logger: Logger,
+    private readonly opts: DeliveryOptions,
+  ) {
     this.relay = new DeliveryRelay(
       pool,
       temporal,
@@ -30,6 +43,10 @@ export class EventDelivery {
       () => this.sweeper.current !== null,
     );
     this.sweeper = new DeliverySweeper(pool, this.relay, logger, opts);
+    this.applied = new AppliedEventsListener(pool, {
+      onApplied: (accountId, upTo) => this.relay.applied(accountId, upTo),
+      onListening: (listening) => this.relay.setHearingApplied(listening),
+    });
   }
 
   /**
@@ -50,15 +67,18 @@ export class EventDelivery {
     return this.sweeper.sweepOnce();
   }
 
-  /** Sweeps every `sweepIntervalMs` until stop(). */
+  /** Sweeps every `sweepIntervalMs` and listens for applied events until stop(). */
   start(): void {
     this.sweeper.start();
+    if ((this.opts.holdMs ?? DEFAULT_HOLD_MS) > 0) this.applied.start();
   }
 
   /** Stops sweeping and sending, and waits for what is under way. */
   async stop(): Promise<void> {
     this.relay.markStopping();
     this.sweeper.stopTimer();
+    await this.applied.stop();
+    this.relay.releaseHeld();
     this.relay.pump();
     await Promise.allSettled([...this.relay.pending(), this.sweeper.current]);
     await Promise.allSettled(this.relay.pending());

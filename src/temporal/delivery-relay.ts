@@ -1,58 +1,53 @@
 // The relay of the delivery outbox: after the commit it asks Temporal for a wake-up of the event's
-// account (signal-with-start `eventsPending`), keeping at most one wake-up in flight per account;
-// later events ride the next one. A refusal counts against the account's events (dead-lettered at
-// the limit); "Temporal unavailable" pauses inline delivery and leaves the events to the sweeper
-// (src/temporal/delivery-sweeper.ts).
+// account (signal-with-start `eventsPending`), keeping at most one wake-up in flight per account:
+// from sending it until the batch it started is applied (an apply notification, see
+// src/db/applied-events-channel.ts), or a hold's safety timeout. Later events ride the next one.
+// Sending and what the answer means for the events is delivery-wake.ts; the sweeper
+// (src/temporal/delivery-sweeper.ts) finds whatever the relay did not get through.
 import type pg from 'pg';
 import type { Logger } from '../log';
 import type { StoredEvent } from '../db/queries/billing-events';
-import { markAccountWoken } from '../db/queries/account-deliveries';
-import { markDelivered, markDeliveryFailed } from '../db/queries/event-deliveries';
-import { wakeAccount, type BillingTemporal } from './client';
-import { classifyDeliveryError, describeDeliveryError } from './delivery-errors';
-import { accountWorkflowIdProblem } from './ids';
+import { markDelivered } from '../db/queries/event-deliveries';
+import type { BillingTemporal } from './client';
+import { WakeUpSender, type AttemptResult, type WakeUp, type WakeUpOptions } from './delivery-wake';
 
-/**
- * `delivered`: the workflow has it. `unavailable`: Temporal itself did not answer; nothing is
- * known about the event. `failed`: Temporal refused this event; it backs off and is tried again.
- * `dead`: the event can never be delivered (or was refused too often): it is dead-lettered and
- * waits for an operator (`npm run ops -- dead-letters`).
- */
-export type AttemptResult = 'delivered' | 'unavailable' | 'failed' | 'dead';
+export { DEFAULT_MAX_DELIVERY_FAILURES, type AttemptResult, type WakeUp } from './delivery-wake';
 
-/** Refusals of one event before it is dead-lettered. */
-export const DEFAULT_MAX_DELIVERY_FAILURES = 5;
-
-export interface RelayOptions {
+export interface RelayOptions extends WakeUpOptions {
   /**
    * How long a webhook answer may wait for Temporal to accept the account's wake-up (0: answer
    * right after the commit; the wake-up goes out after the answer).
    */
   waitMs: number;
-  /** Per-attempt timeout of a signal-with-start. */
-  signalTimeoutMs?: number;
   /**
    * After Temporal failed to take a signal in time, requests stop waiting for it for this long
    * and answer right after the commit; the sweeper delivers, and its first success ends the pause.
    */
   pauseAfterFailureMs?: number;
-  /** Refusals of one event (not "Temporal unavailable") before it is dead-lettered. */
-  maxFailures?: number;
   /** Wake-ups in flight at once over all accounts; more wait their turn (backoff when Temporal is slow). */
   maxInFlight?: number;
+  /**
+   * After Temporal accepted an account's wake-up, the next one waits until the account's events
+   * are applied up to it (a notification from the apply transaction), or at most this long. 0:
+   * the next wake-up goes as soon as Temporal accepted the last one.
+   */
+  holdMs?: number;
 }
 
-/** What one wake-up covers: events up to `upTo`, the ids its failures are counted against. */
-export interface WakeUp {
-  upTo: bigint;
-  eventIds: string[];
-  resend: boolean;
-}
+/** Default of `holdMs`: a safety net for a lost notification, far longer than applying takes. */
+export const DEFAULT_HOLD_MS = 10_000;
 
 /** One account's place in the relay: at most one wake-up in flight, the next one collecting. */
 interface AccountRelay {
+  /** A wake-up is wanted: the account is in the ready queue, or will be when in flight ends. */
   queued: boolean;
+  /** A wake-up is being sent, or was accepted and its events are not applied yet (held). */
   inFlight: boolean;
+  /** While held: the wake-up's `upTo`, released once the account is applied up to it. */
+  holding: bigint | null;
+  holdTimer: NodeJS.Timeout | null;
+  /** Highest event id the account is known to be applied up to (apply notifications). */
+  appliedUpTo: bigint;
   /** Highest event id committed before the next wake-up is sent. */
   upTo: bigint;
   /** Events waiting for the next wake-up, for failure bookkeeping (refusals, dead letters). */
@@ -69,15 +64,30 @@ export class DeliveryRelay {
   private readonly accounts = new Map<string, AccountRelay>();
   private readonly ready: string[] = [];
   private sending = 0;
+  /** Apply notifications arrive (AppliedEventsListener): only then are accepted wake-ups held. */
+  private hearingApplied = false;
+  private readonly sender: WakeUpSender;
 
   constructor(
     private readonly pool: pg.Pool,
-    private readonly temporal: BillingTemporal,
-    private readonly logger: Logger,
+    temporal: BillingTemporal,
+    logger: Logger,
     private readonly opts: RelayOptions,
     /** Whether a sweep runs now: then a paused relay still sends what the sweep asks for. */
     private readonly sweepRunning: () => boolean,
-  ) {}
+  ) {
+    this.sender = new WakeUpSender(
+      pool,
+      temporal,
+      logger,
+      opts,
+      (p) => this.track(p),
+      (available) => {
+        if (available) this.inlinePausedUntil = 0;
+        else this.pauseInline();
+      },
+    );
+  }
 
   /** Stopping: nothing new is sent; what is queued resolves `unavailable`. */
   get isStopping(): boolean {
@@ -98,7 +108,7 @@ export class DeliveryRelay {
    * Never throws.
    */
   async attempt(event: StoredEvent): Promise<AttemptResult> {
-    const result = await this.wake(event.account_id, {
+    const result = await this.sender.wake(event.account_id, {
       upTo: BigInt(event.id),
       eventIds: [event.id],
       resend: false,
@@ -106,70 +116,6 @@ export class DeliveryRelay {
     if (result === 'delivered')
       this.track(markDelivered(this.pool, event.id).catch(() => undefined));
     return result;
-  }
-
-  private get maxFailures(): number {
-    return this.opts.maxFailures ?? DEFAULT_MAX_DELIVERY_FAILURES;
-  }
-
-  /** Sends one wake-up and records the result: per account when accepted, per event when not. */
-  private async wake(accountId: string, w: WakeUp): Promise<AttemptResult> {
-    const impossible = accountWorkflowIdProblem(accountId);
-    if (impossible !== null) return this.refused(accountId, w.eventIds, impossible, true);
-    try {
-      await wakeAccount(this.temporal, accountId, this.opts.signalTimeoutMs ?? 5000);
-      this.inlinePausedUntil = 0;
-      this.track(
-        markAccountWoken(this.pool, accountId, w.upTo.toString(), { resend: w.resend }).catch(
-          () => undefined,
-        ),
-      );
-      return 'delivered';
-    } catch (err) {
-      const error = describeDeliveryError(err);
-      if (classifyDeliveryError(err) === 'event')
-        return this.refused(accountId, w.eventIds, error, false);
-      this.logger.warn(
-        { account_id: accountId.slice(0, 60), events: w.eventIds.length, err: error },
-        'Temporal unavailable; delivery deferred to the sweeper',
-      );
-      this.pauseInline();
-      for (const id of w.eventIds)
-        this.track(
-          markDeliveryFailed(this.pool, id, {
-            error,
-            eventFailure: false,
-            maxFailures: this.maxFailures,
-          }).catch(() => undefined),
-        );
-      return 'unavailable';
-    }
-  }
-
-  /** This account's events (not Temporal) are the problem: count it, dead-letter at the limit. */
-  private async refused(
-    accountId: string,
-    eventIds: string[],
-    error: string,
-    permanent: boolean,
-  ): Promise<'failed' | 'dead'> {
-    let dead = permanent;
-    try {
-      for (const id of eventIds)
-        ({ dead } = await markDeliveryFailed(this.pool, id, {
-          error,
-          eventFailure: true,
-          permanent,
-          maxFailures: this.maxFailures,
-        }));
-    } catch {
-      // The database is in trouble too; the sweeper finds the events again.
-    }
-    this.logger.warn(
-      { event_ids: eventIds.slice(0, 10), account_id: accountId.slice(0, 60), err: error, dead },
-      dead ? 'event dead-lettered: it cannot be delivered' : 'Temporal refused the event',
-    );
-    return dead ? 'dead' : 'failed';
   }
 
   /**
@@ -206,6 +152,9 @@ export class DeliveryRelay {
       relay = {
         queued: false,
         inFlight: false,
+        holding: null,
+        holdTimer: null,
+        appliedUpTo: 0n,
         upTo: 0n,
         eventIds: [],
         resend: false,
@@ -219,8 +168,11 @@ export class DeliveryRelay {
     const accepted = new Promise<AttemptResult>((resolve) => relay.waiters.push(resolve));
     if (!relay.queued) {
       relay.queued = true;
-      this.ready.push(accountId);
-      setImmediate(() => this.pump());
+      // An account in flight joins the ready queue when its wake-up is answered (or applied).
+      if (!relay.inFlight) {
+        this.ready.push(accountId);
+        setImmediate(() => this.pump());
+      }
     }
     return accepted;
   }
@@ -228,16 +180,9 @@ export class DeliveryRelay {
   pump(): void {
     const max = this.opts.maxInFlight ?? 32;
     while (this.sending < max && this.ready.length > 0) {
-      const accountId = this.ready[0] as string;
+      const accountId = this.ready.shift() as string;
       const relay = this.accounts.get(accountId);
-      // One in flight per account: it waits at the head until its previous wake-up is answered.
-      if (relay?.inFlight) {
-        this.ready.push(this.ready.shift() as string);
-        if (this.ready.every((a) => this.accounts.get(a)?.inFlight)) return;
-        continue;
-      }
-      this.ready.shift();
-      if (relay) this.track(this.send(accountId, relay));
+      if (relay && relay.queued && !relay.inFlight) this.track(this.send(accountId, relay));
     }
   }
 
@@ -251,12 +196,78 @@ export class DeliveryRelay {
     const result =
       this.stopping || (Date.now() < this.inlinePausedUntil && !w.resend && !this.sweepRunning())
         ? 'unavailable'
-        : await this.wake(accountId, w);
+        : await this.sender.wake(accountId, w);
     for (const resolve of waiters) resolve(result);
-    relay.inFlight = false;
     this.sending -= 1;
-    if (!relay.queued && relay.waiters.length === 0) this.accounts.delete(accountId);
+    const holdMs = this.opts.holdMs ?? DEFAULT_HOLD_MS;
+    if (result === 'delivered' && this.hearingApplied && !this.stopping && holdMs > 0) {
+      this.hold(accountId, relay, w.upTo, holdMs);
+    } else {
+      this.release(accountId, relay);
+    }
     this.pump();
+  }
+
+  /**
+   * Temporal accepted the wake-up: the account's next one waits until its batch has applied the
+   * events up to `upTo` — it then takes only events that batch did not see — or `holdMs` passed.
+   */
+  private hold(accountId: string, relay: AccountRelay, upTo: bigint, holdMs: number): void {
+    if (relay.appliedUpTo >= upTo) {
+      this.release(accountId, relay);
+      return;
+    }
+    relay.holding = upTo;
+    relay.holdTimer = setTimeout(() => {
+      this.release(accountId, relay);
+      this.pump();
+    }, holdMs);
+    relay.holdTimer.unref();
+  }
+
+  private release(accountId: string, relay: AccountRelay): void {
+    if (relay.holdTimer) clearTimeout(relay.holdTimer);
+    relay.holdTimer = null;
+    relay.holding = null;
+    relay.inFlight = false;
+    if (relay.queued) this.ready.push(accountId);
+    else if (relay.waiters.length === 0) this.accounts.delete(accountId);
+  }
+
+  /**
+   * The apply transaction of `accountId` committed events up to `upTo`: a held wake-up it covers
+   * is done, and a queued one goes out. (Even when its events have lower ids: ids are taken at
+   * INSERT, commits may land in another order, so that batch may not have seen them.)
+   */
+  applied(accountId: string, upTo: bigint): void {
+    const relay = this.accounts.get(accountId);
+    if (!relay) return;
+    if (upTo > relay.appliedUpTo) relay.appliedUpTo = upTo;
+    if (relay.holding === null || upTo < relay.holding) return;
+    this.release(accountId, relay);
+    this.pump();
+  }
+
+  /** Whether apply notifications are heard; without them nothing is held. */
+  setHearingApplied(listening: boolean): void {
+    this.hearingApplied = listening;
+    if (listening) return;
+    for (const [accountId, relay] of this.accounts) {
+      if (relay.holding !== null) this.release(accountId, relay);
+    }
+    this.pump();
+  }
+
+  /** The account's accepted wake-up waits to be applied; its next one goes when it is. */
+  isHeld(accountId: string): boolean {
+    return (this.accounts.get(accountId)?.holding ?? null) !== null;
+  }
+
+  /** Stopping: held accounts are let go, so their queued wake-ups resolve. */
+  releaseHeld(): void {
+    for (const [accountId, relay] of this.accounts) {
+      if (relay.holding !== null) this.release(accountId, relay);
+    }
   }
 
   private pauseInline(): void {

@@ -45,6 +45,8 @@ export interface ServiceOptions {
   db?: TestDatabase;
   sweepIntervalMs?: number;
   sweepMinAgeMs?: number;
+  /** How long the relay holds an account whose accepted wake-up is not applied yet. */
+  deliveryHoldMs?: number;
   /**
    * Every line the service logs (JSON, debug level), e.g. to read what it logs. The lines go to
    * the run's log directory (test-logs.ts) either way.
@@ -85,6 +87,7 @@ export async function startService(opts: ServiceOptions = {}): Promise<TestServi
     schedules: false,
     sweepIntervalMs: opts.sweepIntervalMs ?? 300,
     sweepMinAgeMs: opts.sweepMinAgeMs ?? 200,
+    deliveryHoldMs: opts.deliveryHoldMs,
     temporalUiUrl: opts.temporalUiUrl,
   });
   const baseUrl = running.info.apiUrl ?? '';

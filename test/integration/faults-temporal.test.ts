@@ -361,10 +361,13 @@ describe('An account reaching Temporal history limits', () => {
       events.push(i % 2 === 1 ? fx.invoicePaymentFailed(o) : fx.invoicePaid(o));
     }
     const ids: unknown[] = [];
+    // One wake-up per event: each waits for the one before it to be applied (a busy account's
+    // events would otherwise ride few wake-ups and make too little history).
     for (const event of events) {
       const r = await postStripe(service.baseUrl, event);
       expect(r.status).toBe(200);
       ids.push(r.body.event_id);
+      await allApplied(service.db.pool, [r.body.event_id], 30_000);
     }
 
     await allApplied(service.db.pool, ids, 60_000);

@@ -1,0 +1,114 @@
+// Fewer wake-ups for a busy account (SPEC §4.5): once Temporal accepted an account's wake-up, the
+// relay holds the account until the apply transaction says (a PostgreSQL notification) that its
+// events are applied; events arriving meanwhile ride one later wake-up instead of one signal
+// each. A hold never strands an event: it ends when the batch commits, or after `holdMs`. Real
+// PostgreSQL, the suite's Temporal dev server, an API without a worker (so nothing is applied
+// until the test starts one), signed webhooks over HTTP.
+import { randomBytes } from 'node:crypto';
+import { accountWorkflowId } from '../../src/temporal/ids';
+import * as fx from '../fixtures/stripe';
+import { postStripe } from '../helpers/http';
+import { faultAccountId, nowS } from '../helpers/ids';
+import { startService, type TestService } from '../helpers/service';
+import { waitFor } from '../helpers/wait';
+
+async function signalsReceived(svc: TestService, accountId: string): Promise<number> {
+  try {
+    const history = await svc.running
+      .temporalClient()
+      .client.workflow.getHandle(accountWorkflowId(accountId))
+      .fetchHistory();
+    return (history.events ?? []).filter((e) => e.workflowExecutionSignaledEventAttributes).length;
+  } catch {
+    return 0; // no workflow yet
+  }
+}
+
+async function postInvoices(svc: TestService, accountId: string, n: number): Promise<void> {
+  const customerId = fx.stripeId('cus');
+  const subscriptionId = fx.stripeId('sub');
+  for (let i = 0; i < n; i++) {
+    const make = i % 2 ? fx.invoicePaymentFailed : fx.invoicePaid;
+    const res = await postStripe(
+      svc.baseUrl,
+      make({ accountId, customerId, subscriptionId, created: nowS() + i }),
+    );
+    expect(res.status).toBe(200);
+  }
+}
+
+async function outcomes(svc: TestService, accountId: string) {
+  const r = await svc.db.pool.query<{ events: number; pending: number; audits: number }>(
+    `SELECT count(*)::int AS events,
+            count(*) FILTER (WHERE outcome IS NULL)::int AS pending,
+            (SELECT count(*)::int FROM audit_logs a WHERE a.account_id = $1::text) AS audits
+       FROM billing_events WHERE account_id = $1::text`,
+    [accountId],
+  );
+  return r.rows[0];
+}
+
+describe('The relay holding a busy account', () => {
+  const started: TestService[] = [];
+  afterAll(async () => {
+    for (const s of started.reverse()) await s.stop();
+  });
+
+  it('when events arrive while the account’s accepted wake-up is not yet applied, then they send no signal of their own, and one later wake-up follows once the batch commits; every event is applied once', async () => {
+    const queue = `billing-test-hold-${randomBytes(4).toString('hex')}`;
+    const api = await startService({ role: 'api', env: { TEMPORAL_TASK_QUEUE: queue } });
+    started.push(api);
+    const accountId = faultAccountId('hold');
+
+    await postInvoices(api, accountId, 1);
+    await waitFor(async () => (await signalsReceived(api, accountId)) === 1, {
+      timeoutMs: 20_000,
+      what: 'the first wake-up accepted',
+    });
+    // Nothing applies the account yet (no worker): its wake-up stays accepted and held.
+    await postInvoices(api, accountId, 9);
+    await new Promise((r) => setTimeout(r, 1500)); // more than the test sweeper's interval and age
+    expect(await signalsReceived(api, accountId)).toBe(1);
+
+    const worker = await startService({
+      role: 'worker',
+      db: api.db,
+      env: { TEMPORAL_TASK_QUEUE: queue },
+    });
+    started.push(worker);
+    await waitFor(async () => (await outcomes(api, accountId))?.pending === 0, {
+      timeoutMs: 60_000,
+      what: 'every event applied',
+    });
+    // The batch the first wake-up started took all ten; at most one more wake-up followed it.
+    await waitFor(async () => (await signalsReceived(api, accountId)) >= 2, {
+      timeoutMs: 20_000,
+      what: 'the held events’ own wake-up sent after the batch committed',
+    });
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(await signalsReceived(api, accountId)).toBe(2);
+    expect(await outcomes(api, accountId)).toEqual({ events: 10, pending: 0, audits: 10 });
+  });
+
+  it('when no batch commits within the hold, then the next event gets its own wake-up', async () => {
+    const api = await startService({
+      role: 'api',
+      deliveryHoldMs: 400,
+      env: { TEMPORAL_TASK_QUEUE: `billing-test-hold-${randomBytes(4).toString('hex')}` },
+    });
+    started.push(api);
+    const accountId = faultAccountId('hold_expires');
+
+    await postInvoices(api, accountId, 1);
+    await waitFor(async () => (await signalsReceived(api, accountId)) === 1, {
+      timeoutMs: 20_000,
+      what: 'the first wake-up accepted',
+    });
+    await new Promise((r) => setTimeout(r, 1000));
+    await postInvoices(api, accountId, 1);
+    await waitFor(async () => (await signalsReceived(api, accountId)) === 2, {
+      timeoutMs: 20_000,
+      what: 'a second wake-up after the hold ended',
+    });
+  });
+});
