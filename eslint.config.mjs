@@ -1,7 +1,9 @@
 // Lint guards what the type checker cannot: floating promises, and the workflow sandbox, whose
 // code is replayed deterministically and must not reach IO (SPEC §1, STYLE habit 6).
 import { builtinModules } from 'node:module';
+
 import js from '@eslint/js';
+import simpleImportSort from 'eslint-plugin-simple-import-sort';
 import tseslint from 'typescript-eslint';
 
 const nodeBuiltins = [...new Set(builtinModules.map((name) => name.replace(/^node:/, '')))]
@@ -48,7 +50,11 @@ export default tseslint.config(
     languageOptions: {
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
     },
+    plugins: { 'simple-import-sort': simpleImportSort },
     rules: {
+      // One import order everywhere (packages and node: built-ins, then the project's own
+      // modules), kept by `eslint --fix`.
+      'simple-import-sort/imports': 'error',
       // One spelling of Node's built-ins: `node:fs`, never `fs`.
       'no-restricted-imports': [
         'error',

@@ -1,11 +1,11 @@
-import type { ActivityDeps } from './deps';
 import { notifyEventsApplied } from '../src/db/applied-events-channel';
-import { withTransaction, type Db } from '../src/db/pool';
-import { lockPendingEvents, toBillingEvent, writeOutcomes } from '../src/db/queries/billing-events';
-import { getAccount, upsertAccount } from '../src/db/queries/billing-accounts';
+import { type Db, withTransaction } from '../src/db/pool';
 import { insertAudits, type NewAuditRow } from '../src/db/queries/audit-logs';
+import { getAccount, upsertAccount } from '../src/db/queries/billing-accounts';
+import { lockPendingEvents, toBillingEvent, writeOutcomes } from '../src/db/queries/billing-events';
 import { transition } from '../src/domain/transition';
 import type { AccountState, Outcome, Status } from '../src/domain/types';
+import type { ActivityDeps } from './deps';
 
 /** Events applied in one transaction at most; more wait for the next batch of the same wake-up. */
 export const DEFAULT_BATCH_LIMIT = 200;

@@ -1,11 +1,12 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import type { ActivityDeps } from './deps';
+
 import { withTransaction } from '../src/db/pool';
-import { lockEventOutcome, writeOutcome } from '../src/db/queries/billing-events';
-import { upsertAccount } from '../src/db/queries/billing-accounts';
 import { insertAudit } from '../src/db/queries/audit-logs';
-import type { BillingEvent, Decision, Outcome, Status } from '../src/domain/types';
+import { upsertAccount } from '../src/db/queries/billing-accounts';
+import { lockEventOutcome, writeOutcome } from '../src/db/queries/billing-events';
 import { FAILURE_TYPES } from '../src/domain/failure-types';
+import type { BillingEvent, Decision, Outcome, Status } from '../src/domain/types';
+import type { ActivityDeps } from './deps';
 
 export interface ApplyInput {
   event: BillingEvent;

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+
 import type { Logger } from '../src/log';
 import type { ApplyStoredEvent } from '../src/services/reconcile/findings';
 import type { StripeSubscriptionsApi } from '../src/services/stripe-api';

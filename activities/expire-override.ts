@@ -1,7 +1,7 @@
-import type { ActivityDeps } from './deps';
 import { withTransaction } from '../src/db/pool';
-import { endOverride } from '../src/db/queries/gate-overrides';
 import { insertAudit } from '../src/db/queries/audit-logs';
+import { endOverride } from '../src/db/queries/gate-overrides';
+import type { ActivityDeps } from './deps';
 
 /** Ends a gate override when its durable timer fires; no-op if an operator cleared it first. */
 export function createExpireOverrideActivity({ pool }: ActivityDeps) {

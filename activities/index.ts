@@ -1,12 +1,12 @@
-import type { ActivityDeps } from './deps';
-import { createLoadAccountActivity } from './load-account';
-import { createRecordEventActivity } from './record-event';
-import { createApplyTransitionActivity } from './apply-transition';
 import { createApplyPendingEventsActivity } from './apply-pending-events';
+import { createApplyTransitionActivity } from './apply-transition';
+import type { ActivityDeps } from './deps';
 import { createExpireOverrideActivity } from './expire-override';
-import { createRunDailyCheckActivity } from './run-daily-check';
+import { createLoadAccountActivity } from './load-account';
 import { createReconcileStripeAccountsActivity } from './reconcile-stripe-accounts';
 import { createReconcileSubscriptionsActivity } from './reconcile-subscriptions';
+import { createRecordEventActivity } from './record-event';
+import { createRunDailyCheckActivity } from './run-daily-check';
 
 export type { ActivityDeps, StripeActivityDeps } from './deps';
 export type { ApplyInput, ApplyResult } from './apply-transition';

@@ -1,7 +1,8 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import type { ActivityDeps } from './deps';
-import { reconcileStripe } from '../src/services/reconcile/stripe';
+
 import { FAILURE_TYPES } from '../src/domain/failure-types';
+import { reconcileStripe } from '../src/services/reconcile/stripe';
+import type { ActivityDeps } from './deps';
 
 export interface ScheduledReconcileSummary {
   run_id: string;

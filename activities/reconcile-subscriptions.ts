@@ -1,7 +1,8 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import type { ActivityDeps } from './deps';
-import { askStripeAbout, type AskedSubscriptions } from '../src/services/reconcile/stripe';
+
 import { FAILURE_TYPES } from '../src/domain/failure-types';
+import { type AskedSubscriptions, askStripeAbout } from '../src/services/reconcile/stripe';
+import type { ActivityDeps } from './deps';
 
 export interface ReconcileSubscriptionsInput {
   account_id: string;

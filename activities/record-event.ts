@@ -1,6 +1,6 @@
-import type { ActivityDeps } from './deps';
 import { insertEvent, toBillingEvent } from '../src/db/queries/billing-events';
 import type { BillingEvent, TimerFired } from '../src/domain/types';
+import type { ActivityDeps } from './deps';
 
 export interface TimerEventInput {
   account_id: string;

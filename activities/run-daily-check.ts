@@ -1,6 +1,6 @@
-import type { ActivityDeps } from './deps';
-import { runDailyCheck } from '../src/ops/daily-check';
 import type { CheckStatus } from '../src/ops/check-item';
+import { runDailyCheck } from '../src/ops/daily-check';
+import type { ActivityDeps } from './deps';
 
 export interface DailyCheckSummary {
   ok: boolean;

@@ -1,6 +1,7 @@
 // What every scenario of `npm run bench` reports, and the sizes it measures: memory of a process,
 // Temporal's SQLite file, the database.
 import fs from 'node:fs';
+
 import type pg from 'pg';
 
 export interface Figure {

@@ -1,12 +1,14 @@
 // Shared pieces of `npm run bench`: the bounded load generator, signed webhooks, the classic
 // design the service is measured against, and polling until events are applied.
-import { performance } from 'node:perf_hooks';
 import type { Server } from 'node:http';
+import { performance } from 'node:perf_hooks';
+
 import express from 'express';
 import type pg from 'pg';
 import Stripe from 'stripe';
+
+import { invoicePaymentFailed, type StripeEventJson, toBody } from '../test/fixtures/stripe';
 import { signStripePayload } from '../test/helpers/stripe-signing';
-import { invoicePaymentFailed, toBody, type StripeEventJson } from '../test/fixtures/stripe';
 
 export const SECRET = 'whsec_bench_secret';
 export const ADMIN = 'bench-admin-token';

@@ -5,6 +5,7 @@
 // failed, paid again and subscription updates), so the stored outcome of each step is computed
 // once by folding the same pure transition the rebuild uses: a rebuild must find nothing to fix.
 import type pg from 'pg';
+
 import { normalizeStripeEvent } from '../src/domain/normalize-stripe';
 import { transition } from '../src/domain/transition';
 import type { AccountState, BillingEvent, EventData, EventSource } from '../src/domain/types';
@@ -12,9 +13,9 @@ import {
   invoicePaid,
   invoicePaymentFailed,
   invoicePaymentSucceeded,
+  type StripeEventJson,
   subscriptionCreated,
   subscriptionUpdated,
-  type StripeEventJson,
 } from '../test/fixtures/stripe';
 
 const ACCOUNT = 'ACCTX';

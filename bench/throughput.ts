@@ -6,25 +6,27 @@
 // BENCHMARKS.md's tables from them.
 //   npm run bench             full mode (3 runs, larger counts)
 //   npm run bench -- --quick  a few minutes (3 runs, small counts)
-import { performance } from 'node:perf_hooks';
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import fs from 'node:fs';
+import { performance } from 'node:perf_hooks';
+
 import pg from 'pg';
 import pino from 'pino';
+
 import { loadConfig } from '../src/config';
 import { runMigrations } from '../src/db/migrate';
-import { runServices, type Role, type Running } from '../src/runtime';
 import { startEmbeddedPostgres, startTemporalDevServer } from '../src/dev/local-stack';
+import { type Role, type Running, runServices } from '../src/runtime';
 import { CpuSampler, cpuShares } from './cpu';
 import type { Figure } from './figure';
-import { ADMIN, SECRET, classicService, drained, load, post } from './load';
+import { ADMIN, classicService, drained, load, post, SECRET } from './load';
 import {
-  ONLY,
-  SIZES,
   benchSettings,
   devServerArgsFromEnv,
+  ONLY,
   quick,
+  SIZES,
   workerSettingsFromEnv,
 } from './options';
 import { acknowledgements } from './scenarios/acknowledgements';

@@ -7,19 +7,21 @@
 //              has the signal)
 // and prints medians / p95 as ratios to the baseline. Timings on a shared 2-core box are noisy:
 // compare the ratios, not the milliseconds.   Usage: npm run bench [-- --n 300]
-import { performance } from 'node:perf_hooks';
+import fs from 'node:fs';
+import type { Server } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import fs from 'node:fs';
-import pino from 'pino';
-import pg from 'pg';
+import { performance } from 'node:perf_hooks';
+
 import express from 'express';
-import type { Server } from 'node:http';
+import pg from 'pg';
+import pino from 'pino';
+
 import { loadConfig } from '../src/config';
-import { runServices } from '../src/runtime';
 import { startEmbeddedPostgres, startTemporalDevServer } from '../src/dev/local-stack';
+import { runServices } from '../src/runtime';
+import { invoicePaid, stripeId, toBody } from '../test/fixtures/stripe';
 import { signStripePayload } from '../test/helpers/stripe-signing';
-import { invoicePaid, toBody, stripeId } from '../test/fixtures/stripe';
 
 const SECRET = 'whsec_bench_secret';
 const ADMIN = 'bench-admin-token';

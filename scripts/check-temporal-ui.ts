@@ -8,8 +8,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+
 import pino from 'pino';
 import { chromium, type Page } from 'playwright-core';
+
 import { loadConfig } from '../src/config';
 import {
   findFreePort,
@@ -17,7 +19,7 @@ import {
   startTemporalDevServer,
 } from '../src/dev/local-stack';
 import { runServices } from '../src/runtime';
-import { billingDatabase, type AppliedRow } from './ui-check-db';
+import { type AppliedRow, billingDatabase } from './ui-check-db';
 
 const TOKEN = 'ui-check-myasp-token';
 const OUT = path.resolve('.data', 'ui-check');

@@ -5,7 +5,7 @@
 import { parseDuration } from './config/duration';
 import { readEnvFileInto } from './config/env-file';
 import { ConfigError } from './config/errors';
-import { reconcileSettingsFrom, type ReconcileSettings } from './config/reconcile';
+import { type ReconcileSettings, reconcileSettingsFrom } from './config/reconcile';
 import { envSchema, firstIssue, list, type LogLevel } from './config/schema';
 import { checkDatabaseTls, loadTemporalSecurity, type TemporalSecurity } from './config/tls';
 import { loadWorkerSettings, type WorkerSettings } from './config/worker';

@@ -3,17 +3,18 @@
 // server (with its Web UI) under ./.data itself.
 import fs from 'node:fs';
 import path from 'node:path';
+
 import {
-  ConfigError,
-  loadConfig,
-  loadEnvFile,
   type Config,
+  ConfigError,
   dataDirOf,
   environment,
   isLocalMode,
+  loadConfig,
+  loadEnvFile,
 } from './config';
 import { createLogger, type Logger } from './log';
-import { runServices, type Role } from './runtime';
+import { type Role, runServices } from './runtime';
 
 function parseRole(argv: string[]): Role {
   const arg = argv.find((a) => a.startsWith('--role='));

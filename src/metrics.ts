@@ -1,6 +1,7 @@
 // Prometheus metrics (SPEC §6 /metrics). Database-derived gauges are read at scrape time.
 import type pg from 'pg';
 import client from 'prom-client';
+
 import { countDeadLetters } from './db/queries/event-deliveries';
 import { countReconcileCorrections } from './db/queries/reconciliation';
 import { STATUSES } from './domain/types';

@@ -2,24 +2,26 @@
 // the HTTP API and the delivery sweeper; and takes it all down again in reverse order.
 import type { Server } from 'node:http';
 import path from 'node:path';
+
 import { DefaultLogger, Runtime, type WorkflowBundleOption } from '@temporalio/worker';
+
+import type { StripeActivityDeps } from '../activities';
 import { createActivities } from '../activities';
 import type { Config } from './config';
-import { createPool } from './db/pool';
 import { runMigrations } from './db/migrate';
+import { createPool } from './db/pool';
 import { createApp } from './http/app';
 import { answerClientErrors } from './http/client-errors';
 import { RejectionRecorder } from './http/rejection-recorder';
 import type { Logger } from './log';
 import { createMetrics } from './metrics';
-import { applyThrough, connectTemporal, type BillingTemporal } from './temporal/client';
+import { createStripeApi } from './services/stripe-api';
+import { applyThrough, type BillingTemporal, connectTemporal } from './temporal/client';
 import { EventDelivery } from './temporal/delivery-outbox';
+import { ensureDailyCheckSchedule, ensureReconcileSchedule } from './temporal/schedules';
+import { ensureSearchAttributes } from './temporal/search-attributes';
 import { createBillingWorker } from './temporal/worker';
 import { startWorkerHealth } from './temporal/worker-health';
-import { ensureDailyCheckSchedule, ensureReconcileSchedule } from './temporal/schedules';
-import { createStripeApi } from './services/stripe-api';
-import type { StripeActivityDeps } from '../activities';
-import { ensureSearchAttributes } from './temporal/search-attributes';
 
 export type Role = 'all' | 'api' | 'worker';
 

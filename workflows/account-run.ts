@@ -11,6 +11,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+
 import { legacyTransition } from '../src/domain/legacy-transition';
 import { nextTimer, transition } from '../src/domain/transition';
 import type { AccountState, BillingEvent } from '../src/domain/types';

@@ -4,6 +4,7 @@
 // dunning grace). The steps are named in account-run.ts; this file keeps the handlers and the
 // loop. Deterministic: no IO here, only activities.
 import { continueAsNew, setHandler } from '@temporalio/workflow';
+
 import { nextTimer } from '../src/domain/transition';
 import type { BillingEvent } from '../src/domain/types';
 import { AccountRun, type AccountRunInput } from './account-run';

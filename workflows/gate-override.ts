@@ -1,5 +1,6 @@
 // A gate override's expiry: a durable timer, not a cron. Cleared early by a signal.
 import { condition, setHandler } from '@temporalio/workflow';
+
 import { overrideClearedSignal } from './messages';
 import { overrideDb } from './proxies';
 

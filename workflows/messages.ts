@@ -1,5 +1,6 @@
 // Signals, updates and queries of the workflows: the client and the workflows share these.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+
 import type { AccountState, BillingEvent, Outcome } from '../src/domain/types';
 
 /** A stored event for the account (webhooks; at-least-once: duplicates are skipped). */

@@ -1,5 +1,6 @@
 // Activity groups with named timeouts and retry policies.
 import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
+
 import type { Activities } from '../activities';
 import { FAILURE_TYPES } from '../src/domain/failure-types';
 

@@ -1,7 +1,7 @@
 // Acknowledgements at a given concurrency over 1,000 accounts: the service against the classic
 // design, each taking the same number of signed webhooks.
-import { load, post } from '../load';
 import type { Figure } from '../figure';
+import { load, post } from '../load';
 
 export interface AckRun {
   classicUrl: string;

@@ -1,9 +1,11 @@
 // Sustained end-to-end: from the first request until every acknowledged event is applied, over a
 // few busy accounts or many distinct ones.
 import { performance } from 'node:perf_hooks';
+
 import type pg from 'pg';
-import { drained, load, post } from '../load';
+
 import type { Figure } from '../figure';
+import { drained, load, post } from '../load';
 
 export interface EndToEndRun {
   pool: pg.Pool;

@@ -1,7 +1,8 @@
 // Scale scenario: open-loop load at a fixed fraction of the classic design's rate.
 import { performance } from 'node:perf_hooks';
-import { drained, pendingCount, post } from '../load';
+
 import type { Figure } from '../figure';
+import { drained, pendingCount, post } from '../load';
 import type { ScaleContext } from './context';
 
 /** Least-squares slope of (t, y): how fast the backlog grows, in events per second. */

@@ -1,9 +1,10 @@
 // The gate at concurrency 1 and 16 against a bare primary-key SELECT behind the same HTTP stack.
 // At concurrency 1 the latency is the cost of one answer; at 16 it adds queueing in one process.
 import type pg from 'pg';
+
 import type { Running } from '../../src/runtime';
-import { ADMIN, drained, load, post } from '../load';
 import type { Figure } from '../figure';
+import { ADMIN, drained, load, post } from '../load';
 
 /** Accounts with a projection row for the gate when the e2e scenario made none: 50 made here. */
 export async function seedGateAccounts(

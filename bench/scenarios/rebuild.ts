@@ -1,10 +1,12 @@
 // Scale scenario: rebuild-projection over generated processed events, in a database of its own.
 import { performance } from 'node:perf_hooks';
+
 import pg from 'pg';
+
 import { runMigrations } from '../../src/db/migrate';
 import { rebuildProjection } from '../../src/ops/rebuild';
-import { generateProcessedEvents } from '../rebuild-data';
 import type { Figure } from '../figure';
+import { generateProcessedEvents } from '../rebuild-data';
 
 /** A database of its own in the same cluster, with `events` processed events generated in SQL. */
 export async function prepareRebuildDatabase(

@@ -1,8 +1,9 @@
 // Scale scenario: many accounts registered through the API (time, database and Temporal size,
 // memory).
 import { performance } from 'node:perf_hooks';
+
+import { databaseMb, type Figure, MB, rssMb, sqliteMb } from '../figure';
 import { ADMIN, drained, load } from '../load';
-import { MB, databaseMb, rssMb, sqliteMb, type Figure } from '../figure';
 import type { ScaleContext } from './context';
 
 /** `n` accounts registered through POST /v1/accounts at concurrency 16, until all are applied. */

@@ -1,13 +1,14 @@
 // Scale scenario: a renewal day, every account's renewal webhooks at once.
 import { performance } from 'node:perf_hooks';
+
 import {
   invoicePaid,
   invoicePaymentSucceeded,
-  subscriptionUpdated,
   type StripeEventJson,
+  subscriptionUpdated,
 } from '../../test/fixtures/stripe';
-import { load, post, type eventIds } from '../load';
 import type { Figure } from '../figure';
+import { type eventIds, load, post } from '../load';
 import type { ScaleContext } from './context';
 
 const RENEWAL: ((ids: ReturnType<typeof eventIds>) => StripeEventJson)[] = [

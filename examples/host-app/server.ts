@@ -5,8 +5,9 @@
 //   BILLING_URL=http://localhost:3000 BILLING_ADMIN_TOKEN=… PORT=4000 npx tsx examples/host-app/server.ts
 //   curl -X POST -H 'X-Account-Id: myasp:42' localhost:4000/api/schedules/s1/confirm
 import express, { type Express, type Request, type Response } from 'express';
+
 // A real host installs the package and imports from 'billing-orchestrator'.
-import { requireEntitlement, type EntitlementDecision, type EntitlementOptions } from '../../src';
+import { type EntitlementDecision, type EntitlementOptions, requireEntitlement } from '../../src';
 
 export interface HostAppOptions {
   billingUrl: string;

@@ -11,6 +11,7 @@
 // the local stack it started, so `npm run ops -- daily-check` works next to it unconfigured.
 import fs from 'node:fs';
 import path from 'node:path';
+
 import { ConfigError, loadTemporalSecurity, type TemporalSecurity } from '../config';
 import { environment } from '../config';
 

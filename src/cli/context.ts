@@ -1,12 +1,14 @@
 // What a CLI command gets: a database pool and a Temporal connection, opened on first use and
 // closed when the command ends, plus where to write.
-import pg from 'pg';
 import '../db/pool'; // timestamptz as ISO strings, as everywhere else in the service
-import { createLogger, type Logger } from '../log';
-import { connectTemporal, type BillingTemporal } from '../temporal/client';
-import { diagnoseTemporalError } from '../temporal/connection-errors';
-import { ConnectionSettingsError, resolveConnection, type ConnectionSettings } from './connection';
+
+import pg from 'pg';
+
 import { guardPoolErrors } from '../db/pool';
+import { createLogger, type Logger } from '../log';
+import { type BillingTemporal, connectTemporal } from '../temporal/client';
+import { diagnoseTemporalError } from '../temporal/connection-errors';
+import { type ConnectionSettings, ConnectionSettingsError, resolveConnection } from './connection';
 
 export interface CliContext {
   settings(): ConnectionSettings;

@@ -1,6 +1,7 @@
 // billing-ops: the operator CLI (SPEC §7). `npm run ops -- <command>` or `npx billing-ops <command>`.
 // Exit codes: 0 fine, 1 a check failed (or a correction was not applied), 2 the command could not run.
 import { Command, CommanderError } from 'commander';
+
 import { ConfigError, loadEnvFile } from '../config';
 import { registerAccountCommands } from './commands/accounts';
 import { registerArchiveCommands } from './commands/archive';

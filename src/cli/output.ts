@@ -1,8 +1,8 @@
 // How the CLI talks: tables for people, one JSON document with --json, progress on stderr,
 // and every error as one sentence.
 import { ConfigError } from '../config';
-import { isAppError } from '../domain/errors';
 import { isDatabaseUnavailable } from '../db/pool';
+import { isAppError } from '../domain/errors';
 import type { CheckItem, CheckStatus } from '../ops/check-item';
 import { TemporalConnectionError } from '../temporal/connection-errors';
 import { ConnectionSettingsError } from './connection';

@@ -1,6 +1,6 @@
 // Runs one command body with a fresh context: turns its answer into the exit code, any error
 // into one sentence on stderr (exit 2), and always closes the connections.
-import { createCliContext, type CliContext } from './context';
+import { type CliContext, createCliContext } from './context';
 import { describeError, EXIT } from './output';
 
 export type CommandBody = (ctx: CliContext) => Promise<number>;

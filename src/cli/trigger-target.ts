@@ -5,8 +5,9 @@
 // Anything else needs --allow, with STRIPE_WEBHOOK_SECRET / MYASP_TOKEN / ADMIN_TOKEN set.
 import fs from 'node:fs';
 import path from 'node:path';
-import { AppError } from '../domain/errors';
+
 import { environment } from '../config';
+import { AppError } from '../domain/errors';
 
 export interface TriggerTarget {
   url: string;

@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseEnv } from 'node:util';
+
 import { ConfigError } from './errors';
 
 export const ENV_FILE = '.env';

@@ -5,9 +5,10 @@
 // configuration, so the `temporal` CLI pointed at the same cluster reads the same variables.
 // Certificates are read here, once, at start-up: a missing, unreadable or mismatched file stops
 // start-up with one line naming the variable, never the file's contents.
-import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
-import { value, type Env } from './env-values';
+
+import { type Env, value } from './env-values';
 import { ConfigError } from './errors';
 
 export interface TemporalTls {

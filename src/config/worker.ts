@@ -1,7 +1,7 @@
 // The worker process's own settings: its health port, how long a stop waits for activities, and
 // the worker sizes an operator may override (WORKER_*).
 import { parseDuration } from './duration';
-import { value, type Env } from './env-values';
+import { type Env, value } from './env-values';
 import { ConfigError } from './errors';
 
 export interface WorkerSettings {

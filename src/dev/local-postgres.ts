@@ -3,15 +3,17 @@
 import { type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+
 import { Client as PgClient } from 'pg';
+
 import { letPostgresUserReach, repairDataDirPermissions } from './postgres-permissions';
 import {
   findFreePort,
+  type LogLine,
   noLog,
   processMatches,
   readPidFile,
   terminate,
-  type LogLine,
 } from './processes';
 
 export interface EmbeddedPostgresOptions {

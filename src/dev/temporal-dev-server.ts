@@ -4,7 +4,9 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+
 import { Connection } from '@temporalio/client';
+
 import { environment } from '../config';
 import { resolveTemporalCli } from '../temporal/binaries';
 import { devServerSearchAttributeArgs } from '../temporal/search-attributes';
@@ -12,13 +14,13 @@ import {
   canConnect,
   delay,
   findFreePort,
+  type LogLine,
   noLog,
   processMatches,
   readPidFile,
   terminate,
-  type LogLine,
 } from './processes';
-import { supervise, type ExitInfo } from './supervisor';
+import { type ExitInfo, supervise } from './supervisor';
 
 export interface TemporalDevServerOptions {
   namespace: string;

@@ -3,7 +3,7 @@
 // account workflow uses it for events it processed before that patch marker. New decisions come
 // from transition.ts. Remove it with the patch (deprecatePatch) once no such history is running.
 // The per-event rules are in legacy-event-handlers.ts; this file adds the bookkeeping.
-import { HANDLERS, type Handler } from './legacy-event-handlers';
+import { type Handler, HANDLERS } from './legacy-event-handlers';
 import type {
   AccountState,
   AuditAction,

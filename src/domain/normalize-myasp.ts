@@ -3,10 +3,10 @@
 // normalize-stripe.ts. Fields are read in myasp/fields.ts, the status code in myasp/status.ts,
 // the timestamp in myasp/timestamp.ts. Pure: workflow code imports src/domain, so no Node
 // built-ins here — that is why the dedupe digest is handed in by the caller.
-import type { NormalizedEvent } from './types';
 import { readAmount, readEmail, readText, readUserId } from './myasp/fields';
-import { MYASP_EVENT_TYPES, readStatus, type MyaspStatusCode } from './myasp/status';
+import { MYASP_EVENT_TYPES, type MyaspStatusCode, readStatus } from './myasp/status';
 import { readOccurredAt } from './myasp/timestamp';
+import type { NormalizedEvent } from './types';
 
 /**
  * Hex SHA-256 of a UTF-8 string, passed in by the caller: the domain imports no Node modules

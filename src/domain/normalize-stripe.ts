@@ -26,7 +26,7 @@
 // and stripe/checkout.ts interpret each kind of object; this file reads the envelope and picks
 // the handler from the table below.
 import type Stripe from 'stripe';
-import type { AccountHint, NormalizedEvent, ReconciledSubscription } from './types';
+
 import { checkoutCompleted, checkoutHint } from './stripe/checkout';
 import type { Handler, NormalizeStripeOptions } from './stripe/interpreted';
 import { paymentFailed, paymentSucceeded } from './stripe/invoice';
@@ -35,11 +35,11 @@ import {
   field,
   idOf,
   isoFromSeconds,
+  type Json,
   malformed,
   record,
   text,
   whole,
-  type Json,
 } from './stripe/read-json';
 import {
   requiredStatus,
@@ -51,6 +51,7 @@ import {
   subscriptionStarted,
   subscriptionUpdated,
 } from './stripe/subscription';
+import type { AccountHint, NormalizedEvent, ReconciledSubscription } from './types';
 
 export type { NormalizeStripeOptions } from './stripe/interpreted';
 

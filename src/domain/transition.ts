@@ -2,8 +2,8 @@
 // evidence on its provider object (evidence.ts), then derive the status from every object
 // (derive.ts). No wall clock, no IO: the same events in the same order always give the same
 // projection, which is what makes `rebuild-projection` exact and the workflow deterministic.
-import { deriveStatus, nextDeadline, type Derived } from './derive';
-import { EVIDENCE, emptyObjects } from './evidence';
+import { type Derived, deriveStatus, nextDeadline } from './derive';
+import { emptyObjects, EVIDENCE } from './evidence';
 import type { EvidenceStep, Links } from './evidence-step';
 import { emptyAccountColumns, legacyNextTimer } from './legacy-transition';
 import type {

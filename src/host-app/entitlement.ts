@@ -11,7 +11,8 @@
 //   cannot tell whether `export` is gated while the service is down): when the service cannot be
 //   asked, `onUnavailable` decides — 'deny' (default, 503) or 'allow' (next()).
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { NEVER_GATED, type GateDecision } from '../domain/gate';
+
+import { type GateDecision, NEVER_GATED } from '../domain/gate';
 
 /** Actions the middleware never blocks, whatever the service or its configuration says. */
 /** The domain's own rule (SPEC §2), so the host and the service can never disagree. */

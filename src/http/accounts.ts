@@ -1,17 +1,19 @@
 // /v1/accounts: register, read the projection, read an account's history, correct by hand.
 import { randomUUID } from 'node:crypto';
-import { Router, type Request, type Response } from 'express';
+
+import { type Request, type Response, Router } from 'express';
 import { z } from 'zod';
+
+import { listAccountAudit } from '../db/queries/audit-logs';
 import { getAccountView, listAccounts } from '../db/queries/billing-accounts';
 import { listAccountEvents } from '../db/queries/billing-events';
-import { listAccountAudit } from '../db/queries/audit-logs';
 import { checkAccountId } from '../domain/account-id';
 import { AppError } from '../domain/errors';
 import { STATUSES } from '../domain/types';
 import {
+  type AccountEventResult,
   correctAccount,
   registerAccount,
-  type AccountEventResult,
 } from '../services/account-events';
 import type { AppDeps } from './deps';
 import { nowOf } from './deps';

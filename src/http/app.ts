@@ -1,5 +1,6 @@
 // createApp(deps): the HTTP front end. Webhooks read raw bodies; /v1 needs the admin token.
 import express, { type Express } from 'express';
+
 import { AppError } from '../domain/errors';
 import { accountsRouter } from './accounts';
 import { requireAdmin } from './auth';
@@ -7,12 +8,12 @@ import type { AppDeps } from './deps';
 import { apiErrorHandler, sendError } from './errors';
 import { gateRouter } from './gate';
 import { healthRouter } from './health';
-import { myaspWebhookRouter } from './webhooks-myasp';
-import { overridesRouter } from './overrides';
-import { stripeWebhookRouter } from './webhooks-stripe';
 import { opsRouter } from './ops';
 import { opsPageRouter } from './ops-page/router';
+import { overridesRouter } from './overrides';
 import { adminRateLimit, securityHeaders, WindowCounter } from './security';
+import { myaspWebhookRouter } from './webhooks-myasp';
+import { stripeWebhookRouter } from './webhooks-stripe';
 
 export type { AppDeps } from './deps';
 

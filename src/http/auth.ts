@@ -1,8 +1,9 @@
 import type { NextFunction, Request, Response } from 'express';
+
 import { AppError } from '../domain/errors';
-import { tokensEqual } from './tokens';
 import { sendError } from './errors';
 import { limitAuthFailures, type WindowCounter } from './security';
+import { tokensEqual } from './tokens';
 
 /** `Authorization: Bearer <ADMIN_TOKEN>` on /v1, compared in constant time. */
 export function requireAdmin(adminToken: string, failures?: WindowCounter) {

@@ -3,8 +3,9 @@
 // on the webhook endpoints, the same record in webhook_rejections (SPEC §9).
 import type { Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { Metrics } from '../metrics';
+
 import type { Logger } from '../log';
+import type { Metrics } from '../metrics';
 import type { RejectionRecorder } from './rejection-recorder';
 import { SECURITY_HEADERS } from './security';
 

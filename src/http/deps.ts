@@ -1,4 +1,5 @@
 import type pg from 'pg';
+
 import type { Config } from '../config';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics';

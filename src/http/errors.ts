@@ -1,7 +1,8 @@
 // One error type, one renderer: every error answers `{error: {code, message}}`.
 import type { NextFunction, Request, Response } from 'express';
-import { AppError, isAppError } from '../domain/errors';
+
 import { isDatabaseUnavailable } from '../db/pool';
+import { AppError, isAppError } from '../domain/errors';
 import type { AppDeps } from './deps';
 import { sha256Hex } from './digest';
 import { limitAuthFailures, RateLimitError } from './security';

@@ -1,5 +1,6 @@
 // GET /v1/gate/:id/:action → {allowed, status, reason} (HTTP 200 either way).
 import { Router } from 'express';
+
 import { checkAccountId } from '../domain/account-id';
 import { checkGate } from '../services/gate';
 import type { AppDeps } from './deps';

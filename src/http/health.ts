@@ -1,5 +1,6 @@
 // /healthz (the process is up), /readyz (PostgreSQL and Temporal answer), /metrics.
 import { Router } from 'express';
+
 import { temporalReachable } from '../temporal/client';
 import type { AppDeps } from './deps';
 

@@ -1,9 +1,10 @@
 // /v1/ops: the operator checks over HTTP.
 import { Router } from 'express';
-import { runDailyCheck } from '../ops/daily-check';
-import type { AppDeps } from './deps';
+
 import { AppError } from '../domain/errors';
+import { runDailyCheck } from '../ops/daily-check';
 import { temporalProbe } from '../temporal/client';
+import type { AppDeps } from './deps';
 
 /** `?as_of=<ISO time>`: judge as of another instant (e.g. "was this morning normal?"). */
 function asOf(raw: unknown): Date | undefined {

@@ -1,6 +1,7 @@
 // /v1/gate-overrides: set, list, clear emergency fail-open switches.
 import { Router } from 'express';
 import { z } from 'zod';
+
 import { listOverrides } from '../db/queries/gate-overrides';
 import { clearOverride, expiryFromTtl, setOverride } from '../services/overrides';
 import type { AppDeps } from './deps';

@@ -2,7 +2,9 @@
 // because PostgreSQL is down: those wait in a bounded in-memory buffer and are written as soon
 // as the database takes writes again. What the buffer cannot hold is counted, never silent.
 import { randomUUID } from 'node:crypto';
+
 import type pg from 'pg';
+
 import {
   insertRejection,
   insertRejections,

@@ -3,6 +3,7 @@
 // never counted, delayed or refused by the failure limit: a provider's signed delivery always
 // gets through, however much noise comes from the same address.
 import type { NextFunction, Request, Response } from 'express';
+
 import { AppError } from '../domain/errors';
 
 /** Sent with every answer (also errors, and what the HTTP parser refuses: client-errors.ts). */

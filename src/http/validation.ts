@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+
 import { AppError } from '../domain/errors';
 
 /** Parses a request body with a zod schema; the first problem becomes one clear sentence. */

@@ -1,4 +1,5 @@
 import type { Response } from 'express';
+
 import type { IngestResult } from '../services/ingest';
 import type { AppDeps } from './deps';
 

@@ -1,6 +1,7 @@
 // POST /webhooks/myasp: token → decode (form in UTF-8 or Shift_JIS, or JSON) → store → deliver.
 // The token is never echoed or logged (SPEC §9), and always compared in constant time.
-import express, { Router, type Request, type Response } from 'express';
+import express, { type Request, type Response, Router } from 'express';
+
 import { AppError } from '../domain/errors';
 import { MYASP_FIELD_NAMES } from '../domain/myasp/fields';
 import { normalizeMyaspEvent } from '../domain/normalize-myasp';
@@ -12,8 +13,8 @@ import type { AppDeps } from './deps';
 import { nowOf } from './deps';
 import { sha256Hex } from './digest';
 import { webhookErrorHandler } from './errors';
-import { answerIngested } from './webhook-answer';
 import { tokensEqual } from './tokens';
+import { answerIngested } from './webhook-answer';
 
 export const MYASP_BODY_LIMIT = '64kb';
 const MYASP_TOKEN_HEADER = 'x-myasp-token';

@@ -1,6 +1,7 @@
 // POST /webhooks/stripe: verify → store → deliver → 200 {received, duplicate}.
-import express, { Router, type Request, type Response } from 'express';
+import express, { type Request, type Response, Router } from 'express';
 import Stripe from 'stripe';
+
 import { AppError } from '../domain/errors';
 import { normalizeStripeEvent } from '../domain/normalize-stripe';
 import { ingestEvent } from '../services/ingest';

@@ -4,16 +4,17 @@
 // every event; `billing_events_full` shows every payload wherever it lives. Unprocessed events keep
 // their payload until they are processed.
 import type pg from 'pg';
+
+import { withTransaction } from '../db/pool';
 import {
   copyPayloadsToArchive,
+  type MonthArchiveCounts,
   monthArchiveCounts,
   monthBounds,
   monthOf,
   stubArchivedPayloads,
-  type MonthArchiveCounts,
 } from '../db/queries/event-archive';
 import { AppError } from '../domain/errors';
-import { withTransaction } from '../db/pool';
 
 export interface ArchiveOptions {
   timeZone: string;

@@ -2,7 +2,7 @@
 // the event that last changed it.
 import { lastEventMismatches } from '../db/queries/billing-accounts';
 import { duplicateDedupeKeys } from '../db/queries/billing-events-checks';
-import { fail, ok, type CheckOutcome } from './check-item';
+import { type CheckOutcome, fail, ok } from './check-item';
 import type { DailyCheckCtx } from './daily-check-context';
 
 export async function duplicates(ctx: DailyCheckCtx): Promise<CheckOutcome> {

@@ -2,6 +2,7 @@
 // thresholds in force, a Temporal probe shared by the items that need it, and the fixed limits
 // the items judge by (DAILY_CHECK_THRESHOLDS, below).
 import type pg from 'pg';
+
 import type { Thresholds } from './thresholds';
 
 /**

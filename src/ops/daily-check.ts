@@ -3,14 +3,15 @@
 // the CLI, from GET /v1/ops/daily-check and from the Temporal Schedule `billing-daily-check`.
 // The items live in their own modules, by what they look at; DAILY_CHECKS lists them in order.
 import type pg from 'pg';
+
 import { insertDailyCheckRun } from '../db/queries/daily-check-runs';
-import { runChecks, worstStatus, type Check, type CheckItem, type CheckStatus } from './check-item';
+import { type Check, type CheckItem, type CheckStatus, runChecks, worstStatus } from './check-item';
+import { duplicates, lastEventJoin } from './consistency-checks';
 import {
   DAILY_CHECK_THRESHOLDS as T,
   type DailyCheckCtx,
   type TemporalProbe,
 } from './daily-check-context';
-import { duplicates, lastEventJoin } from './consistency-checks';
 import { eventsToday, lastSync, rejections } from './intake-checks';
 import { backlog, deadLetters, overdue, temporal } from './processing-checks';
 import { reconciliation } from './reconciliation-check';

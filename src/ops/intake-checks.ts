@@ -2,14 +2,14 @@
 // share of webhooks refused in the last day.
 import { countEventsSince, lastProviderSync } from '../db/queries/billing-events-checks';
 import { startOfDay } from '../db/queries/daily-check';
-import { rejectionsSince } from '../db/queries/webhook-rejections';
 import { countProviderEvents } from '../db/queries/daily-check';
-import { ok, warn, type CheckOutcome } from './check-item';
+import { rejectionsSince } from '../db/queries/webhook-rejections';
+import { type CheckOutcome, ok, warn } from './check-item';
 import {
-  DAILY_CHECK_THRESHOLDS as T,
   ago,
-  percent,
+  DAILY_CHECK_THRESHOLDS as T,
   type DailyCheckCtx,
+  percent,
 } from './daily-check-context';
 
 export async function eventsToday(ctx: DailyCheckCtx): Promise<CheckOutcome> {

@@ -2,20 +2,21 @@
 // impossible, verified rather than assumed. Rebuild and replay live next door and are re-exported
 // here, so the operator tools read as one module.
 import type pg from 'pg';
+
 import { auditRowsWithUnknownEvent, eventsWithBadAuditCount } from '../db/queries/audit-logs';
 import { lastEventMismatches } from '../db/queries/billing-accounts';
 import { duplicateDedupeKeys, type DuplicateKey } from '../db/queries/billing-events-checks';
-import { tableTriggers, type TableTrigger } from '../db/queries/catalog';
+import { type TableTrigger, tableTriggers } from '../db/queries/catalog';
+import { stubsWithoutArchive } from '../db/queries/event-archive';
 import {
+  type Check,
+  type CheckItem,
+  type CheckStatus,
   fail,
   ok,
   runChecks,
   worstStatus,
-  type Check,
-  type CheckItem,
-  type CheckStatus,
 } from './check-item';
-import { stubsWithoutArchive } from '../db/queries/event-archive';
 
 export {
   rebuildProjection,

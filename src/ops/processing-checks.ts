@@ -3,8 +3,8 @@
 import { overdueCancels } from '../db/queries/billing-accounts';
 import { unprocessedBacklog } from '../db/queries/event-deliveries';
 import { countDeadLetters, listDeadLetters } from '../db/queries/event-deliveries';
-import { fail, ok, warn, type CheckOutcome } from './check-item';
-import { DAILY_CHECK_THRESHOLDS as T, ago, type DailyCheckCtx } from './daily-check-context';
+import { type CheckOutcome, fail, ok, warn } from './check-item';
+import { ago, DAILY_CHECK_THRESHOLDS as T, type DailyCheckCtx } from './daily-check-context';
 
 export async function backlog(ctx: DailyCheckCtx): Promise<CheckOutcome> {
   const [waiting, overdue] = await Promise.all([

@@ -3,12 +3,13 @@
 // column. Because the transition reads no clock, the fold must reproduce the projection exactly;
 // any difference is a defect (or a hand edit) to investigate, and --apply writes the rebuilt rows.
 import type pg from 'pg';
+
 import { withTransaction } from '../db/pool';
 import { listAllAccounts, lockAccountRow, upsertAccount } from '../db/queries/billing-accounts';
 import {
+  type FoldedEvent,
   listProcessedEvents,
   toBillingEvent,
-  type FoldedEvent,
 } from '../db/queries/billing-events';
 import { countProcessedEvents, lastProcessedSeq } from '../db/queries/billing-events-checks';
 import { transition } from '../domain/transition';

@@ -3,7 +3,7 @@
 // Stripe's last run is more than two days old (the schedule is daily); never having run is fine,
 // reconciliation is optional.
 import { latestReconciliationRuns } from '../db/queries/reconciliation';
-import { ok, warn, type CheckOutcome } from './check-item';
+import { type CheckOutcome, ok, warn } from './check-item';
 import type { DailyCheckCtx } from './daily-check-context';
 
 const RECONCILE_STALE_MS = 2 * 24 * 3_600_000;

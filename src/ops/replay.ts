@@ -2,8 +2,9 @@
 // its workflow processed it, with the outcome, the audit action and the status change it caused.
 // Events stored but not processed yet come last, flagged pending.
 import type pg from 'pg';
-import { getAccount } from '../db/queries/billing-accounts';
+
 import { accountTimeline, type TimelineRow } from '../db/queries/audit-logs';
+import { getAccount } from '../db/queries/billing-accounts';
 import type { AccountState, Outcome } from '../domain/types';
 
 export interface TimelineEntry {

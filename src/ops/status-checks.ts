@@ -12,8 +12,8 @@ import {
 } from '../db/queries/daily-check';
 import { listLiveOverrides } from '../db/queries/gate-overrides';
 import { decideGate } from '../domain/gate';
-import { fail, ok, warn, type CheckOutcome } from './check-item';
-import { ago, percent, type DailyCheckCtx } from './daily-check-context';
+import { type CheckOutcome, fail, ok, warn } from './check-item';
+import { ago, type DailyCheckCtx, percent } from './daily-check-context';
 import { formatThreshold } from './thresholds';
 
 const HOUR = 3_600_000;

@@ -2,7 +2,7 @@
 // each month added. Reported, not judged: growth is normal; the numbers tell an operator when
 // archiving is due.
 import { monthlyGrowth, tableSizes } from '../db/queries/daily-check';
-import { ok, type CheckOutcome } from './check-item';
+import { type CheckOutcome, ok } from './check-item';
 import type { DailyCheckCtx } from './daily-check-context';
 
 export const GROWTH_TABLES = [

@@ -2,6 +2,7 @@
 // an operator changes one with `npm run ops -- thresholds set <name> <value>` (kept in
 // daily_check_thresholds, so the CLI, GET /v1/ops/daily-check and the Schedule judge alike).
 import type pg from 'pg';
+
 import { listThresholds, resetThreshold, setThreshold } from '../db/queries/daily-check';
 import { AppError } from '../domain/errors';
 

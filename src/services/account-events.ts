@@ -2,8 +2,9 @@
 // same road as webhooks — stored in billing_events, applied by the account workflow — and the
 // caller waits for the workflow's answer (update-with-start).
 import type pg from 'pg';
-import { insertEvent, toBillingEvent, type StoredEvent } from '../db/queries/billing-events';
-import { getAccountView, type AccountView } from '../db/queries/billing-accounts';
+
+import { type AccountView, getAccountView } from '../db/queries/billing-accounts';
+import { insertEvent, type StoredEvent, toBillingEvent } from '../db/queries/billing-events';
 import { checkAccountId } from '../domain/account-id';
 import { AppError } from '../domain/errors';
 import type { AccountRegistered, ManualCorrection, Outcome, Status } from '../domain/types';

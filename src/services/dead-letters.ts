@@ -1,13 +1,14 @@
 // Dead-lettered events (SPEC §4.5's "never lost", for the events that cannot be delivered): list,
 // inspect, and send again. Shared by the CLI; the daily check and /metrics count them.
 import type pg from 'pg';
+
 import { findEventById } from '../db/queries/billing-events';
 import {
+  type DeadLetter,
   getDeadLetter,
   lastDeliveryError,
   listDeadLetters,
   reviveDeadLetter,
-  type DeadLetter,
 } from '../db/queries/event-deliveries';
 import { AppError } from '../domain/errors';
 import type { AttemptResult, EventDelivery } from '../temporal/delivery-outbox';

@@ -1,7 +1,8 @@
 // Answers "may this account do this action now?" from the projection: no Temporal round trip.
 import type pg from 'pg';
+
 import { getGateInputs } from '../db/queries/billing-accounts';
-import { decideGate, isGated, normalizeAction, type GateDecision } from '../domain/gate';
+import { decideGate, type GateDecision, isGated, normalizeAction } from '../domain/gate';
 import { countGate, type Metrics } from '../metrics';
 
 export interface GateDeps {

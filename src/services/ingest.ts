@@ -1,5 +1,6 @@
 // The one story of an incoming event: resolve the account → store (idempotent) → deliver.
 import type pg from 'pg';
+
 import { insertEvent, type StoredEvent } from '../db/queries/billing-events';
 import { checkAccountId } from '../domain/account-id';
 import type { NormalizedEvent, Outcome } from '../domain/types';

@@ -1,15 +1,17 @@
 // Emergency gate overrides (SPEC §2): time-boxed, audited, expiring by a durable timer.
 import { randomUUID } from 'node:crypto';
+
 import type pg from 'pg';
+
 import { withTransaction } from '../db/pool';
 import { insertAudit } from '../db/queries/audit-logs';
 import { endOverride, insertOverride, type OverrideRow } from '../db/queries/gate-overrides';
 import { parseDurationMs } from '../domain/duration';
 import { AppError } from '../domain/errors';
 import {
+  type BillingTemporal,
   signalOverrideCleared,
   startOverrideTimer,
-  type BillingTemporal,
 } from '../temporal/client';
 
 export interface OverrideDeps {

@@ -2,6 +2,7 @@
 // stripe-node does the HTTP; this adds what it does not: a backoff on 429 (Stripe's rate limit),
 // honouring Retry-After, and one sentence when Stripe cannot be asked.
 import Stripe from 'stripe';
+
 import { AppError } from '../domain/errors';
 
 export interface StripeSubscriptionsApi {

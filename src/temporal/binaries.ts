@@ -3,6 +3,7 @@
 // download needs the internet; where neither place has them, callers fall back to that download.
 import fs from 'node:fs';
 import path from 'node:path';
+
 import { environment } from '../config';
 
 /** The `executable` option of `@temporalio/testing` server configs (structurally identical). */

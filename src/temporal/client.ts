@@ -1,16 +1,17 @@
 // The service's side of Temporal: start-or-signal the account workflow, start override timers.
 import { Client, Connection, WithStartWorkflowOperation } from '@temporalio/client';
-import type { TemporalSecurity } from '../config';
-import type { BillingEvent, Outcome } from '../domain/types';
+
 import type { billingAccountWorkflow, gateOverrideWorkflow } from '../../workflows';
 import {
+  type ApplyEventResult,
   applyEventUpdate,
   billingEventSignal,
   eventsPendingSignal,
   overrideClearedSignal,
   reloadStateSignal,
-  type ApplyEventResult,
 } from '../../workflows/messages';
+import type { TemporalSecurity } from '../config';
+import type { BillingEvent, Outcome } from '../domain/types';
 import { accountWorkflowId, overrideWorkflowId } from './ids';
 
 export interface BillingTemporal {

@@ -3,6 +3,7 @@
 // Request", "InvalidCertificate(UnknownIssuer)", "GoAway FRAME_SIZE_ERROR"); this names the
 // setting to change instead. Messages never contain certificate contents or the API key.
 import tls from 'node:tls';
+
 import type { TemporalSecurity } from '../config';
 
 export class TemporalConnectionError extends Error {

@@ -7,14 +7,15 @@
 // account_deliveries. The relay is src/temporal/delivery-relay.ts, the sweeper
 // src/temporal/delivery-sweeper.ts; this class runs the two together.
 import type pg from 'pg';
+
 import { AppliedEventsListener } from '../db/applied-events-channel';
-import type { Logger } from '../log';
 import type { StoredEvent } from '../db/queries/billing-events';
+import type { Logger } from '../log';
 import type { BillingTemporal } from './client';
 import {
+  type AttemptResult,
   DEFAULT_HOLD_MS,
   DeliveryRelay,
-  type AttemptResult,
   type RelayOptions,
 } from './delivery-relay';
 import { DeliverySweeper, type SweepOptions } from './delivery-sweeper';

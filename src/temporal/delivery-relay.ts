@@ -5,11 +5,12 @@
 // Sending and what the answer means for the events is delivery-wake.ts; the sweeper
 // (src/temporal/delivery-sweeper.ts) finds whatever the relay did not get through.
 import type pg from 'pg';
-import type { Logger } from '../log';
+
 import type { StoredEvent } from '../db/queries/billing-events';
 import { markDelivered } from '../db/queries/event-deliveries';
+import type { Logger } from '../log';
 import type { BillingTemporal } from './client';
-import { WakeUpSender, type AttemptResult, type WakeUp, type WakeUpOptions } from './delivery-wake';
+import { type AttemptResult, type WakeUp, type WakeUpOptions, WakeUpSender } from './delivery-wake';
 
 export { DEFAULT_MAX_DELIVERY_FAILURES, type AttemptResult, type WakeUp } from './delivery-wake';
 

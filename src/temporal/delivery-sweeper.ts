@@ -3,8 +3,9 @@
 // for minutes after one was accepted, through the relay (src/temporal/delivery-relay.ts). So a
 // 200 is never lost even if Temporal was down or the process died between commit and signal.
 import type pg from 'pg';
-import type { Logger } from '../log';
+
 import { listAccountsToWake } from '../db/queries/account-deliveries';
+import type { Logger } from '../log';
 import type { AttemptResult, DeliveryRelay } from './delivery-relay';
 
 export interface SweepOptions {

@@ -3,10 +3,11 @@
 // (counted against its events, dead-lettered at the limit), or Temporal unavailable (the events
 // are left to the sweeper). The relay (delivery-relay.ts) decides when to send one.
 import type pg from 'pg';
-import type { Logger } from '../log';
+
 import { markAccountWoken } from '../db/queries/account-deliveries';
 import { markDeliveryFailed } from '../db/queries/event-deliveries';
-import { wakeAccount, type BillingTemporal } from './client';
+import type { Logger } from '../log';
+import { type BillingTemporal, wakeAccount } from './client';
 import { classifyDeliveryError, describeDeliveryError } from './delivery-errors';
 import { accountWorkflowIdProblem } from './ids';
 

@@ -1,11 +1,12 @@
 // Temporal Schedules the service owns. Created when missing, left alone when present, so an
 // operator's pause or changed time in the Web UI survives restarts.
 import {
+  type Client,
   ScheduleAlreadyRunning,
   ScheduleOverlapPolicy,
-  type Client,
   type ScheduleSpec,
 } from '@temporalio/client';
+
 import type { dailyCheckWorkflow } from '../../workflows/daily-check';
 import type { reconcileStripeWorkflow } from '../../workflows/reconcile-stripe';
 import type { ReconcileSchedule } from '../config';

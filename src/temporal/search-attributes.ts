@@ -6,6 +6,7 @@ import {
   encodeSearchAttributeIndexedValueType,
   type SearchAttributeType,
 } from '@temporalio/common/lib/search-attributes';
+
 import { BILLING_SEARCH_ATTRIBUTE_KEYS } from '../../workflows/search-attributes';
 
 /** Name → type of every billing search attribute (SPEC §7). */

@@ -3,6 +3,7 @@
 // tasks, and PostgreSQL answers) and /metrics (the same as gauges). A stopping worker is not
 // ready: it takes no new tasks while it lets in-flight activities finish.
 import http from 'node:http';
+
 import type { Worker } from '@temporalio/worker';
 import type pg from 'pg';
 import { Gauge, Registry } from 'prom-client';

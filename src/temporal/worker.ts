@@ -5,6 +5,7 @@ import {
   type WorkerOptions as SdkWorkerOptions,
   type WorkflowBundleOption,
 } from '@temporalio/worker';
+
 import type { Activities } from '../../activities';
 import type { TemporalSecurity, WorkerTuning } from '../config';
 import { temporalConnectionSecurity } from './client';

@@ -2,6 +2,7 @@
 // by transition() in delivery order, and the account's timers fire (as timer events, like the
 // workflow records them) when the simulated clock passes their deadline.
 import { createHash } from 'node:crypto';
+
 import { normalizeMyaspEvent } from '../../src/domain/normalize-myasp';
 import { normalizeStripeEvent } from '../../src/domain/normalize-stripe';
 import { nextTimer, transition } from '../../src/domain/transition';

@@ -2,8 +2,9 @@
 // event outcomes and audit rows in SQL, Prometheus counters. Plus MyASP form bodies in UTF-8 and
 // Shift_JIS, percent-encoded byte by byte as a browser or MyASP sends them.
 import iconv from 'iconv-lite';
+
 import { percentEncode } from './encoding';
-import { json, type Answer } from './http';
+import { type Answer, json } from './http';
 import type { TestService } from './service';
 import { waitFor } from './wait';
 

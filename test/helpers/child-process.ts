@@ -1,9 +1,10 @@
 // Helper scripts of test/helpers (service-process.ts, postgres-process.ts) as real child
 // processes, for tests that SIGKILL them: the kernel's view of a crash, not a polite stop().
 // Their output goes to the run's log directory as well (test-logs.ts).
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+
 import { SECRETS } from './secrets';
 import { recordChildOutput } from './test-logs';
 

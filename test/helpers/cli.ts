@@ -3,6 +3,7 @@
 // they print goes to the run's log directory as well (test-logs.ts).
 import { execFile } from 'node:child_process';
 import path from 'node:path';
+
 import type { TestService } from './service';
 import { openTestLog } from './test-logs';
 

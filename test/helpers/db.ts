@@ -1,7 +1,9 @@
 // A fresh database per test file, cloned from the migrated `billing_template` that global-setup
 // prepared: each file starts from the real schema and cannot see another file's rows.
 import { randomBytes } from 'node:crypto';
+
 import { Client, Pool } from 'pg';
+
 import { guardPoolErrors } from '../../src/db/pool';
 
 export interface TestDatabase {

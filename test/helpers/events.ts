@@ -1,6 +1,7 @@
 // Store events the way the HTTP layer does, with defaults and overrides.
 import type pg from 'pg';
-import { insertEvent, toBillingEvent, type StoredEvent } from '../../src/db/queries/billing-events';
+
+import { insertEvent, type StoredEvent, toBillingEvent } from '../../src/db/queries/billing-events';
 import { normalizeStripeEvent } from '../../src/domain/normalize-stripe';
 import type { BillingEvent, EventData, EventSource } from '../../src/domain/types';
 import type { StripeEventJson } from '../fixtures/stripe';

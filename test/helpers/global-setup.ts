@@ -1,10 +1,11 @@
 // Starts the suite's PostgreSQL + Temporal dev server once, in a child process (see
 // stack-process.ts), and hands their addresses to every test file through process.env. Empties
 // the run's log directory first (test-logs.ts): what is in it afterwards is this run's.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+
 import type { StackInfo } from './stack-process';
 import { TEST_LOG_DIR } from './test-logs';
 

@@ -1,7 +1,7 @@
 // Posting webhooks the way the providers do.
-import { toBody, type StripeEventJson } from '../fixtures/stripe';
-import { signStripePayload, type SignOptions } from './stripe-signing';
+import { type StripeEventJson, toBody } from '../fixtures/stripe';
 import { SECRETS } from './secrets';
+import { type SignOptions, signStripePayload } from './stripe-signing';
 
 export interface Answer {
   status: number;

@@ -4,6 +4,7 @@
 // processed in the order they were acknowledged, and billing_accounts equals a rebuild from
 // billing_events. Black-box: HTTP in, database out, whatever the delivery pipeline is.
 import type pg from 'pg';
+
 import { rebuildProjection } from '../../src/ops/integrity';
 import * as fx from '../fixtures/stripe';
 import { postStripe } from './http';

@@ -2,9 +2,10 @@
 // (no DATABASE_URL / TEMPORAL_ADDRESS), its data under a directory of the test's choosing, every
 // port picked free. Output is kept so a test can read the banner and the log lines, and goes to
 // the run's log directory as well (test-logs.ts).
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+
 import { SECRETS } from './secrets';
 import { recordChildOutput } from './test-logs';
 

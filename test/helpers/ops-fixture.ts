@@ -2,9 +2,11 @@
 // applied exactly as the account workflow does it (pure transition → the real applyTransition
 // activity). Each test/integration/ops-*.test.ts file seeds its own fresh database with the same
 // accounts (createOpsFixture), then asserts what one tool reports about them.
+import '../../src/db/pool';
+
 import { execFile } from 'node:child_process';
 import path from 'node:path';
-import '../../src/db/pool';
+
 import { Client, Connection } from '@temporalio/client';
 import {
   bundleWorkflowCode,
@@ -13,12 +15,13 @@ import {
   Runtime,
   Worker,
 } from '@temporalio/worker';
-import { createActivities, type Activities } from '../../activities';
+
+import { type Activities, createActivities } from '../../activities';
 import {
   insertEvent,
-  toBillingEvent,
   type NewEvent,
   type StoredEvent,
+  toBillingEvent,
 } from '../../src/db/queries/billing-events';
 import { insertRejection } from '../../src/db/queries/webhook-rejections';
 import { transition } from '../../src/domain/transition';

@@ -2,6 +2,7 @@
 // (SIGKILL; no shutdown checkpoint, open transactions die with their processes).
 import fs from 'node:fs';
 import path from 'node:path';
+
 import { waitFor } from './wait';
 
 function isAlive(pid: number): boolean {

@@ -4,8 +4,8 @@
 // Usage: postgres-process.ts <dataDir> <port|0> [--migrate]. Prints ONE JSON line
 // `{"databaseUrl", "port"}` when ready; stops PostgreSQL on SIGTERM/SIGINT or when stdin closes.
 // The data directory is kept (the test restarts on it and removes it itself).
-import { startEmbeddedPostgres } from '../../src/dev/local-stack';
 import { runMigrations } from '../../src/db/migrate';
+import { startEmbeddedPostgres } from '../../src/dev/local-stack';
 
 async function main(): Promise<void> {
   const [dataDir, port, flag] = process.argv.slice(2);

@@ -1,4 +1,5 @@
 import type { Connection } from '@temporalio/client';
+
 import { registerSearchAttributes as register } from '../../src/temporal/search-attributes';
 
 /**

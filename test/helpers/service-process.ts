@@ -7,9 +7,10 @@
 // Arguments: `--role=all|api|worker` (default all), `--migrate` (run the migrations first, as
 // `npm start` does; default off because test databases are cloned from a migrated template).
 import pino from 'pino';
+
 import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/log';
-import { runServices, type Role } from '../../src/runtime';
+import { type Role, runServices } from '../../src/runtime';
 
 function parseArgs(argv: string[]): { role: Role; migrate: boolean } {
   const roleArg = argv.find((a) => a.startsWith('--role='))?.slice('--role='.length) ?? 'all';

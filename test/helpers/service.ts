@@ -1,10 +1,12 @@
 // The whole service (API + worker + delivery sweeper) as `npm start` wires it, on a fresh
 // database of its own and the suite's Temporal dev server, listening on a free port.
 import { randomBytes } from 'node:crypto';
+
 import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { loadConfig, type Config } from '../../src/config';
+
+import { type Config, loadConfig } from '../../src/config';
 import { createLogger } from '../../src/log';
-import { runServices, type Role, type Running } from '../../src/runtime';
+import { type Role, type Running, runServices } from '../../src/runtime';
 import { WORKFLOWS_PATH } from '../../src/temporal/worker';
 import { createTestDatabase, type TestDatabase } from './db';
 import { SECRETS } from './secrets';

@@ -7,15 +7,17 @@
 // Temporal dev-server flags can be added as arguments: `stack-process.ts --dynamic-config-value K=V`.
 import fs from 'node:fs';
 import path from 'node:path';
+
+import { Client } from 'pg';
+
+import { runMigrations } from '../../src/db/migrate';
 import {
+  type EmbeddedPostgresHandle,
   makeThrowawayDir,
   startEmbeddedPostgres,
   startTemporalDevServer,
-  type EmbeddedPostgresHandle,
   type TemporalDevServerHandle,
 } from '../../src/dev/local-stack';
-import { runMigrations } from '../../src/db/migrate';
-import { Client } from 'pg';
 
 export interface StackInfo {
   adminUrl: string;

@@ -2,7 +2,7 @@
 // .tools/bin): serves Stripe's API from its OpenAPI spec and rejects requests the spec does not
 // allow, so stripe-node pointed at it checks every request we make against Stripe's contract.
 // Listens on 127.0.0.1 only, on ports the system chooses.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 

@@ -5,8 +5,9 @@ import {
   TestWorkflowEnvironment,
   type TimeSkippingTestWorkflowEnvironmentOptions,
 } from '@temporalio/testing';
-import { testServerExecutable } from '../../src/temporal/binaries';
+
 import { startTemporalDevServer, type TemporalDevServerHandle } from '../../src/dev/local-stack';
+import { testServerExecutable } from '../../src/temporal/binaries';
 
 /** A time-skipping environment on the locally installed test server (downloads it otherwise). */
 export function createTimeSkippingEnv(

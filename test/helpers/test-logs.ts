@@ -3,10 +3,11 @@
 // secrets (`npm test` runs it last, see scripts/test.mjs). One file per service or child process,
 // named `<kind>-<test file>-<random>.log`, written through a buffered file stream: no fsync, and
 // nothing a test waits for.
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { ChildProcess } from 'node:child_process';
+
 import { createLogger, type Logger } from '../../src/log';
 
 export const TEST_LOG_DIR = path.resolve(__dirname, '..', '..', '.test-logs');

@@ -2,11 +2,12 @@
 // terminates TLS in front of it, demands a client certificate signed by a throwaway CA
 // (`ssl_verify_client on`) and passes the gRPC calls on (`grpc_pass`), as a self-hosted cluster
 // with mTLS or Temporal Cloud would expect. The certificates are made with openssl per test file.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+
 import { findFreePort } from '../../src/dev/local-stack';
 
 /** The name the proxy's certificate is issued to (reached as 127.0.0.1, so set as server name). */

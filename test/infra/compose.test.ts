@@ -2,7 +2,9 @@
 // consistent with the code: the services, their wiring, and the search attributes of SPEC §7.
 import fs from 'node:fs';
 import path from 'node:path';
+
 import { parse } from 'yaml';
+
 import { BILLING_SEARCH_ATTRIBUTES } from '../../src/temporal/search-attributes';
 
 interface ComposeService {

@@ -3,6 +3,7 @@
 // synced at NORMAL under WAL; a throwaway in-memory server needs no syncing at all.
 import fs from 'node:fs';
 import path from 'node:path';
+
 import { makeThrowawayDir, startTemporalDevServer } from '../../src/dev/local-stack';
 
 /** The server's command line, from /proc (the suite runs on Linux). */

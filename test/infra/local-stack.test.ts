@@ -1,16 +1,17 @@
 import net from 'node:net';
+
+import { findFreePort } from '../../src/dev/local-stack';
+import { resolveTemporalCli, resolveTestServer } from '../../src/temporal/binaries';
+import {
+  BILLING_SEARCH_ATTRIBUTES,
+  ensureSearchAttributes,
+} from '../../src/temporal/search-attributes';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
 import {
   connectToDevServer,
   createTimeSkippingEnv,
   type DevServerClient,
 } from '../helpers/temporal';
-import { findFreePort } from '../../src/dev/local-stack';
-import {
-  BILLING_SEARCH_ATTRIBUTES,
-  ensureSearchAttributes,
-} from '../../src/temporal/search-attributes';
-import { resolveTemporalCli, resolveTestServer } from '../../src/temporal/binaries';
 
 describe('local stack used by the test suite', () => {
   describe('PostgreSQL cloned from the migrated template', () => {

@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+
 import { findFreePort } from '../../src/dev/local-stack';
 import { createTestDatabase } from '../helpers/db';
 import { spawnMain } from '../helpers/npm-start';

@@ -3,11 +3,13 @@
 // who starts the service as root.
 import fs from 'node:fs';
 import path from 'node:path';
+
 import { Client, Connection } from '@temporalio/client';
+
 import { makeThrowawayDir } from '../../src/dev/local-stack';
 import { accountWorkflowId } from '../../src/temporal/ids';
 import { accountStateQuery } from '../../workflows/messages';
-import { startLocalStack, type StartedStack } from '../helpers/npm-start';
+import { type StartedStack, startLocalStack } from '../helpers/npm-start';
 
 const mode = (dir: string) => fs.statSync(dir).mode & 0o777;
 

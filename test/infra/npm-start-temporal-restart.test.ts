@@ -2,8 +2,9 @@
 // on the same ports and SQLite file, and the worker picks up work again, without a person.
 import fs from 'node:fs';
 import path from 'node:path';
+
 import { makeThrowawayDir } from '../../src/dev/local-stack';
-import { START_TIMEOUT_MS, startLocalStack, type StartedStack } from '../helpers/npm-start';
+import { START_TIMEOUT_MS, type StartedStack, startLocalStack } from '../helpers/npm-start';
 import { waitFor } from '../helpers/wait';
 
 function devServerPid(dataDir: string): number | undefined {

@@ -3,7 +3,7 @@
 // `invalid_account_id`, recorded in webhook_rejections when it came by webhook, and never stored.
 // Ids that were valid before the rule stay valid. Real service over HTTP, signed Stripe payloads.
 import * as fx from '../fixtures/stripe';
-import { json, postMyasp, postStripe, type Answer } from '../helpers/http';
+import { type Answer, json, postMyasp, postStripe } from '../helpers/http';
 import { uid } from '../helpers/ids';
 import { startService, type TestService } from '../helpers/service';
 import { waitFor } from '../helpers/wait';

@@ -6,10 +6,10 @@
 // billing_events row. Every 2xx is checked to have stored exactly one billing_events row.
 import * as fx from '../fixtures/stripe';
 import { ENCODERS, outcomeOf } from '../helpers/accounts';
-import { postMyasp, postStripe, type Answer } from '../helpers/http';
+import { type Answer, postMyasp, postStripe } from '../helpers/http';
 import { nowS } from '../helpers/ids';
-import { startService, type TestService } from '../helpers/service';
 import { SECRETS } from '../helpers/secrets';
+import { startService, type TestService } from '../helpers/service';
 import { signStripePayload } from '../helpers/stripe-signing';
 
 let svc: TestService;

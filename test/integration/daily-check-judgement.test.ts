@@ -1,12 +1,12 @@
 // The daily check judges as the operations checklist does (異常な状態), over the real data path:
 // MyASP forms and Stripe webhooks posted to the running service, applied by the account
 // workflows on the suite's Temporal server, then GET /v1/ops/daily-check and the CLI read it.
-import { myaspForm, statusBecomes, type Row } from '../helpers/accounts';
-import { json, postMyasp, postStripe } from '../helpers/http';
+import * as fx from '../fixtures/stripe';
+import { myaspForm, type Row, statusBecomes } from '../helpers/accounts';
 import { runCli } from '../helpers/cli';
+import { json, postMyasp, postStripe } from '../helpers/http';
 import { uid } from '../helpers/ids';
 import { startService, type TestService } from '../helpers/service';
-import * as fx from '../fixtures/stripe';
 
 let svc: TestService;
 

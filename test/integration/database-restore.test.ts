@@ -2,7 +2,10 @@
 // PostgreSQL from a backup"). The restored database reuses billing_events ids the account
 // workflows have already seen; every new event must still be applied, exactly once.
 import { randomBytes } from 'node:crypto';
+
 import { Client, Pool } from 'pg';
+
+import { guardPoolErrors } from '../../src/db/pool';
 import * as fx from '../fixtures/stripe';
 import { outcomeOf, statusBecomes } from '../helpers/accounts';
 import { runCli } from '../helpers/cli';
@@ -10,7 +13,6 @@ import type { TestDatabase } from '../helpers/db';
 import { postStripe } from '../helpers/http';
 import { uid } from '../helpers/ids';
 import { startService } from '../helpers/service';
-import { guardPoolErrors } from '../../src/db/pool';
 
 const adminUrl = () => process.env.TEST_PG_ADMIN_URL ?? '';
 

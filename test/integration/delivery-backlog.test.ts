@@ -4,10 +4,11 @@
 // its events are being processed, and every event is applied exactly once. Real PostgreSQL, the
 // suite's Temporal dev server, signed webhooks over HTTP.
 import type pg from 'pg';
+
 import { accountWorkflowId } from '../../src/temporal/ids';
 import * as fx from '../fixtures/stripe';
-import { data, storeEvent } from '../helpers/events';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
+import { data, storeEvent } from '../helpers/events';
 import { postStripe } from '../helpers/http';
 import { faultAccountId, nowS } from '../helpers/ids';
 import { startService, type TestService } from '../helpers/service';

@@ -5,6 +5,7 @@
 // PostgreSQL, the suite's Temporal dev server, an API without a worker (so nothing is applied
 // until the test starts one), signed webhooks over HTTP.
 import { randomBytes } from 'node:crypto';
+
 import { accountWorkflowId } from '../../src/temporal/ids';
 import * as fx from '../fixtures/stripe';
 import { postStripe } from '../helpers/http';

@@ -4,22 +4,24 @@
 // CLI show it. And the daily check fails on any backlog while Temporal is unreachable. Real
 // PostgreSQL and the suite's Temporal dev server; a closed port stands for Temporal being down.
 import { randomBytes } from 'node:crypto';
+
 import type pg from 'pg';
+
 import type { StoredEvent } from '../../src/db/queries/billing-events';
-import { findFreePort } from '../../src/dev/local-stack';
-import { connectTemporal, deliverEvent, type BillingTemporal } from '../../src/temporal/client';
-import { EventDelivery } from '../../src/temporal/delivery-outbox';
-import { classifyDeliveryError, describeDeliveryError } from '../../src/temporal/delivery-errors';
 import { toBillingEvent } from '../../src/db/queries/billing-events';
+import { findFreePort } from '../../src/dev/local-stack';
+import { type BillingTemporal, connectTemporal, deliverEvent } from '../../src/temporal/client';
+import { classifyDeliveryError, describeDeliveryError } from '../../src/temporal/delivery-errors';
+import { EventDelivery } from '../../src/temporal/delivery-outbox';
 import * as fx from '../fixtures/stripe';
 import { runCli, runTsx } from '../helpers/cli';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
+import { storeStripePayload } from '../helpers/events';
 import { json, postStripe } from '../helpers/http';
 import { faultAccountId, nowS } from '../helpers/ids';
 import { startService, type TestService } from '../helpers/service';
-import { waitFor } from '../helpers/wait';
-import { storeStripePayload } from '../helpers/events';
 import { createTestLogger } from '../helpers/test-logs';
+import { waitFor } from '../helpers/wait';
 
 /** What an older version stored before account ids were limited: the event as the route had it. */
 function storeAsReceived(

@@ -3,11 +3,11 @@
 // resends it (a duplicate POST) or sends the account's next event first. The sweeper is slowed
 // down here so it cannot hide a slip; real PostgreSQL, real Temporal, signed webhooks over HTTP.
 import * as fx from '../fixtures/stripe';
+import { storeStripePayload } from '../helpers/events';
 import { postStripe } from '../helpers/http';
 import { faultAccountId, nowS } from '../helpers/ids';
 import { startService, type TestService } from '../helpers/service';
 import { waitFor } from '../helpers/wait';
-import { storeStripePayload } from '../helpers/events';
 
 /** What the webhook route commits before it signals; the process "dies" right after. */
 function committedButNeverSignalled(

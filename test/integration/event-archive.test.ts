@@ -4,8 +4,9 @@
 // billing_events_full returns every payload as stored, integrity, dedupe and rebuild still see
 // every event, and the database refuses any other change.
 import '../../src/db/pool';
-import { createActivities, type Activities } from '../../activities';
-import { insertEvent, toBillingEvent, type StoredEvent } from '../../src/db/queries/billing-events';
+
+import { type Activities, createActivities } from '../../activities';
+import { insertEvent, type StoredEvent, toBillingEvent } from '../../src/db/queries/billing-events';
 import { transition } from '../../src/domain/transition';
 import type { AccountState, EventData } from '../../src/domain/types';
 import { createLogger } from '../../src/log';

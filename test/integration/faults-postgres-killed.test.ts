@@ -6,16 +6,18 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+
 import pg from 'pg';
+
+import { guardPoolErrors } from '../../src/db/pool';
 import { makeThrowawayDir } from '../../src/dev/local-stack';
 import * as fx from '../fixtures/stripe';
-import { postStripe, type Answer } from '../helpers/http';
+import { type ChildHandle, startHelperProcess, stopHelperProcess } from '../helpers/child-process';
+import { type Answer, postStripe } from '../helpers/http';
 import { faultAccountId, nowS } from '../helpers/ids';
+import { killPostgresHard } from '../helpers/postgres-kill';
 import { SECRETS } from '../helpers/secrets';
 import { waitFor } from '../helpers/wait';
-import { startHelperProcess, stopHelperProcess, type ChildHandle } from '../helpers/child-process';
-import { killPostgresHard } from '../helpers/postgres-kill';
-import { guardPoolErrors } from '../../src/db/pool';
 
 const ROUNDS = 5;
 /**

@@ -3,20 +3,22 @@
 // activity whose transaction the database refuses until a lock is released (Temporal retries it;
 // the worker is replaced meanwhile). Real PostgreSQL, real Temporal dev server, real locks.
 import { randomBytes } from 'node:crypto';
+
 import type pg from 'pg';
+
 import { loadConfig } from '../../src/config';
-import { runServices, type Running } from '../../src/runtime';
 import { findFreePort } from '../../src/dev/local-stack';
+import { type Running, runServices } from '../../src/runtime';
 import { accountWorkflowId } from '../../src/temporal/ids';
 import * as fx from '../fixtures/stripe';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
 import { json, postStripe } from '../helpers/http';
 import { faultAccountId, nowS } from '../helpers/ids';
-import { startService, type TestService } from '../helpers/service';
 import { SECRETS } from '../helpers/secrets';
+import { startService, type TestService } from '../helpers/service';
 import { connectToDevServer, type DevServerClient } from '../helpers/temporal';
-import { waitFor } from '../helpers/wait';
 import { createTestLogger } from '../helpers/test-logs';
+import { waitFor } from '../helpers/wait';
 
 function subscriptionParts(accountId: string) {
   return { accountId, customerId: fx.stripeId('cus'), subscriptionId: fx.stripeId('sub') };

@@ -5,8 +5,10 @@
 // one that suggests continue-as-new after 50 history events.
 import fs from 'node:fs';
 import path from 'node:path';
+
 import { Client, Connection } from '@temporalio/client';
 import type pg from 'pg';
+
 import { insertEvent } from '../../src/db/queries/billing-events';
 import {
   findFreePort,
@@ -18,7 +20,7 @@ import { normalizeStripeEvent } from '../../src/domain/normalize-stripe';
 import { accountWorkflowId } from '../../src/temporal/ids';
 import * as fx from '../fixtures/stripe';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
-import { json, postStripe, type Answer } from '../helpers/http';
+import { type Answer, json, postStripe } from '../helpers/http';
 import { faultAccountId, nowS } from '../helpers/ids';
 import { startService, type TestService } from '../helpers/service';
 import { startDevServerForTest } from '../helpers/temporal';

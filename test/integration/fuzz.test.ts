@@ -5,13 +5,14 @@
 // equal to a rebuild afterwards; and the service's own log (at debug level) holds no secret,
 // token, signature or card-like number. RELIABILITY_LONG=1 sends ten times as many requests.
 import iconv from 'iconv-lite';
+
 import { rebuildProjection } from '../../src/ops/integrity';
 import * as fx from '../fixtures/stripe';
 import { faultAccountId, nowS } from '../helpers/ids';
 import { LONG, reportFigures } from '../helpers/load';
 import { findSecrets, TEST_SECRETS } from '../helpers/log-scan';
-import { startService, type TestService } from '../helpers/service';
 import { SECRETS } from '../helpers/secrets';
+import { startService, type TestService } from '../helpers/service';
 import { stripeV1Signature } from '../helpers/stripe-signing';
 import { waitFor } from '../helpers/wait';
 

@@ -2,9 +2,10 @@
 // projection row by primary key plus the live overrides — with the same answer as before,
 // provenance included. Real PostgreSQL.
 import type pg from 'pg';
+
 import { createPool } from '../../src/db/pool';
-import { insertEvent, type NewEvent } from '../../src/db/queries/billing-events';
 import { upsertAccount } from '../../src/db/queries/billing-accounts';
+import { insertEvent, type NewEvent } from '../../src/db/queries/billing-events';
 import { insertOverride } from '../../src/db/queries/gate-overrides';
 import { emptyAccount } from '../../src/domain/transition';
 import { checkGate } from '../../src/services/gate';

@@ -4,8 +4,9 @@
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+
 import { ConfigError, loadConfig } from '../../src/config';
-import { STATUSES, type Status } from '../../src/domain/types';
+import { type Status, STATUSES } from '../../src/domain/types';
 import * as fx from '../fixtures/stripe';
 import {
   anyString,
@@ -21,8 +22,8 @@ import {
 import { runCli, runTsx } from '../helpers/cli';
 import { postStripe } from '../helpers/http';
 import { nowS, uid } from '../helpers/ids';
-import { startService, type TestService } from '../helpers/service';
 import { SECRETS } from '../helpers/secrets';
+import { startService, type TestService } from '../helpers/service';
 import { waitFor } from '../helpers/wait';
 
 /** Stripe: subscription created, then invoice.payment_failed at `created`; returns the failing event's id. */

@@ -2,9 +2,10 @@
 // and the example host app asking it through requireEntitlement. A stopped account cannot
 // confirm but can propose; a registered or revived one can do both; a billing outage never stops
 // propose or vote.
+import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { randomBytes } from 'node:crypto';
+
 import { createHostApp, type HostAppOptions } from '../../examples/host-app/server';
 import { DEFAULT_TIMEOUT_MS } from '../../src/host-app/entitlement';
 import {
@@ -16,10 +17,10 @@ import {
   stringContaining,
   stringMatching,
 } from '../helpers/accounts';
-import { json, postMyasp, type Answer } from '../helpers/http';
+import { type Answer, json, postMyasp } from '../helpers/http';
 import { uid } from '../helpers/ids';
-import { startService, type TestService } from '../helpers/service';
 import { SECRETS } from '../helpers/secrets';
+import { startService, type TestService } from '../helpers/service';
 
 let svc: TestService;
 let host: { url: string; close(): Promise<void> };

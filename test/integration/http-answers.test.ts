@@ -3,7 +3,7 @@
 // paging. Real PostgreSQL, real Temporal dev server, real HTTP.
 import * as fx from '../fixtures/stripe';
 import { japanTime, myaspForm, outcomeOf, register, type Row } from '../helpers/accounts';
-import { json, postMyasp, postStripe, type Answer } from '../helpers/http';
+import { type Answer, json, postMyasp, postStripe } from '../helpers/http';
 import { nowS, uid } from '../helpers/ids';
 import { startService, type TestService } from '../helpers/service';
 

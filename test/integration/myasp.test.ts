@@ -14,10 +14,10 @@ import {
   statusBecomes,
   stringContaining,
 } from '../helpers/accounts';
-import { postMyasp, type Answer } from '../helpers/http';
+import { type Answer, postMyasp } from '../helpers/http';
 import { uid } from '../helpers/ids';
-import { startService, type TestService } from '../helpers/service';
 import { SECRETS } from '../helpers/secrets';
+import { startService, type TestService } from '../helpers/service';
 
 let svc: TestService;
 

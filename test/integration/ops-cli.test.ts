@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+
 import { getAccount } from '../../src/db/queries/billing-accounts';
 import type { TestDatabase } from '../helpers/db';
 import { cli, createOpsFixture, type OpsFixture } from '../helpers/ops-fixture';

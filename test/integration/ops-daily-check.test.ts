@@ -1,6 +1,6 @@
 // The daily check (SPEC §7) over the operator fixture's real PostgreSQL: each checklist item
 // against what the database holds, its kept result, and the Temporal probe.
-import { runDailyCheck, type DailyCheckResult } from '../../src/ops/daily-check';
+import { type DailyCheckResult, runDailyCheck } from '../../src/ops/daily-check';
 import { connectTemporal, temporalProbe } from '../../src/temporal/client';
 import type { TestDatabase } from '../helpers/db';
 import { createOpsFixture, DAY, item, type OpsFixture } from '../helpers/ops-fixture';

@@ -4,12 +4,14 @@
 // Screenshots land in .data/ops-page/.
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+
+import { type Browser, chromium, type Page } from 'playwright-core';
+
 import { myaspForm, statusBecomes } from '../helpers/accounts';
 import { postMyasp } from '../helpers/http';
 import { uid } from '../helpers/ids';
-import { startService, type TestService } from '../helpers/service';
 import { SECRETS } from '../helpers/secrets';
+import { startService, type TestService } from '../helpers/service';
 
 const SHOTS = path.resolve(__dirname, '..', '..', '.data', 'ops-page');
 const UI = 'http://temporal-ui.example:8233';

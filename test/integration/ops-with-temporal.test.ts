@@ -5,16 +5,16 @@ import { createRunDailyCheckActivity } from '../../activities/run-daily-check';
 import type { EventData } from '../../src/domain/types';
 import { createLogger } from '../../src/log';
 import { integrityCheck, rebuildProjection, replayTimeline } from '../../src/ops/integrity';
-import { DAILY_CHECK_SCHEDULE_ID, accountWorkflowId } from '../../src/temporal/ids';
+import { accountWorkflowId, DAILY_CHECK_SCHEDULE_ID } from '../../src/temporal/ids';
 import { ensureDailyCheckSchedule } from '../../src/temporal/schedules';
 import { WORKFLOWS_PATH } from '../../src/temporal/worker';
 import type { TestDatabase } from '../helpers/db';
 import {
   cli,
   createOpsFixture,
-  withWorker,
   type EventToStore,
   type OpsFixture,
+  withWorker,
 } from '../helpers/ops-fixture';
 import { waitFor } from '../helpers/wait';
 

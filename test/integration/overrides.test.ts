@@ -10,7 +10,7 @@ import {
   type Row,
 } from '../helpers/accounts';
 import { runCli } from '../helpers/cli';
-import { json, type Answer } from '../helpers/http';
+import { type Answer, json } from '../helpers/http';
 import { uid } from '../helpers/ids';
 import { startService, type TestService } from '../helpers/service';
 import { connectToDevServer, type DevServerClient } from '../helpers/temporal';

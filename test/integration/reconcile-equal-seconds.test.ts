@@ -2,13 +2,13 @@
 // the same `created` second and disagree. With STRIPE_API_KEY the account workflow asks Stripe (a
 // stateful stand-in behind stripe-node) and applies its answer as a `reconcile` event; without it
 // arrival order stands and Stripe is never asked.
+import { accountWorkflowId } from '../../src/temporal/ids';
 import { mockEvent, mockSubscription } from '../fixtures/stripe-mock';
 import { auditRows, outcomeOf, statusBecomes } from '../helpers/accounts';
 import { postStripe } from '../helpers/http';
 import { startService, type TestService } from '../helpers/service';
 import { StripeStandin } from '../helpers/stripe-standin';
 import { waitFor } from '../helpers/wait';
-import { accountWorkflowId } from '../../src/temporal/ids';
 
 const DAY = 86_400;
 const API_KEY = 'sk_test_equal_seconds_0123456';

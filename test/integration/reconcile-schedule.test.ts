@@ -3,14 +3,15 @@
 // does against a stateful Stripe stand-in (stripe-node pointed at it by STRIPE_API_URL), and keeps
 // the run in reconciliation_runs.
 import { randomBytes } from 'node:crypto';
+
+import type { ReconcileSchedule } from '../../src/config';
+import { ensureReconcileSchedule } from '../../src/temporal/schedules';
 import { mockEvent, mockSubscription } from '../fixtures/stripe-mock';
 import { auditRows, outcomeOf, statusBecomes } from '../helpers/accounts';
 import { postStripe } from '../helpers/http';
 import { startService, type TestService } from '../helpers/service';
 import { StripeStandin } from '../helpers/stripe-standin';
 import { waitFor } from '../helpers/wait';
-import { ensureReconcileSchedule } from '../../src/temporal/schedules';
-import type { ReconcileSchedule } from '../../src/config';
 
 const DAY = 86_400;
 const API_KEY = 'sk_test_reconcile_schedule_0123';

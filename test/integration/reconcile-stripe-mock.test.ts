@@ -4,7 +4,7 @@
 // requests and the reading of real response bodies; the drift scenarios are in reconcile.test.ts.
 import { reconcileStripe } from '../../src/services/reconcile/stripe';
 import { createStripeApi } from '../../src/services/stripe-api';
-import { applyThrough, connectTemporal, type BillingTemporal } from '../../src/temporal/client';
+import { applyThrough, type BillingTemporal, connectTemporal } from '../../src/temporal/client';
 import { register, statusBecomes } from '../helpers/accounts';
 import { startService, type TestService } from '../helpers/service';
 import { startStripeMock, type StripeMock } from '../helpers/stripe-mock-process';

@@ -5,14 +5,16 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+
 import iconv from 'iconv-lite';
+
+import { runDailyCheck } from '../../src/ops/daily-check';
 import { mockEvent, mockInvoice, mockSubscription } from '../fixtures/stripe-mock';
 import { auditRows, japanTime, myaspForm, outcomeOf, statusBecomes } from '../helpers/accounts';
-import { runTsx, type Run } from '../helpers/cli';
+import { type Run, runTsx } from '../helpers/cli';
 import { postMyasp, postStripe } from '../helpers/http';
 import { startService, type TestService } from '../helpers/service';
 import { StripeStandin } from '../helpers/stripe-standin';
-import { runDailyCheck } from '../../src/ops/daily-check';
 
 const DAY = 86_400;
 const API_KEY = 'sk_test_reconcile_0123456789';

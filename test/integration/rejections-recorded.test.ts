@@ -2,8 +2,8 @@
 // parser gives before express sees the request (431, headers too large), and log lines that
 // name the endpoint but never the query (it may hold the MyASP token). Real service, real HTTP.
 import { postMyasp } from '../helpers/http';
-import { startService, type TestService } from '../helpers/service';
 import { SECRETS } from '../helpers/secrets';
+import { startService, type TestService } from '../helpers/service';
 import { waitFor } from '../helpers/wait';
 
 describe('Rejected webhooks are recorded and logged by endpoint', () => {

@@ -5,27 +5,29 @@
 // were acknowledged, and billing_accounts equals a rebuild from billing_events.
 // Short form in CI; RELIABILITY_LONG=1 sends more events and kills more often.
 import { randomBytes } from 'node:crypto';
+
 import pg from 'pg';
+
 import { findFreePort } from '../../src/dev/local-stack';
 import { BILLING_DB_START_TO_CLOSE_MS } from '../../workflows/proxies';
+import * as fx from '../fixtures/stripe';
 import {
   killHard,
+  type ServiceChild,
   startServiceProcess,
   stopHelperProcess,
-  type ServiceChild,
 } from '../helpers/child-process';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
-import * as fx from '../fixtures/stripe';
 import { postStripe } from '../helpers/http';
 import { faultAccountId, nowS } from '../helpers/ids';
 import {
+  type Ack,
   checkLedger,
   LONG,
   NOTHING_LOST,
   renewalBurst,
   reportFigures,
   sendStream,
-  type Ack,
 } from '../helpers/load';
 import { waitFor } from '../helpers/wait';
 

@@ -3,29 +3,31 @@
 // posted to both APIs at once, 100 copies of one event at once, 50 different events for one
 // account at once, and many accounts interleaved across both APIs. Each time: every event
 // stored once, with one outcome and one audit row, and billing_accounts equals a rebuild.
-import fs from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+
 import pg from 'pg';
+
 import { MIGRATIONS_DIR } from '../../src/db/migrate';
+import { guardPoolErrors } from '../../src/db/pool';
 import { findFreePort } from '../../src/dev/local-stack';
 import * as fx from '../fixtures/stripe';
 import {
+  type ServiceChild,
   startServiceProcess,
   stopHelperProcess,
-  type ServiceChild,
 } from '../helpers/child-process';
-import { postStripe, type Answer } from '../helpers/http';
+import { type Answer, postStripe } from '../helpers/http';
 import { faultAccountId, nowS } from '../helpers/ids';
 import {
+  type Ack,
   checkLedger,
   LONG,
   NOTHING_LOST,
   reportFigures,
   sendStream,
-  type Ack,
   type Stream,
 } from '../helpers/load';
-import { guardPoolErrors } from '../../src/db/pool';
 
 const INTERLEAVED_ACCOUNTS = LONG ? 1000 : 250;
 const SAME_EVENT_PAIRS = 20;

@@ -4,10 +4,13 @@
 // events were processed in the order they were acknowledged, and billing_accounts equals a
 // rebuild from billing_events. While PostgreSQL is down the answers are 503 + Retry-After, and
 // every 200 names a committed event. Short form in CI; RELIABILITY_LONG=1 for the long one.
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
+
 import pg from 'pg';
+
+import { guardPoolErrors } from '../../src/db/pool';
 import {
   findFreePort,
   makeThrowawayDir,
@@ -15,12 +18,12 @@ import {
   type TemporalDevServerHandle,
 } from '../../src/dev/local-stack';
 import {
+  type ChildHandle,
   killHard,
+  type ServiceChild,
   startHelperProcess,
   startServiceProcess,
   stopHelperProcess,
-  type ChildHandle,
-  type ServiceChild,
 } from '../helpers/child-process';
 import {
   checkLedger,
@@ -33,7 +36,6 @@ import {
 import { killPostgresHard } from '../helpers/postgres-kill';
 import { startService, type TestService } from '../helpers/service';
 import { waitFor } from '../helpers/wait';
-import { guardPoolErrors } from '../../src/db/pool';
 
 const ACCOUNTS = LONG ? 400 : 60;
 const HOT_EVENTS = LONG ? 300 : 60;

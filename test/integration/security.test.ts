@@ -2,6 +2,7 @@
 // HTTP parser refuses), a rate limit on the admin API, and a limit on failed authentications
 // that never touches a validly signed provider delivery. Real service, real HTTP.
 import net from 'node:net';
+
 import * as fx from '../fixtures/stripe';
 import { json, postMyasp, postStripe } from '../helpers/http';
 import { faultAccountId, nowS } from '../helpers/ids';

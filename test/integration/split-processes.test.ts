@@ -3,13 +3,13 @@
 // polling; and a worker that is told to stop finishes the activity it is running, takes no new
 // task, and leaves the rest to the next worker.
 import { loadConfig } from '../../src/config';
-import { runServices, type Running } from '../../src/runtime';
-import { connectToDevServer, type DevServerClient } from '../helpers/temporal';
+import { type Running, runServices } from '../../src/runtime';
 import { uid } from '../helpers/ids';
-import { startService, workflowBundle, type TestService } from '../helpers/service';
 import { SECRETS } from '../helpers/secrets';
-import { waitFor } from '../helpers/wait';
+import { startService, type TestService, workflowBundle } from '../helpers/service';
+import { connectToDevServer, type DevServerClient } from '../helpers/temporal';
 import { createTestLogger } from '../helpers/test-logs';
+import { waitFor } from '../helpers/wait';
 
 async function startWorker(svc: TestService): Promise<Running> {
   const config = loadConfig({

@@ -6,17 +6,17 @@ import { loadConfig } from '../../src/config';
 import { runServices } from '../../src/runtime';
 import { runTsx } from '../helpers/cli';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
-import { startService, workflowBundle, type TestService } from '../helpers/service';
-import { SECRETS } from '../helpers/secrets';
 import { uid } from '../helpers/ids';
+import { SECRETS } from '../helpers/secrets';
+import { startService, type TestService, workflowBundle } from '../helpers/service';
+import { createTestLogger } from '../helpers/test-logs';
 import {
   createTestPki,
   startTlsProxy,
-  TLS_SERVER_NAME,
   type TestPki,
+  TLS_SERVER_NAME,
   type TlsProxy,
 } from '../helpers/tls-proxy';
-import { createTestLogger } from '../helpers/test-logs';
 
 let pki: TestPki;
 let proxy: TlsProxy;

@@ -4,11 +4,12 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+
 import { count, register, type Row } from '../helpers/accounts';
-import { runTsx, type Run } from '../helpers/cli';
+import { type Run, runTsx } from '../helpers/cli';
 import { uid } from '../helpers/ids';
-import { startService, type TestService } from '../helpers/service';
 import { SECRETS } from '../helpers/secrets';
+import { startService, type TestService } from '../helpers/service';
 
 let svc: TestService;
 let noLocalRun: string;

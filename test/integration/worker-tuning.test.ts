@@ -1,9 +1,10 @@
 // Worker sizes from WORKER_* settings reach the Temporal worker (src/temporal/worker.ts), against
 // the suite's real Temporal dev server; unset ones keep the defaults BENCHMARKS.md measured.
 import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+
+import type { Activities } from '../../activities';
 import { loadConfig } from '../../src/config';
 import { createBillingWorker, WORKFLOWS_PATH } from '../../src/temporal/worker';
-import type { Activities } from '../../activities';
 
 function temporalAddress(): string {
   const address = process.env.TEST_TEMPORAL_ADDRESS;

@@ -5,6 +5,7 @@
 // alone never meets it.
 import fs from 'node:fs';
 import path from 'node:path';
+
 import { findSecrets } from '../helpers/log-scan';
 import { kindOfLogFile, TEST_LOG_DIR, type TestLogKind } from '../helpers/test-logs';
 

@@ -1,4 +1,5 @@
 import iconv from 'iconv-lite';
+
 import { parseContentType } from '../../src/http/body-decoding/content-type';
 import { decodeFormBody } from '../../src/http/body-decoding/form';
 import { decodeJsonBody } from '../../src/http/body-decoding/json';

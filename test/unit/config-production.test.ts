@@ -1,9 +1,10 @@
 // Production connectivity settings: how TEMPORAL_TLS_*, TEMPORAL_API_KEY and DATABASE_URL's TLS
 // parameters are read, and the one-line errors a wrong setting gives before anything starts.
 import fs from 'node:fs';
+
 import { loadConfig, loadTemporalSecurity } from '../../src/config';
-import { createTestPki, type TestPki } from '../helpers/tls-proxy';
 import { configErrorMessage } from '../helpers/errors';
+import { createTestPki, type TestPki } from '../helpers/tls-proxy';
 
 let pki: TestPki;
 beforeAll(() => {

@@ -3,18 +3,19 @@
 // subscription lifecycle and of MyASP's status posts generates the truth and the events Stripe
 // and MyASP would send; the account loop sees only the events, reordered.
 import fc from 'fast-check';
+
+import type { BillingEvent, Status } from '../../src/domain/types';
 import {
   DEFAULT_CREATED,
-  type PayloadShape,
   invoicePaid,
   invoicePaymentFailed,
+  type PayloadShape,
   subscriptionCreated,
   subscriptionDeleted,
   subscriptionUpdated,
 } from '../fixtures/stripe';
 import { mockEvent, mockInvoice, mockSubscription } from '../fixtures/stripe-mock';
 import { AccountSim, iso } from '../helpers/account-sim';
-import type { BillingEvent, Status } from '../../src/domain/types';
 
 const DAY = 86_400;
 const T0 = DEFAULT_CREATED;

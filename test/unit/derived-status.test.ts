@@ -3,15 +3,15 @@
 // in both API shapes; each sequence runs through the pure account loop, timers included.
 import { nextTimer } from '../../src/domain/transition';
 import {
-  DEFAULT_CREATED,
-  PAYLOAD_SHAPES,
   checkoutSessionCompleted,
+  DEFAULT_CREATED,
   invoicePaid,
   invoicePaymentFailed,
+  PAYLOAD_SHAPES,
+  type PayloadShape,
   subscriptionCreated,
   subscriptionDeleted,
   subscriptionUpdated,
-  type PayloadShape,
 } from '../fixtures/stripe';
 import { AccountSim, iso } from '../helpers/account-sim';
 

@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+
 import { ConfigError, loadEnvFile } from '../../src/config';
 
 function dirWith(envText: string | null): string {

@@ -1,6 +1,6 @@
 // The gate's decision (SPEC §2) from projection facts: which actions are gated, and how the answer
 // names the provider object that decided the status.
-import { decideGate, isGated, type GateAccount } from '../../src/domain/gate';
+import { decideGate, type GateAccount, isGated } from '../../src/domain/gate';
 
 const NOW = new Date('2026-03-01T00:00:00.000Z');
 

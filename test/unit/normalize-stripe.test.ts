@@ -1,4 +1,5 @@
 import Stripe from 'stripe';
+
 import { AppError } from '../../src/domain/errors';
 import {
   HANDLED_STRIPE_EVENT_TYPES,

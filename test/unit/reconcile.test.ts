@@ -4,13 +4,13 @@
 import { reconcileMembership, reconcileSubscription } from '../../src/domain/reconcile';
 import {
   DEFAULT_CREATED,
-  PAYLOAD_SHAPES,
   invoicePaymentFailed,
+  PAYLOAD_SHAPES,
+  type PayloadShape,
   subscriptionCreated,
   subscriptionDeleted,
   subscriptionObject,
   subscriptionUpdated,
-  type PayloadShape,
 } from '../fixtures/stripe';
 import { AccountSim, iso } from '../helpers/account-sim';
 

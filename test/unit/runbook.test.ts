@@ -4,7 +4,9 @@
 // scenario, in English and Japanese.
 import fs from 'node:fs';
 import path from 'node:path';
+
 import type { Command } from 'commander';
+
 import { buildProgram } from '../../src/cli';
 import { DAILY_CHECKS } from '../../src/ops/daily-check';
 import { SCENARIOS } from '../../src/ops/trigger/scenarios';

@@ -1,7 +1,7 @@
 // The restart policy on its own, with stand-in processes: pauses double up to the maximum, a
 // failed attempt counts like an exit, and stop() ends supervision. (The real dev server under
 // supervision is covered by test/infra/npm-start-temporal-restart.test.ts.)
-import { supervise, type ExitInfo, type SupervisedProcess } from '../../src/dev/supervisor';
+import { type ExitInfo, supervise, type SupervisedProcess } from '../../src/dev/supervisor';
 import { waitFor } from '../helpers/wait';
 
 interface StandIn extends SupervisedProcess {

@@ -2,30 +2,32 @@
 // a real PostgreSQL database.
 import fs from 'node:fs';
 import path from 'node:path';
-import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+
 import { createActivities } from '../../activities';
 import { getAccount } from '../../src/db/queries/billing-accounts';
+import type { BillingEvent } from '../../src/domain/types';
+import type { EventData } from '../../src/domain/types';
+import { createStripeApi } from '../../src/services/stripe-api';
 import {
   applyThrough,
+  type BillingTemporal,
   deliverEvent,
   wakeAccount,
-  type BillingTemporal,
 } from '../../src/temporal/client';
 import { accountWorkflowId } from '../../src/temporal/ids';
 import { WORKFLOWS_PATH } from '../../src/temporal/worker';
-import type { BillingEvent } from '../../src/domain/types';
 import { accountStateQuery, reloadStateSignal } from '../../workflows/messages';
+import { mockSubscription } from '../fixtures/stripe-mock';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
 import { data, isoAfter, storeEvent } from '../helpers/events';
-import { createTimeSkippingEnv } from '../helpers/temporal';
-import { waitFor } from '../helpers/wait';
 import { registerSearchAttributes } from '../helpers/search-attributes';
 import { StripeStandin } from '../helpers/stripe-standin';
-import { mockSubscription } from '../fixtures/stripe-mock';
-import { createStripeApi } from '../../src/services/stripe-api';
-import type { EventData } from '../../src/domain/types';
+import { createTimeSkippingEnv } from '../helpers/temporal';
 import { createTestLogger } from '../helpers/test-logs';
+import { waitFor } from '../helpers/wait';
 
 let env: TestWorkflowEnvironment;
 let db: TestDatabase;

@@ -2,8 +2,10 @@
 // that breaks one needs `patched()` (see docs/decisions.md), not a re-recorded fixture.
 import fs from 'node:fs';
 import path from 'node:path';
+
 import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
+
 import { workflowBundle } from '../helpers/service';
 
 const dir = path.join(__dirname, '..', 'fixtures', 'histories');

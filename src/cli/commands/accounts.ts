@@ -1,9 +1,11 @@
 // correct <account> <status> (a manual event, SPEC §4.2) and replay <account> (the timeline).
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
+
 import type { Command } from 'commander';
-import { correctAccount } from '../../services/account-events';
+
 import { replayTimeline, type Timeline } from '../../ops/integrity';
+import { correctAccount } from '../../services/account-events';
 import { EventDelivery } from '../../temporal/delivery-outbox';
 import type { CliContext } from '../context';
 import { EXIT, writeJson, writeTable } from '../output';

@@ -1,5 +1,6 @@
 // archive-events <YYYY-MM>: move a closed month's processed payloads into the archive table.
 import type { Command } from 'commander';
+
 import { archiveMonth, type ArchiveResult } from '../../ops/archive';
 import { DAILY_CHECK_THRESHOLDS } from '../../ops/daily-check-context';
 import type { CliContext } from '../context';

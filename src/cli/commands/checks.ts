@@ -1,5 +1,7 @@
 // daily-check, integrity-check, dedupe-check, rebuild-projection.
 import type { Command } from 'commander';
+
+import { listAllAccounts } from '../../db/queries/billing-accounts';
 import { runDailyCheck } from '../../ops/daily-check';
 import {
   dedupeCheck,
@@ -7,11 +9,10 @@ import {
   rebuildProjection,
   type RebuildResult,
 } from '../../ops/integrity';
+import { type BillingTemporal, reloadAccounts, temporalProbe } from '../../temporal/client';
 import type { CliContext } from '../context';
 import { EXIT, progressReporter, writeChecks, writeJson, writeTable } from '../output';
 import type { Runner } from '../run';
-import { reloadAccounts, temporalProbe, type BillingTemporal } from '../../temporal/client';
-import { listAllAccounts } from '../../db/queries/billing-accounts';
 
 interface JsonOpt {
   json?: boolean;

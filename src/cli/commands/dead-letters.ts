@@ -1,12 +1,13 @@
 // dead-letters list | show <event_id> | retry <event_id> | retry --all: stored events that could
 // not be delivered to their account workflow and wait for an operator.
 import type { Command } from 'commander';
+
 import { AppError } from '../../domain/errors';
 import {
   listDeadLetters,
   retryDeadLetter,
-  showDeadLetter,
   type RetryResult,
+  showDeadLetter,
 } from '../../services/dead-letters';
 import { EventDelivery } from '../../temporal/delivery-outbox';
 import type { CliContext } from '../context';

@@ -1,5 +1,6 @@
 // gate-override set | clear | list: the emergency fail-open switch (SPEC §2), time-boxed and audited.
 import type { Command } from 'commander';
+
 import { listOverrides, type OverrideRow } from '../../db/queries/gate-overrides';
 import { AppError } from '../../domain/errors';
 import { clearOverride, expiryFromTtl, setOverride } from '../../services/overrides';

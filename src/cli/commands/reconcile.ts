@@ -2,8 +2,10 @@
 // recorded as a `reconcile` event and applied by the account's workflow; nothing else is written.
 import fs from 'node:fs';
 import path from 'node:path';
+
 import type { Command } from 'commander';
 import iconv from 'iconv-lite';
+
 import { ConfigError, loadReconcileSettings } from '../../config';
 import { AppError } from '../../domain/errors';
 import { parseCsv, readMemberRows } from '../../domain/member-list';

@@ -1,5 +1,6 @@
 // thresholds list | set | reset: the daily check's judgement thresholds (src/ops/thresholds.ts).
 import type { Command } from 'commander';
+
 import { listThresholds } from '../../db/queries/daily-check';
 import {
   changeThreshold,

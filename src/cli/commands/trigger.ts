@@ -6,6 +6,7 @@
 // service (src/cli/trigger-target.ts).
 import type { Command } from 'commander';
 import Stripe from 'stripe';
+
 import { parseDurationMs } from '../../domain/duration';
 import { AppError } from '../../domain/errors';
 import {

@@ -1,5 +1,5 @@
-import type { Db } from '../pool';
 import type { Outcome } from '../../domain/types';
+import type { Db } from '../pool';
 
 export interface NewAuditRow {
   account_id: string;

@@ -1,6 +1,6 @@
-import type { Db } from '../pool';
-import type { AccountState, Outcome } from '../../domain/types';
 import type { GateAccount, GateOverride } from '../../domain/gate';
+import type { AccountState, Outcome } from '../../domain/types';
+import type { Db } from '../pool';
 
 const COLUMNS = `account_id, provider, status, provider_status, plan, amount, email, myasp_user_id,
   stripe_customer_id, stripe_subscription_id, trial_end, scheduled_cancel_at, grace_until,

@@ -1,5 +1,5 @@
-import type { Db } from '../pool';
 import type { BillingEvent, NormalizedEvent, Outcome } from '../../domain/types';
+import type { Db } from '../pool';
 
 /** A normalized event once its account is resolved, with the provider's payload as received. */
 export type NewEvent = Omit<NormalizedEvent, 'account_hint'> & {

@@ -1,5 +1,5 @@
-import type { Db } from '../pool';
 import type { GateOverride } from '../../domain/gate';
+import type { Db } from '../pool';
 
 export interface OverrideRow extends GateOverride {
   created_by: string;

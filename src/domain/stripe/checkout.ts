@@ -1,9 +1,10 @@
 // Stripe checkout sessions: whose account a session is, and checkout.session.completed, which
 // starts a subscription when the session was in subscription mode. Pure.
 import type Stripe from 'stripe';
+
 import type { AccountHint, StripeLinks } from '../types';
 import type { Interpreted } from './interpreted';
-import { accountIdIn, field, idOf, record, text, whole, type Json } from './read-json';
+import { accountIdIn, field, idOf, type Json, record, text, whole } from './read-json';
 import { scheduledCancelAt, subscriptionFacts, subscriptionLinks } from './subscription';
 
 /** metadata.account_id wins over client_reference_id (SPEC §3 account resolution order). */

@@ -1,6 +1,7 @@
 // Stripe invoices: which subscription, price and amount an invoice (either API shape) names,
 // whose account it is, and the handlers of the invoice payment events. Pure.
 import type Stripe from 'stripe';
+
 import type { AccountHint, StripeLinks } from '../types';
 import type { Interpreted, NormalizeStripeOptions } from './interpreted';
 import {
@@ -8,11 +9,11 @@ import {
   field,
   firstOf,
   idOf,
+  type Json,
   listData,
   record,
   text,
   whole,
-  type Json,
 } from './read-json';
 
 /** Fields that exist only in payloads of API versions before 2025-03-31.basil. */

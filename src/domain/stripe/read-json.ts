@@ -1,6 +1,7 @@
 // Reading untrusted Stripe JSON. `field<T>` checks the key against the SDK (or legacy) type at
 // compile time and reads only own properties, so "constructor" and friends never leak in. Pure.
 import type Stripe from 'stripe';
+
 import { AppError } from '../errors';
 
 export type Json = Readonly<Record<string, unknown>>;

@@ -1,6 +1,7 @@
 // Stripe subscriptions: what a subscription object says about its links, cancel and trial, and
 // the handlers of the customer.subscription.* events. Pure.
 import type Stripe from 'stripe';
+
 import type { AccountHint, StripeLinks, SubscriptionFacts } from '../types';
 import type { Interpreted } from './interpreted';
 import {
@@ -9,12 +10,12 @@ import {
   firstOf,
   idOf,
   isoFromSeconds,
+  type Json,
   listData,
   malformed,
   record,
   text,
   whole,
-  type Json,
 } from './read-json';
 
 /** Fields that exist only in payloads of API versions before 2025-03-31.basil. */

@@ -1,6 +1,7 @@
 // The charsets a webhook body may declare, each with a decoder that refuses bytes not valid in
 // it (instead of producing mojibake), and the labels senders write for them.
 import { TextDecoder } from 'node:util';
+
 import iconv from 'iconv-lite';
 
 export interface Charset {

@@ -3,12 +3,12 @@
 // clearly (SPEC §9), never stored as mojibake.
 import { AppError } from '../../domain/errors';
 import {
+  type Charset,
   CHARSETS,
-  UTF8,
   decodeUtf8,
   normalizeCharsetName,
   quoteForMessage,
-  type Charset,
+  UTF8,
 } from './charsets';
 import { hasUnstorableText, invalidCharacters } from './unstorable-text';
 

@@ -1,7 +1,7 @@
 // application/json webhook bodies (Stripe, and MyASP when it sends JSON): UTF-8 only, nesting
 // bounded before JSON.parse recurses, and nothing jsonb cannot store.
 import { AppError } from '../../domain/errors';
-import { CHARSETS, UTF8, decodeUtf8, normalizeCharsetName, quoteForMessage } from './charsets';
+import { CHARSETS, decodeUtf8, normalizeCharsetName, quoteForMessage, UTF8 } from './charsets';
 import { containsUnstorableText, invalidCharacters } from './unstorable-text';
 
 export interface JsonDecodingOptions {

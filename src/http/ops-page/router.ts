@@ -1,15 +1,16 @@
 // GET /ops: the read-only operator page, behind the admin token. A browser sends it as HTTP Basic
 // (any user name, the admin token as password), a script as `Authorization: Bearer`. Nothing on
 // the page writes: the daily check it shows is judged live and not kept.
-import { Router, type NextFunction, type Request, type Response } from 'express';
-import { getAccountView } from '../../db/queries/billing-accounts';
+import { type NextFunction, type Request, type Response, Router } from 'express';
+
 import { accountTimeline } from '../../db/queries/audit-logs';
+import { getAccountView } from '../../db/queries/billing-accounts';
 import { runDailyCheck } from '../../ops/daily-check';
+import { temporalProbe } from '../../temporal/client';
 import { accountWorkflowId } from '../../temporal/ids';
 import type { AppDeps } from '../deps';
 import { tokensEqual } from '../tokens';
 import { accountPage, dailyCheckPage, notFoundPage } from './views';
-import { temporalProbe } from '../../temporal/client';
 
 const REALM = 'Basic realm="billing operations", charset="UTF-8"';
 

@@ -5,12 +5,12 @@
 import { AppError } from '../../domain/errors';
 import {
   invoiceObject,
-  stripeEvent,
-  stripeId,
-  subscriptionObject,
   type PayloadShape,
   type StripeEvent,
+  stripeEvent,
+  stripeId,
   type SubscriptionFacts,
+  subscriptionObject,
 } from './stripe-payloads';
 
 /** What the scenario needs to know about the account (from GET /v1/accounts/:id, if it exists). */

@@ -4,7 +4,9 @@
 // audit trail (`billing.reconciled`) says what differed and rebuild-projection folds it exactly.
 // This module stores a finding and has it applied; stripe.ts and myasp.ts find them.
 import { createHash } from 'node:crypto';
+
 import type pg from 'pg';
+
 import { getAccount } from '../../db/queries/billing-accounts';
 import { insertEvent, toBillingEvent } from '../../db/queries/billing-events';
 import type { ReconcileFinding } from '../../domain/reconcile';

@@ -1,13 +1,13 @@
 // Reconciliation against an exported MyASP member list (MyASP has no API to ask).
 import { findLinkedAccount } from '../../db/queries/billing-accounts';
 import { checkAccountId } from '../../domain/account-id';
-import { reconcileMembership, type MemberRow } from '../../domain/reconcile';
+import { type MemberRow, reconcileMembership } from '../../domain/reconcile';
 import {
-  currentState,
-  recordFinding,
   type ApplyStoredEvent,
   type Correction,
+  currentState,
   type ReconcileDeps,
+  recordFinding,
 } from './findings';
 import { finishRun, type ReconcileSummary } from './runs';
 

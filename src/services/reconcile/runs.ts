@@ -1,5 +1,6 @@
 // A reconciliation run's summary, kept in reconciliation_runs.
 import type pg from 'pg';
+
 import { insertReconciliationRun } from '../../db/queries/reconciliation';
 import type { Correction } from './findings';
 

@@ -1,7 +1,8 @@
 // Reconciliation against Stripe's API: every Stripe-linked account (the daily schedule, the CLI),
 // or the subscriptions of one account whose events conflict at the same second.
 import type pg from 'pg';
-import { listStripeLinkedAccounts, type LinkedAccount } from '../../db/queries/reconciliation';
+
+import { type LinkedAccount, listStripeLinkedAccounts } from '../../db/queries/reconciliation';
 import { checkAccountId } from '../../domain/account-id';
 import { AppError } from '../../domain/errors';
 import { readFetchedSubscription } from '../../domain/normalize-stripe';
@@ -9,11 +10,11 @@ import { reconcileSubscription } from '../../domain/reconcile';
 import type { AccountState } from '../../domain/types';
 import type { StripeSubscriptionsApi } from '../stripe-api';
 import {
+  type Correction,
   currentState,
+  type ReconcileDeps,
   recordFinding,
   storeFinding,
-  type Correction,
-  type ReconcileDeps,
 } from './findings';
 import { finishRun, type ReconcileSummary } from './runs';
 
