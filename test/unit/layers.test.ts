@@ -150,6 +150,15 @@ const rules: Rule[] = [
     why: 'the database layer knows only SQL and the domain types',
   },
   {
+    layer: 'src/dev/',
+    files: filesUnder('src/dev'),
+    forbidden: (s) =>
+      /^(src\/(http|services|ops|cli|db|domain|host-app)|workflows|activities)(\/|$)/.test(s) ||
+      (s.startsWith('src/temporal/') &&
+        !['src/temporal/binaries', 'src/temporal/search-attributes'].includes(s)),
+    why: 'the local stack starts servers; it knows settings, the Temporal binaries and search attributes, nothing of the service',
+  },
+  {
     layer: 'src/host-app/',
     files: filesUnder('src/host-app'),
     forbidden: (s) =>
@@ -159,6 +168,13 @@ const rules: Rule[] = [
 ];
 
 describe('import layers', () => {
+  it('when docs/architecture.md lists a folder in its table, then a rule here checks it, and every rule is a row there', () => {
+    const doc = fs.readFileSync(path.join(ROOT, 'docs', 'architecture.md'), 'utf8');
+    const rows = [...doc.matchAll(/^\| `([^`]+)`\s+\|/gm)].map((m) => m[1]);
+    expect(rows.length).toBeGreaterThan(5);
+    expect(new Set(rules.map((r) => r.layer))).toEqual(new Set(rows));
+  });
+
   it.each(rules)('when $layer is scanned, then it imports nothing it must not ($why)', (rule) => {
     expect(rule.files.length).toBeGreaterThan(0);
     const violations = rule.files.flatMap((file) =>
