@@ -28,16 +28,12 @@ export async function gateFigure(
 ): Promise<Figure> {
   const n = concurrency === 1 ? Math.min(requests, 1000) : requests;
   const gateBase = await load(n, concurrency, (i) =>
-    fetch(`${classicUrl}/gate/e${tag}_50_c${i % 50}`)
-      .then((r) => r.arrayBuffer())
-      .then(() => undefined),
+    fetch(`${classicUrl}/gate/e${tag}_50_c${i % 50}`).then(answered200),
   );
   const gate = await load(n, concurrency, (i) =>
     fetch(`${all.info.apiUrl}/v1/gate/e${tag}_50_${i % 50}/confirm`, {
       headers: { authorization: `Bearer ${ADMIN}` },
-    })
-      .then((r) => r.arrayBuffer())
-      .then(() => undefined),
+    }).then(answered200),
   );
   return {
     value: gate.perSecond,
@@ -50,4 +46,12 @@ export async function gateFigure(
       baseline_p99_ms: gateBase.p99,
     },
   };
+}
+
+/** Every answer counted must be a real answer, not a refusal (a 429 is cheap and fast). */
+async function answered200(res: Response): Promise<void> {
+  const body = await res.arrayBuffer();
+  if (res.status !== 200) {
+    throw new Error(`${res.url} answered ${res.status}: ${Buffer.from(body).toString('utf8')}`);
+  }
 }

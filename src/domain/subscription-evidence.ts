@@ -8,7 +8,9 @@ import type {
   BillingEvent,
   EqualSecondConflict,
   PaymentEvidence,
+  ReconciledSubscription,
   StripeLinks,
+  StripeSubscriptionChanged,
   SubscriptionObject,
 } from './types';
 
@@ -180,19 +182,18 @@ export const subscriptionStarted: Handler<'stripe.subscription_started'> = (obje
   return recordPayment(objects, d, 'paid', null, event, action);
 };
 
+/** The subscription as an update or a fetch describes it. */
+function describedSnapshot(d: StripeSubscriptionChanged | ReconciledSubscription): Snapshot {
+  return {
+    status: d.subscription_status,
+    cancel_at: d.cancel_at,
+    cancel_at_period_end: d.cancel_at_period_end ?? false,
+    trial_end: d.trial_end ?? null,
+  };
+}
+
 export const subscriptionUpdated: Handler<'stripe.subscription_updated'> = (objects, d, event) =>
-  recordSnapshot(
-    objects,
-    d,
-    {
-      status: d.subscription_status,
-      cancel_at: d.cancel_at,
-      cancel_at_period_end: d.cancel_at_period_end ?? false,
-      trial_end: d.trial_end ?? null,
-    },
-    event,
-    'billing.subscription_updated',
-  );
+  recordSnapshot(objects, d, describedSnapshot(d), event, 'billing.subscription_updated');
 
 export const subscriptionDeleted: Handler<'stripe.subscription_deleted'> = (objects, d, event) =>
   recordSnapshot(
@@ -223,18 +224,7 @@ export const paymentSucceeded: Handler<'stripe.payment_succeeded'> = (objects, d
 
 /** What the provider's API held at the fetch time: a full subscription snapshot (reconciliation). */
 export const subscriptionReconciled: Handler<'reconcile.subscription'> = (objects, d, event) => {
-  const step = recordSnapshot(
-    objects,
-    d,
-    {
-      status: d.subscription_status,
-      cancel_at: d.cancel_at,
-      cancel_at_period_end: d.cancel_at_period_end ?? false,
-      trial_end: d.trial_end ?? null,
-    },
-    event,
-    'billing.reconciled',
-  );
+  const step = recordSnapshot(objects, d, describedSnapshot(d), event, 'billing.reconciled');
   if (step.kind !== 'record') return step;
   return { ...step, details: { ...step.details, provider: 'stripe', differences: d.differences } };
 };

@@ -311,3 +311,18 @@ export async function withWorker(
     await native.close();
   }
 }
+
+/**
+ * The test file's seeded database: created before its tests (handed to `take`), dropped after
+ * them.
+ */
+export function useOpsFixture(take: (fixture: OpsFixture) => void): void {
+  let fixture: OpsFixture | undefined;
+  beforeAll(async () => {
+    fixture = await createOpsFixture();
+    take(fixture);
+  });
+  afterAll(async () => {
+    await fixture?.db.drop();
+  });
+}

@@ -6,16 +6,11 @@ import path from 'node:path';
 
 import { getAccount } from '../../src/db/queries/billing-accounts';
 import type { TestDatabase } from '../helpers/db';
-import { cli, createOpsFixture, type OpsFixture } from '../helpers/ops-fixture';
+import { cli, useOpsFixture } from '../helpers/ops-fixture';
 
-let ops: OpsFixture;
 let db: TestDatabase;
-beforeAll(async () => {
-  ops = await createOpsFixture();
-  db = ops.db;
-});
-afterAll(async () => {
-  await db.drop();
+useOpsFixture((fixture) => {
+  db = fixture.db;
 });
 
 describe('billing-ops CLI', () => {

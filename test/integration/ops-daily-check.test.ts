@@ -3,16 +3,11 @@
 import { type DailyCheckResult, runDailyCheck } from '../../src/ops/daily-check';
 import { connectTemporal, temporalProbe } from '../../src/temporal/client';
 import type { TestDatabase } from '../helpers/db';
-import { createOpsFixture, DAY, item, type OpsFixture } from '../helpers/ops-fixture';
+import { DAY, item, useOpsFixture } from '../helpers/ops-fixture';
 
-let ops: OpsFixture;
 let db: TestDatabase;
-beforeAll(async () => {
-  ops = await createOpsFixture();
-  db = ops.db;
-});
-afterAll(async () => {
-  await db.drop();
+useOpsFixture((fixture) => {
+  db = fixture.db;
 });
 
 describe('daily check', () => {

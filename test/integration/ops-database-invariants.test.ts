@@ -4,16 +4,13 @@
 import { insertEvent } from '../../src/db/queries/billing-events';
 import { dedupeCheck } from '../../src/ops/integrity';
 import type { TestDatabase } from '../helpers/db';
-import { at, createOpsFixture, type EventToStore, type OpsFixture } from '../helpers/ops-fixture';
+import { at, type EventToStore, type OpsFixture, useOpsFixture } from '../helpers/ops-fixture';
 
 let ops: OpsFixture;
 let db: TestDatabase;
-beforeAll(async () => {
-  ops = await createOpsFixture();
-  db = ops.db;
-});
-afterAll(async () => {
-  await db.drop();
+useOpsFixture((fixture) => {
+  ops = fixture;
+  db = fixture.db;
 });
 
 const store = (e: EventToStore) => ops.store(e);

@@ -4,16 +4,11 @@
 import { getAccount, listAllAccounts } from '../../src/db/queries/billing-accounts';
 import { dedupeCheck, integrityCheck, rebuildProjection } from '../../src/ops/integrity';
 import type { TestDatabase } from '../helpers/db';
-import { at, createOpsFixture, DAY, type OpsFixture } from '../helpers/ops-fixture';
+import { at, DAY, useOpsFixture } from '../helpers/ops-fixture';
 
-let ops: OpsFixture;
 let db: TestDatabase;
-beforeAll(async () => {
-  ops = await createOpsFixture();
-  db = ops.db;
-});
-afterAll(async () => {
-  await db.drop();
+useOpsFixture((fixture) => {
+  db = fixture.db;
 });
 
 describe('integrity check and rebuild', () => {

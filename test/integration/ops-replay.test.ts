@@ -1,16 +1,11 @@
 // Replay (SPEC §7) over the operator fixture: an account's timeline in processed order.
 import { replayTimeline } from '../../src/ops/integrity';
 import type { TestDatabase } from '../helpers/db';
-import { createOpsFixture, type OpsFixture } from '../helpers/ops-fixture';
+import { useOpsFixture } from '../helpers/ops-fixture';
 
-let ops: OpsFixture;
 let db: TestDatabase;
-beforeAll(async () => {
-  ops = await createOpsFixture();
-  db = ops.db;
-});
-afterAll(async () => {
-  await db.drop();
+useOpsFixture((fixture) => {
+  db = fixture.db;
 });
 
 describe('replay', () => {

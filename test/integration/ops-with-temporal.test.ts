@@ -11,21 +11,18 @@ import { WORKFLOWS_PATH } from '../../src/temporal/worker';
 import type { TestDatabase } from '../helpers/db';
 import {
   cli,
-  createOpsFixture,
   type EventToStore,
   type OpsFixture,
+  useOpsFixture,
   withWorker,
 } from '../helpers/ops-fixture';
 import { waitFor } from '../helpers/wait';
 
 let ops: OpsFixture;
 let db: TestDatabase;
-beforeAll(async () => {
-  ops = await createOpsFixture();
-  db = ops.db;
-});
-afterAll(async () => {
-  await db.drop();
+useOpsFixture((fixture) => {
+  ops = fixture;
+  db = fixture.db;
 });
 
 const storeAndApply = (e: EventToStore) => ops.storeAndApply(e);
