@@ -5,6 +5,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
+import prettier from 'prettier';
+
 interface Figure {
   value: number;
   baseline: number;
@@ -177,7 +179,7 @@ function detailTables(r: Result, names: string[]): string[] {
   return lines;
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const dir = path.join(__dirname, 'results');
   const print = process.argv.includes('--print');
   const file =
@@ -203,11 +205,16 @@ function main(): void {
   const j = text.indexOf(end);
   if (i < 0 || j < i) throw new Error(`BENCHMARKS.md has no ${begin} … ${end} section to fill.`);
   const source = `From \`${path.relative(path.join(__dirname, '..'), file)}\`.`;
-  fs.writeFileSync(
-    doc,
-    `${text.slice(0, i + begin.length)}\n\n${source} ${tables(result)}\n\n${text.slice(j)}`,
-  );
+  const filled = `${text.slice(0, i + begin.length)}\n\n${source} ${tables(result)}\n\n${text.slice(j)}`;
+  // Written as the format check (`npm run check:static`) wants it: tables aligned by prettier.
+  const options = (await prettier.resolveConfig(doc)) ?? {};
+  fs.writeFileSync(doc, await prettier.format(filled, { ...options, filepath: doc }));
   process.stdout.write(`BENCHMARKS.md tables written from ${file}\n`);
 }
 
-main();
+main().catch((err: unknown) => {
+  process.stderr.write(
+    `bench:tables failed: ${err instanceof Error ? err.message : String(err)}\n`,
+  );
+  process.exit(1);
+});

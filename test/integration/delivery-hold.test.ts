@@ -57,7 +57,12 @@ describe('The relay holding a busy account', () => {
 
   it('when events arrive while the account’s accepted wake-up is not yet applied, then they send no signal of their own, and one later wake-up follows once the batch commits; every event is applied once', async () => {
     const queue = `billing-test-hold-${randomBytes(4).toString('hex')}`;
-    const api = await startService({ role: 'api', env: { TEMPORAL_TASK_QUEUE: queue } });
+    // A hold far longer than the test, so only the apply notification can end it.
+    const api = await startService({
+      role: 'api',
+      deliveryHoldMs: 120_000,
+      env: { TEMPORAL_TASK_QUEUE: queue },
+    });
     started.push(api);
     const accountId = faultAccountId('hold');
 
