@@ -62,6 +62,8 @@ export interface Config {
   pastDueGraceMs: number | null;
   stripeToleranceSeconds: number;
   deliveryWaitMs: number;
+  /** How long the relay holds an account whose accepted wake-up is not applied yet (0: never). */
+  deliveryHoldMs: number;
   dbStatementTimeoutMs: number;
   /** Admin API requests per client address and minute. */
   adminRateLimitPerMinute: number;
@@ -123,6 +125,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: LoadOptio
     pastDueGraceMs: parseDuration(e.PAST_DUE_GRACE),
     stripeToleranceSeconds: e.STRIPE_TOLERANCE_SECONDS,
     deliveryWaitMs: e.DELIVERY_WAIT_MS,
+    deliveryHoldMs: e.DELIVERY_HOLD_MS,
     dbStatementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
     adminRateLimitPerMinute: e.ADMIN_RATE_LIMIT_PER_MINUTE,
     authFailureLimitPerMinute: e.AUTH_FAILURE_LIMIT_PER_MINUTE,

@@ -210,7 +210,7 @@ export async function runServices(
         waitMs: config.deliveryWaitMs,
         sweepIntervalMs: overrides.sweepIntervalMs,
         sweepMinAgeMs: overrides.sweepMinAgeMs,
-        holdMs: overrides.deliveryHoldMs,
+        holdMs: overrides.deliveryHoldMs ?? config.deliveryHoldMs,
       });
       delivery.start();
       stoppers.push(() => delivery.stop());
