@@ -100,9 +100,10 @@ export class AppliedEventsListener {
     this.stopped = true;
     if (this.retry) clearTimeout(this.retry);
     this.retry = null;
-    const client = this.client;
+    const clients = [this.client, this.connecting];
     this.client = null;
+    this.connecting = null;
     this.opts.onListening?.(false);
-    await client?.end().catch(() => undefined);
+    for (const c of clients) await c?.end().catch(() => undefined);
   }
 }

@@ -12,12 +12,7 @@ import { AppliedEventsListener } from '../db/applied-events-channel';
 import type { StoredEvent } from '../db/queries/billing-events';
 import type { Logger } from '../log';
 import type { BillingTemporal } from './client';
-import {
-  type AttemptResult,
-  DEFAULT_HOLD_MS,
-  DeliveryRelay,
-  type RelayOptions,
-} from './delivery-relay';
+import { type AttemptResult, DeliveryRelay, type RelayOptions } from './delivery-relay';
 import { DeliverySweeper, type SweepOptions } from './delivery-sweeper';
 
 export { DEFAULT_MAX_DELIVERY_FAILURES, type AttemptResult } from './delivery-relay';
@@ -30,12 +25,7 @@ export class EventDelivery {
   /** Hears which accounts' events were applied, so the relay holds an account's next wake-up. */
   private readonly applied: AppliedEventsListener;
 
-  constructor(
-    pool: pg.Pool,
-    temporal: BillingTemporal,
-    logger: Logger,
-    private readonly opts: DeliveryOptions,
-  ) {
+  constructor(pool: pg.Pool, temporal: BillingTemporal, logger: Logger, opts: DeliveryOptions) {
     this.relay = new DeliveryRelay(
       pool,
       temporal,
@@ -71,7 +61,7 @@ export class EventDelivery {
   /** Sweeps every `sweepIntervalMs` and listens for applied events until stop(). */
   start(): void {
     this.sweeper.start();
-    if ((this.opts.holdMs ?? DEFAULT_HOLD_MS) > 0) this.applied.start();
+    if (this.relay.holdMs > 0) this.applied.start();
   }
 
   /** Stops sweeping and sending, and waits for what is under way. */

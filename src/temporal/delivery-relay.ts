@@ -200,9 +200,8 @@ export class DeliveryRelay {
         : await this.sender.wake(accountId, w);
     for (const resolve of waiters) resolve(result);
     this.sending -= 1;
-    const holdMs = this.opts.holdMs ?? DEFAULT_HOLD_MS;
-    if (result === 'delivered' && this.hearingApplied && !this.stopping && holdMs > 0) {
-      this.hold(accountId, relay, w.upTo, holdMs);
+    if (result === 'delivered' && this.hearingApplied && !this.stopping && this.holdMs > 0) {
+      this.hold(accountId, relay, w.upTo, this.holdMs);
     } else {
       this.release(accountId, relay);
     }
@@ -253,10 +252,13 @@ export class DeliveryRelay {
   setHearingApplied(listening: boolean): void {
     this.hearingApplied = listening;
     if (listening) return;
-    for (const [accountId, relay] of this.accounts) {
-      if (relay.holding !== null) this.release(accountId, relay);
-    }
+    this.releaseHeld();
     this.pump();
+  }
+
+  /** How long an accepted wake-up holds its account at most (0: never held). */
+  get holdMs(): number {
+    return this.opts.holdMs ?? DEFAULT_HOLD_MS;
   }
 
   /** The account's accepted wake-up waits to be applied; its next one goes when it is. */

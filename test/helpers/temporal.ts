@@ -1,6 +1,6 @@
 // Temporal for tests: the time-skipping test server for workflow logic, the suite's shared dev
 // server (started by global-setup) for anything that lists, searches or runs the whole service.
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, isGrpcServiceError, WorkflowNotFoundError } from '@temporalio/client';
 import {
   TestWorkflowEnvironment,
   type TimeSkippingTestWorkflowEnvironmentOptions,
@@ -8,6 +8,8 @@ import {
 
 import { startTemporalDevServer, type TemporalDevServerHandle } from '../../src/dev/local-stack';
 import { testServerExecutable } from '../../src/temporal/binaries';
+import { accountWorkflowId } from '../../src/temporal/ids';
+import type { TestService } from './service';
 
 /** A time-skipping environment on the locally installed test server (downloads it otherwise). */
 export function createTimeSkippingEnv(
@@ -47,4 +49,31 @@ export async function connectToDevServer(): Promise<DevServerClient> {
  */
 export function startDevServerForTest(extraArgs: string[] = []): Promise<TemporalDevServerHandle> {
   return startTemporalDevServer({ namespace: 'default', headless: true, extraArgs });
+}
+
+/** gRPC's status code NOT_FOUND: fetchHistory of a workflow that does not exist. */
+const GRPC_NOT_FOUND = 5;
+
+/**
+ * Signals the account's workflow has received (its current run's history). Throws when it has no
+ * workflow, unless `noWorkflowIsZero` (a test waiting for the first wake-up).
+ */
+export async function signalsReceived(
+  svc: TestService,
+  accountId: string,
+  opts: { noWorkflowIsZero?: boolean } = {},
+): Promise<number> {
+  try {
+    const history = await svc.running
+      .temporalClient()
+      .client.workflow.getHandle(accountWorkflowId(accountId))
+      .fetchHistory();
+    return (history.events ?? []).filter((e) => e.workflowExecutionSignaledEventAttributes).length;
+  } catch (err) {
+    const notFound =
+      err instanceof WorkflowNotFoundError ||
+      (isGrpcServiceError(err) && Number(err.code) === GRPC_NOT_FOUND);
+    if (opts.noWorkflowIsZero && notFound) return 0;
+    throw err;
+  }
 }

@@ -5,13 +5,13 @@
 // suite's Temporal dev server, signed webhooks over HTTP.
 import type pg from 'pg';
 
-import { accountWorkflowId } from '../../src/temporal/ids';
 import * as fx from '../fixtures/stripe';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
 import { data, storeEvent } from '../helpers/events';
 import { postStripe } from '../helpers/http';
 import { faultAccountId, nowS } from '../helpers/ids';
 import { startService, type TestService } from '../helpers/service';
+import { signalsReceived } from '../helpers/temporal';
 import { waitFor } from '../helpers/wait';
 
 const ACCOUNTS = 300;
@@ -26,14 +26,6 @@ async function counts(pool: pg.Pool, accountIds: string[]) {
     [accountIds],
   );
   return r.rows[0] ?? { pending: -1, processed: -1, audits: -1 };
-}
-
-async function signalsReceived(svc: TestService, accountId: string): Promise<number> {
-  const history = await svc.running
-    .temporalClient()
-    .client.workflow.getHandle(accountWorkflowId(accountId))
-    .fetchHistory();
-  return (history.events ?? []).filter((e) => e.workflowExecutionSignaledEventAttributes).length;
 }
 
 describe('A backlog of stored events', () => {
