@@ -2,7 +2,12 @@ import { notifyEventsApplied } from '../src/db/applied-events-channel';
 import { type Db, withTransaction } from '../src/db/pool';
 import { insertAudits, type NewAuditRow } from '../src/db/queries/audit-logs';
 import { getAccount, upsertAccount } from '../src/db/queries/billing-accounts';
-import { lockPendingEvents, toBillingEvent, writeOutcomes } from '../src/db/queries/billing-events';
+import {
+  latestEventId,
+  lockPendingEvents,
+  toBillingEvent,
+  writeOutcomes,
+} from '../src/db/queries/billing-events';
 import { transition } from '../src/domain/transition';
 import type { AccountState, Outcome, Status } from '../src/domain/types';
 import type { ActivityDeps } from './deps';
@@ -111,9 +116,11 @@ export function createApplyPendingEventsActivity({ pool, logger, stripe }: Activ
       if (state !== null && applied.some((a) => a.outcome === 'applied'))
         await upsertAccount(client, state);
       await insertAudits(client, audits);
-      const last = applied.at(-1);
-      // On commit, the relay that sent this wake-up learns its events are done.
-      if (last) await notifyEventsApplied(client, input.account_id, last.event_id);
+      // On commit, the relay that sent this wake-up learns its events are done. Also when it found
+      // nothing pending (an earlier batch took them): every event it can see is applied, and the
+      // relay's hold must not wait out its timeout for a notification that would never come.
+      const upTo = applied.at(-1)?.event_id ?? (await latestEventId(client, input.account_id));
+      if (upTo !== null) await notifyEventsApplied(client, input.account_id, upTo);
       const asks = stripe && conflicts.size > 0 ? { conflicts: [...conflicts] } : {};
       return { applied, state, more: rows.length > limit, ...asks };
     });

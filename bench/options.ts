@@ -65,9 +65,9 @@ for (const s of ONLY) {
   if (!SCENARIOS.includes(s)) throw new Error(`--only takes ${SCENARIOS.join(',')}; got "${s}".`);
 }
 
-export function workerSettingsFromEnv(): Record<string, string> {
+export function tuningSettingsFromEnv(): Record<string, string> {
   return Object.fromEntries(
-    Object.entries(process.env).filter(([k]) => k.startsWith('WORKER_')),
+    Object.entries(process.env).filter(([k]) => /^(WORKER|DELIVERY)_/.test(k)),
   ) as Record<string, string>;
 }
 
@@ -76,8 +76,8 @@ export function devServerArgsFromEnv(): string[] {
   return (process.env.BENCH_DEV_SERVER_ARGS ?? '').split(/\s+/).filter(Boolean);
 }
 
-/** Worker and dev-server settings in force, so results of different settings can be told apart. */
+/** Worker, delivery and dev-server settings in force, so results of different settings can be told apart. */
 export function benchSettings(): Record<string, string> {
   const args = devServerArgsFromEnv().join(' ');
-  return { ...workerSettingsFromEnv(), ...(args ? { BENCH_DEV_SERVER_ARGS: args } : {}) };
+  return { ...tuningSettingsFromEnv(), ...(args ? { BENCH_DEV_SERVER_ARGS: args } : {}) };
 }

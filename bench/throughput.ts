@@ -25,7 +25,7 @@ import {
   ONLY,
   quick,
   SIZES,
-  workerSettingsFromEnv,
+  tuningSettingsFromEnv,
 } from './options';
 import { acknowledgements } from './scenarios/acknowledgements';
 import type { ScaleContext } from './scenarios/context';
@@ -54,8 +54,8 @@ async function startService(
     LOG_LEVEL: 'silent',
     // One address sends thousands of admin requests a minute here; the limit is for clients.
     ADMIN_RATE_LIMIT_PER_MINUTE: '100000000',
-    // Worker sizes under test (`WORKER_MAX_CACHED_WORKFLOWS=… npm run bench`).
-    ...workerSettingsFromEnv(),
+    // Worker and delivery sizes under test (`DELIVERY_MAX_IN_FLIGHT=4 npm run bench`).
+    ...tuningSettingsFromEnv(),
   });
   return runServices(config, role, pino({ level: 'silent' }), { schedules: false });
 }

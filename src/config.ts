@@ -64,6 +64,8 @@ export interface Config {
   deliveryWaitMs: number;
   /** How long the relay holds an account whose accepted wake-up is not applied yet (0: never). */
   deliveryHoldMs: number;
+  /** Wake-ups in flight at once per relaying process (sent, or accepted and not yet applied). */
+  deliveryMaxInFlight: number;
   dbStatementTimeoutMs: number;
   /** Admin API requests per client address and minute. */
   adminRateLimitPerMinute: number;
@@ -126,6 +128,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: LoadOptio
     stripeToleranceSeconds: e.STRIPE_TOLERANCE_SECONDS,
     deliveryWaitMs: e.DELIVERY_WAIT_MS,
     deliveryHoldMs: e.DELIVERY_HOLD_MS,
+    deliveryMaxInFlight: e.DELIVERY_MAX_IN_FLIGHT,
     dbStatementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
     adminRateLimitPerMinute: e.ADMIN_RATE_LIMIT_PER_MINUTE,
     authFailureLimitPerMinute: e.AUTH_FAILURE_LIMIT_PER_MINUTE,

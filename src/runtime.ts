@@ -211,6 +211,7 @@ export async function runServices(
         sweepIntervalMs: overrides.sweepIntervalMs,
         sweepMinAgeMs: overrides.sweepMinAgeMs,
         holdMs: overrides.deliveryHoldMs ?? config.deliveryHoldMs,
+        maxInFlight: config.deliveryMaxInFlight,
       });
       delivery.start();
       stoppers.push(() => delivery.stop());

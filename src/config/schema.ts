@@ -25,14 +25,17 @@ const port = (name: string, fallback: number) =>
       return n;
     });
 
-const positiveInt = (name: string, fallback: number) =>
+const positiveInt = (name: string, fallback: number, min = 0) =>
   z
     .string()
     .optional()
     .transform((v, ctx) => {
       const n = Number(v ?? fallback);
-      if (!Number.isInteger(n) || n < 0) {
-        ctx.addIssue({ code: 'custom', message: `${name} must be a whole number of 0 or more.` });
+      if (!Number.isInteger(n) || n < min) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `${name} must be a whole number of ${min} or more.`,
+        });
       }
       return n;
     });
@@ -53,6 +56,7 @@ export const envSchema = z.object({
   STRIPE_TOLERANCE_SECONDS: positiveInt('STRIPE_TOLERANCE_SECONDS', 300),
   DELIVERY_WAIT_MS: positiveInt('DELIVERY_WAIT_MS', 0),
   DELIVERY_HOLD_MS: positiveInt('DELIVERY_HOLD_MS', 10_000),
+  DELIVERY_MAX_IN_FLIGHT: positiveInt('DELIVERY_MAX_IN_FLIGHT', 8, 1),
   DB_STATEMENT_TIMEOUT_MS: positiveInt('DB_STATEMENT_TIMEOUT_MS', 5000),
   ADMIN_RATE_LIMIT_PER_MINUTE: positiveInt('ADMIN_RATE_LIMIT_PER_MINUTE', 600),
   AUTH_FAILURE_LIMIT_PER_MINUTE: positiveInt('AUTH_FAILURE_LIMIT_PER_MINUTE', 60),

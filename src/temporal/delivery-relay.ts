@@ -25,8 +25,17 @@ export interface RelayOptions extends WakeUpOptions {
    * and answer right after the commit; the sweeper delivers, and its first success ends the pause.
    */
   pauseAfterFailureMs?: number;
-  /** Wake-ups in flight at once over all accounts; more wait their turn (backoff when Temporal is slow). */
+  /**
+   * Wake-ups in flight at once over all accounts: being sent, or accepted and held until applied.
+   * More accounts wait their turn, collecting events, so under load each wake-up carries more of
+   * them (and a slow Temporal or worker is not sent more than it can take).
+   */
   maxInFlight?: number;
+  /**
+   * Accounts waiting their turn in memory at most; past it a request is left to the sweeper
+   * (its events are stored), so a long outage of the workers does not grow the process.
+   */
+  maxWaiting?: number;
   /**
    * After Temporal accepted an account's wake-up, the next one waits until the account's events
    * are applied up to it (a notification from the apply transaction), or at most this long. 0:
@@ -37,6 +46,12 @@ export interface RelayOptions extends WakeUpOptions {
 
 /** Default of `holdMs`: a safety net for a lost notification, far longer than applying takes. */
 export const DEFAULT_HOLD_MS = 10_000;
+
+/** Default of `maxInFlight`: measured on the throughput bench (BENCHMARKS.md, docs/decisions.md). */
+export const DEFAULT_MAX_IN_FLIGHT = 8;
+
+/** Default of `maxWaiting`. */
+export const DEFAULT_MAX_WAITING = 50_000;
 
 /** One account's place in the relay: at most one wake-up in flight, the next one collecting. */
 interface AccountRelay {
@@ -65,6 +80,8 @@ export class DeliveryRelay {
   private readonly accounts = new Map<string, AccountRelay>();
   private readonly ready: string[] = [];
   private sending = 0;
+  /** Accounts whose accepted wake-up waits to be applied (held): they count as in flight. */
+  private held = 0;
   /** Apply notifications arrive (AppliedEventsListener): only then are accepted wake-ups held. */
   private hearingApplied = false;
   private readonly sender: WakeUpSender;
@@ -126,19 +143,21 @@ export class DeliveryRelay {
    */
   async deliverSoon(event: StoredEvent): Promise<'delivered' | 'pending'> {
     if (this.stopping || Date.now() < this.inlinePausedUntil) return 'pending';
-    const accepted = this.request(event.account_id, {
-      upTo: BigInt(event.id),
-      eventIds: [event.id],
-      resend: false,
-    });
-    if (this.opts.waitMs <= 0) return 'pending';
+    const w = { upTo: BigInt(event.id), eventIds: [event.id], resend: false };
+    if (this.opts.waitMs <= 0) {
+      this.enqueue(event.account_id, w, null);
+      return 'pending';
+    }
+    const accepted = this.request(event.account_id, w);
     let timer: NodeJS.Timeout | undefined;
     const waited = new Promise<'waited'>((resolve) => {
       timer = setTimeout(() => resolve('waited'), this.opts.waitMs);
     });
     const result = await Promise.race([accepted, waited]);
     clearTimeout(timer);
-    if (result === 'waited') this.pauseInline();
+    // Temporal not answering in time looks unavailable; waiting for a turn behind other accounts
+    // (maxInFlight) does not.
+    if (result === 'waited' && this.isSending(event.account_id)) this.pauseInline();
     return result === 'delivered' ? 'delivered' : 'pending';
   }
 
@@ -148,8 +167,23 @@ export class DeliveryRelay {
    * seen by the batch it triggers). Resolves with the result of the wake-up that covers it.
    */
   request(accountId: string, w: WakeUp): Promise<AttemptResult> {
+    return new Promise<AttemptResult>((resolve) => {
+      if (!this.enqueue(accountId, w, resolve)) resolve('unavailable');
+    });
+  }
+
+  /**
+   * Adds the wake-up to the account's next one (`waiter` hears its result). False when the account
+   * is not in hand and `maxWaiting` accounts already wait: the sweeper finds its events later.
+   */
+  private enqueue(
+    accountId: string,
+    w: WakeUp,
+    waiter: ((r: AttemptResult) => void) | null,
+  ): boolean {
     let relay = this.accounts.get(accountId);
     if (!relay) {
+      if (this.ready.length >= (this.opts.maxWaiting ?? DEFAULT_MAX_WAITING)) return false;
       relay = {
         queued: false,
         inFlight: false,
@@ -166,7 +200,7 @@ export class DeliveryRelay {
     if (w.upTo > relay.upTo) relay.upTo = w.upTo;
     relay.eventIds.push(...w.eventIds);
     relay.resend ||= w.resend;
-    const accepted = new Promise<AttemptResult>((resolve) => relay.waiters.push(resolve));
+    if (waiter) relay.waiters.push(waiter);
     if (!relay.queued) {
       relay.queued = true;
       // An account in flight joins the ready queue when its wake-up is answered (or applied).
@@ -175,12 +209,12 @@ export class DeliveryRelay {
         setImmediate(() => this.pump());
       }
     }
-    return accepted;
+    return true;
   }
 
   pump(): void {
-    const max = this.opts.maxInFlight ?? 32;
-    while (this.sending < max && this.ready.length > 0) {
+    const max = this.opts.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
+    while (this.sending + this.held < max && this.ready.length > 0) {
       const accountId = this.ready.shift() as string;
       const relay = this.accounts.get(accountId);
       if (relay && relay.queued && !relay.inFlight) this.track(this.send(accountId, relay));
@@ -218,6 +252,7 @@ export class DeliveryRelay {
       return;
     }
     relay.holding = upTo;
+    this.held += 1;
     relay.holdTimer = setTimeout(() => {
       this.release(accountId, relay);
       this.pump();
@@ -228,6 +263,7 @@ export class DeliveryRelay {
   private release(accountId: string, relay: AccountRelay): void {
     if (relay.holdTimer) clearTimeout(relay.holdTimer);
     relay.holdTimer = null;
+    if (relay.holding !== null) this.held -= 1;
     relay.holding = null;
     relay.inFlight = false;
     if (relay.queued) this.ready.push(accountId);
@@ -261,9 +297,15 @@ export class DeliveryRelay {
     return this.opts.holdMs ?? DEFAULT_HOLD_MS;
   }
 
-  /** The account's accepted wake-up waits to be applied; its next one goes when it is. */
-  isHeld(accountId: string): boolean {
-    return (this.accounts.get(accountId)?.holding ?? null) !== null;
+  private isSending(accountId: string): boolean {
+    const relay = this.accounts.get(accountId);
+    return relay !== undefined && relay.inFlight && relay.holding === null;
+  }
+
+  /** The relay has a wake-up of the account queued, being sent, or held. */
+  hasInHand(accountId: string): boolean {
+    const relay = this.accounts.get(accountId);
+    return relay !== undefined && (relay.queued || relay.inFlight);
   }
 
   /** Stopping: held accounts are let go, so their queued wake-ups resolve. */

@@ -44,15 +44,16 @@ export class DeliverySweeper {
   async sweepOnce(): Promise<number> {
     if (this.sweeping) return this.sweeping;
     this.sweeping = (async () => {
-      // An account whose accepted wake-up waits to be applied is left to the relay: it sends the
-      // next one when that batch commits, and the next sweep finds anything it did not take.
+      // An account the relay already has in hand — waiting its turn, being sent, or holding an
+      // accepted wake-up until it is applied — is left to it: the relay sends the next wake-up
+      // when that batch commits, and the next sweep finds anything it did not take.
       const due = (
         await listAccountsToWake(this.pool, {
           minAgeMs: this.opts.sweepMinAgeMs ?? 5000,
           staleAfterMs: this.opts.resendAfterMs ?? 300_000,
           limit: this.opts.sweepBatch ?? 500,
         })
-      ).filter((a) => !this.relay.isHeld(a.account_id));
+      ).filter((a) => !this.relay.hasInHand(a.account_id));
       const counts = { sent: 0, resent: 0, refused: 0, dead_lettered: 0, unavailable: 0 };
       const tally = (r: AttemptResult, resend: boolean) => {
         if (r === 'delivered') {

@@ -6,6 +6,11 @@
 // until the test starts one), signed webhooks over HTTP.
 import { randomBytes } from 'node:crypto';
 
+import pg from 'pg';
+import pino from 'pino';
+
+import { createApplyPendingEventsActivity } from '../../activities/apply-pending-events';
+import { APPLIED_EVENTS_CHANNEL } from '../../src/db/applied-events-channel';
 import * as fx from '../fixtures/stripe';
 import { postStripe } from '../helpers/http';
 import { faultAccountId, nowS } from '../helpers/ids';
@@ -116,5 +121,79 @@ describe('The relay holding a busy account', () => {
         what: 'a second wake-up after the hold ended',
       },
     );
+  });
+
+  it('when more accounts have events than wake-ups may be in flight, then only that many are sent until their batches commit, and the rest follow; every event is applied once', async () => {
+    const queue = `billing-test-hold-${randomBytes(4).toString('hex')}`;
+    const api = await startService({
+      role: 'api',
+      deliveryHoldMs: 120_000,
+      env: { TEMPORAL_TASK_QUEUE: queue, DELIVERY_MAX_IN_FLIGHT: '2' },
+    });
+    started.push(api);
+    const accounts = [1, 2, 3, 4, 5].map((i) => faultAccountId(`cap${i}`));
+    for (const accountId of accounts) await postInvoices(api, accountId, 1);
+
+    const signalled = async () =>
+      (
+        await Promise.all(accounts.map((a) => signalsReceived(api, a, { noWorkflowIsZero: true })))
+      ).filter((n) => n > 0).length;
+    await waitFor(async () => (await signalled()) === 2, {
+      timeoutMs: 20_000,
+      what: 'the first two wake-ups accepted',
+    });
+    // Nothing applies them (no worker): both stay in flight, and the other three wait their turn,
+    // also past the test sweeper's interval and age (it leaves accounts the relay has in hand).
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await signalled()).toBe(2);
+
+    const worker = await startService({
+      role: 'worker',
+      db: api.db,
+      env: { TEMPORAL_TASK_QUEUE: queue },
+    });
+    started.push(worker);
+    for (const accountId of accounts)
+      await waitFor(async () => (await outcomes(api, accountId))?.pending === 0, {
+        timeoutMs: 60_000,
+        what: `every event of ${accountId} applied`,
+      });
+    for (const accountId of accounts) {
+      expect(await outcomes(api, accountId)).toEqual({ events: 1, pending: 0, audits: 1 });
+      expect(await signalsReceived(api, accountId)).toBe(1);
+    }
+  });
+
+  it('when a wake-up finds nothing pending (an earlier batch took its events), then the apply still notifies, so no hold waits out its timeout', async () => {
+    const api = await startService({
+      role: 'api',
+      env: { TEMPORAL_TASK_QUEUE: `billing-test-hold-${randomBytes(4).toString('hex')}` },
+    });
+    started.push(api);
+    const accountId = faultAccountId('hold_empty');
+    await postInvoices(api, accountId, 2);
+    const listener = new pg.Client({ connectionString: api.db.databaseUrl });
+    await listener.connect();
+    const heard: string[] = [];
+    listener.on('notification', (m) => heard.push(m.payload ?? ''));
+    await listener.query(`LISTEN ${APPLIED_EVENTS_CHANNEL}`);
+    try {
+      const apply = createApplyPendingEventsActivity({
+        pool: api.db.pool,
+        logger: pino({ level: 'silent' }),
+      });
+      const first = await apply({ account_id: accountId });
+      expect(first.applied).toHaveLength(2);
+      const second = await apply({ account_id: accountId, state: first.state });
+      expect(second.applied).toHaveLength(0);
+      const lastId = first.applied[1]?.event_id;
+      await waitFor(() => Promise.resolve(heard.length === 2), {
+        timeoutMs: 10_000,
+        what: 'a notification from each apply',
+      });
+      expect(heard).toEqual([`${lastId}:${accountId}`, `${lastId}:${accountId}`]);
+    } finally {
+      await listener.end();
+    }
   });
 });

@@ -163,3 +163,19 @@ describe('worker settings', () => {
     );
   });
 });
+
+describe('delivery settings', () => {
+  it('when DELIVERY_MAX_IN_FLIGHT is unset, then 8 wake-ups may be in flight; when set, that many', () => {
+    expect(loadConfig(base).deliveryMaxInFlight).toBe(8);
+    expect(loadConfig({ ...base, DELIVERY_MAX_IN_FLIGHT: '3' }).deliveryMaxInFlight).toBe(3);
+  });
+
+  it.each(['0', 'many', '1.5'])(
+    'when DELIVERY_MAX_IN_FLIGHT is %s, then start-up says what it takes',
+    (raw) => {
+      expect(message(() => loadConfig({ ...base, DELIVERY_MAX_IN_FLIGHT: raw }))).toBe(
+        'DELIVERY_MAX_IN_FLIGHT must be a whole number of 1 or more.',
+      );
+    },
+  );
+});

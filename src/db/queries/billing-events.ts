@@ -225,6 +225,15 @@ export async function lockPendingEvents(
   return r.rows;
 }
 
+/** The account's highest stored event id (null: none), for an apply that found nothing pending. */
+export async function latestEventId(db: Db, accountId: string): Promise<string | null> {
+  const r = await db.query<{ id: string }>(
+    `SELECT id FROM billing_events WHERE account_id = $1::text ORDER BY id DESC LIMIT 1`,
+    [accountId],
+  );
+  return r.rows[0]?.id ?? null;
+}
+
 /**
  * Writes the outcomes of a batch, once each, in the order given: processed_seq follows that
  * order, so a rebuild folds the events exactly as they were applied.
