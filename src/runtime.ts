@@ -56,6 +56,8 @@ export interface RuntimeOverrides {
   /** Delivery sweeper interval and minimum age (tests make them short). */
   sweepIntervalMs?: number;
   sweepMinAgeMs?: number;
+  /** Accounts per sweep page (tests make it small). */
+  sweepBatch?: number;
   /** The relay's hold of an account whose accepted wake-up is not applied yet (tests). */
   deliveryHoldMs?: number;
 }
@@ -210,6 +212,7 @@ export async function runServices(
         waitMs: config.deliveryWaitMs,
         sweepIntervalMs: overrides.sweepIntervalMs,
         sweepMinAgeMs: overrides.sweepMinAgeMs,
+        sweepBatch: overrides.sweepBatch,
         holdMs: overrides.deliveryHoldMs ?? config.deliveryHoldMs,
         maxInFlight: config.deliveryMaxInFlight,
       });

@@ -12,7 +12,8 @@ import { AppliedEventsListener } from '../db/applied-events-channel';
 import type { StoredEvent } from '../db/queries/billing-events';
 import type { Logger } from '../log';
 import type { BillingTemporal } from './client';
-import { type AttemptResult, DeliveryRelay, type RelayOptions } from './delivery-relay';
+import { type AttemptResult, DeliveryRelay } from './delivery-relay';
+import type { RelayOptions } from './delivery-relay-options';
 import { DeliverySweeper, type SweepOptions } from './delivery-sweeper';
 
 export { DEFAULT_MAX_DELIVERY_FAILURES, type AttemptResult } from './delivery-relay';

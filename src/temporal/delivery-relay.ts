@@ -10,48 +10,15 @@ import type { StoredEvent } from '../db/queries/billing-events';
 import { markDelivered } from '../db/queries/event-deliveries';
 import type { Logger } from '../log';
 import type { BillingTemporal } from './client';
-import { type AttemptResult, type WakeUp, type WakeUpOptions, WakeUpSender } from './delivery-wake';
+import {
+  DEFAULT_HOLD_MS,
+  DEFAULT_MAX_IN_FLIGHT,
+  DEFAULT_MAX_WAITING,
+  type RelayOptions,
+} from './delivery-relay-options';
+import { type AttemptResult, type WakeUp, WakeUpSender } from './delivery-wake';
 
 export { DEFAULT_MAX_DELIVERY_FAILURES, type AttemptResult, type WakeUp } from './delivery-wake';
-
-export interface RelayOptions extends WakeUpOptions {
-  /**
-   * How long a webhook answer may wait for Temporal to accept the account's wake-up (0: answer
-   * right after the commit; the wake-up goes out after the answer).
-   */
-  waitMs: number;
-  /**
-   * After Temporal failed to take a signal in time, requests stop waiting for it for this long
-   * and answer right after the commit; the sweeper delivers, and its first success ends the pause.
-   */
-  pauseAfterFailureMs?: number;
-  /**
-   * Wake-ups in flight at once over all accounts: being sent, or accepted and held until applied.
-   * More accounts wait their turn, collecting events, so under load each wake-up carries more of
-   * them (and a slow Temporal or worker is not sent more than it can take).
-   */
-  maxInFlight?: number;
-  /**
-   * Accounts waiting their turn in memory at most; past it a request is left to the sweeper
-   * (its events are stored), so a long outage of the workers does not grow the process.
-   */
-  maxWaiting?: number;
-  /**
-   * After Temporal accepted an account's wake-up, the next one waits until the account's events
-   * are applied up to it (a notification from the apply transaction), or at most this long. 0:
-   * the next wake-up goes as soon as Temporal accepted the last one.
-   */
-  holdMs?: number;
-}
-
-/** Default of `holdMs`: a safety net for a lost notification, far longer than applying takes. */
-export const DEFAULT_HOLD_MS = 10_000;
-
-/** Default of `maxInFlight`: measured on the throughput bench (BENCHMARKS.md, docs/decisions.md). */
-export const DEFAULT_MAX_IN_FLIGHT = 8;
-
-/** Default of `maxWaiting`. */
-export const DEFAULT_MAX_WAITING = 50_000;
 
 /** One account's place in the relay: at most one wake-up in flight, the next one collecting. */
 interface AccountRelay {

@@ -43,17 +43,18 @@ export class DeliverySweeper {
    */
   async sweepOnce(): Promise<number> {
     if (this.sweeping) return this.sweeping;
+    let fullPage = false;
     this.sweeping = (async () => {
+      const limit = this.opts.sweepBatch ?? 500;
       // An account the relay already has in hand — waiting its turn, being sent, or holding an
       // accepted wake-up until it is applied — is left to it: the relay sends the next wake-up
       // when that batch commits, and the next sweep finds anything it did not take.
-      const due = (
-        await listAccountsToWake(this.pool, {
-          minAgeMs: this.opts.sweepMinAgeMs ?? 5000,
-          staleAfterMs: this.opts.resendAfterMs ?? 300_000,
-          limit: this.opts.sweepBatch ?? 500,
-        })
-      ).filter((a) => !this.relay.hasInHand(a.account_id));
+      const listed = await listAccountsToWake(this.pool, {
+        minAgeMs: this.opts.sweepMinAgeMs ?? 5000,
+        staleAfterMs: this.opts.resendAfterMs ?? 300_000,
+        limit,
+      });
+      const due = listed.filter((a) => !this.relay.hasInHand(a.account_id));
       const counts = { sent: 0, resent: 0, refused: 0, dead_lettered: 0, unavailable: 0 };
       const tally = (r: AttemptResult, resend: boolean) => {
         if (r === 'delivered') {
@@ -79,24 +80,33 @@ export class DeliverySweeper {
         }
       }
       if (due.length > 0) this.logger.info({ due: due.length, ...counts }, 'delivery sweep');
+      // A full page, mostly not in the relay's hands, means more are waiting (a backlog after an
+      // outage): the next page goes as soon as this one is sent, not an interval later. Not while
+      // Temporal is unavailable.
+      fullPage = listed.length >= limit && due.length >= limit / 2 && counts.unavailable === 0;
       return counts.sent;
     })().finally(() => {
       this.sweeping = null;
+      if (fullPage && this.timer !== null) setImmediate(() => this.sweepInBackground());
     });
     return this.sweeping;
   }
 
+  private sweepInBackground(): void {
+    this.sweepOnce().catch((err: unknown) =>
+      this.logger.warn(
+        { err: err instanceof Error ? err.message : String(err) },
+        'delivery sweep failed',
+      ),
+    );
+  }
+
+  /** Sweeps now (what a previous process left, e.g. after a restart), then every interval. */
   start(): void {
     const every = this.opts.sweepIntervalMs ?? 5000;
-    this.timer = setInterval(() => {
-      this.sweepOnce().catch((err: unknown) =>
-        this.logger.warn(
-          { err: err instanceof Error ? err.message : String(err) },
-          'delivery sweep failed',
-        ),
-      );
-    }, every);
+    this.timer = setInterval(() => this.sweepInBackground(), every);
     this.timer.unref();
+    this.sweepInBackground();
   }
 
   stopTimer(): void {

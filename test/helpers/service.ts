@@ -47,6 +47,8 @@ export interface ServiceOptions {
   db?: TestDatabase;
   sweepIntervalMs?: number;
   sweepMinAgeMs?: number;
+  /** Accounts per sweep page. */
+  sweepBatch?: number;
   /** How long the relay holds an account whose accepted wake-up is not applied yet. */
   deliveryHoldMs?: number;
   /**
@@ -89,6 +91,7 @@ export async function startService(opts: ServiceOptions = {}): Promise<TestServi
     schedules: false,
     sweepIntervalMs: opts.sweepIntervalMs ?? 300,
     sweepMinAgeMs: opts.sweepMinAgeMs ?? 200,
+    sweepBatch: opts.sweepBatch,
     deliveryHoldMs: opts.deliveryHoldMs,
     temporalUiUrl: opts.temporalUiUrl,
   });

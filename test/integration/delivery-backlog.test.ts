@@ -96,6 +96,40 @@ describe('A backlog of stored events', () => {
   });
 });
 
+describe('A backlog left by an earlier process, many sweep pages long', () => {
+  let db: TestDatabase;
+  let svc: TestService | undefined;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+  });
+  afterAll(async () => {
+    await svc?.stop();
+    await db?.drop();
+  });
+
+  it('when 60 accounts wait and a sweep takes 10 at a time, then the service sweeps at start and takes page after page without waiting out its interval', async () => {
+    const accountIds = Array.from({ length: 60 }, (_, i) => faultAccountId(`pages${i}`));
+    const base = Date.now() - 3_600_000;
+    await Promise.all(
+      accountIds.map((account_id) =>
+        storeEvent(db.pool, data.started(), {
+          account_id,
+          occurred_at: new Date(base).toISOString(),
+        }),
+      ),
+    );
+    // An interval longer than the test: only the start-up sweep and the pages that follow it run.
+    svc = await startService({ db, sweepIntervalMs: 600_000, sweepBatch: 10 });
+    await waitFor(async () => (await counts(db.pool, accountIds)).pending === 0, {
+      timeoutMs: 120_000,
+      intervalMs: 250,
+      what: 'every page of the backlog woken and applied',
+    });
+    expect(await counts(db.pool, accountIds)).toEqual({ pending: 0, processed: 60, audits: 60 });
+  });
+});
+
 describe('A burst of signed webhooks', () => {
   let svc: TestService;
 
