@@ -32,11 +32,12 @@ describe('A backlog of stored events', () => {
   let db: TestDatabase;
   let svc: TestService | undefined;
 
-  beforeAll(async () => {
+  beforeEach(async () => {
     db = await createTestDatabase();
   });
-  afterAll(async () => {
+  afterEach(async () => {
     await svc?.stop();
+    svc = undefined;
     await db?.drop();
   });
 
@@ -93,19 +94,6 @@ describe('A backlog of stored events', () => {
       [accountIds],
     );
     expect(statuses.rows).toEqual([{ status: 'past_due', n: ACCOUNTS }]);
-  });
-});
-
-describe('A backlog left by an earlier process, many sweep pages long', () => {
-  let db: TestDatabase;
-  let svc: TestService | undefined;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-  });
-  afterAll(async () => {
-    await svc?.stop();
-    await db?.drop();
   });
 
   it('when 60 accounts wait and a sweep takes 10 at a time, then the service sweeps at start and takes page after page without waiting out its interval', async () => {
