@@ -3,7 +3,7 @@ import { type Db, withTransaction } from '../src/db/pool';
 import { insertAudits, type NewAuditRow } from '../src/db/queries/audit-logs';
 import { getAccount, upsertAccount } from '../src/db/queries/billing-accounts';
 import {
-  latestEventId,
+  latestProcessedEventId,
   lockPendingEvents,
   toBillingEvent,
   writeOutcomes,
@@ -119,7 +119,8 @@ export function createApplyPendingEventsActivity({ pool, logger, stripe }: Activ
       // On commit, the relay that sent this wake-up learns its events are done. Also when it found
       // nothing pending (an earlier batch took them): every event it can see is applied, and the
       // relay's hold must not wait out its timeout for a notification that would never come.
-      const upTo = applied.at(-1)?.event_id ?? (await latestEventId(client, input.account_id));
+      const upTo =
+        applied.at(-1)?.event_id ?? (await latestProcessedEventId(client, input.account_id));
       if (upTo !== null) await notifyEventsApplied(client, input.account_id, upTo);
       const asks = stripe && conflicts.size > 0 ? { conflicts: [...conflicts] } : {};
       return { applied, state, more: rows.length > limit, ...asks };

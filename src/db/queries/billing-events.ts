@@ -225,10 +225,15 @@ export async function lockPendingEvents(
   return r.rows;
 }
 
-/** The account's highest stored event id (null: none), for an apply that found nothing pending. */
-export async function latestEventId(db: Db, accountId: string): Promise<string | null> {
+/**
+ * The account's highest processed event id (null: none), for an apply that found nothing pending.
+ * Processed only: an event committed since the batch looked is not reported as applied.
+ */
+export async function latestProcessedEventId(db: Db, accountId: string): Promise<string | null> {
   const r = await db.query<{ id: string }>(
-    `SELECT id FROM billing_events WHERE account_id = $1::text ORDER BY id DESC LIMIT 1`,
+    `SELECT id FROM billing_events
+      WHERE account_id = $1::text AND outcome IS NOT NULL
+      ORDER BY id DESC LIMIT 1`,
     [accountId],
   );
   return r.rows[0]?.id ?? null;
