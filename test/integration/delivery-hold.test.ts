@@ -42,6 +42,19 @@ async function outcomes(svc: TestService, accountId: string) {
   return r.rows[0];
 }
 
+/** Wake-ups Temporal accepted for the account (0 before its workflow exists). */
+const signals = (svc: TestService, accountId: string) =>
+  signalsReceived(svc, accountId, { noWorkflowIsZero: true });
+
+async function waitForSignals(
+  svc: TestService,
+  accountId: string,
+  enough: (n: number) => boolean,
+  what: string,
+): Promise<void> {
+  await waitFor(async () => enough(await signals(svc, accountId)), { timeoutMs: 20_000, what });
+}
+
 describe('The relay holding a busy account', () => {
   const started: TestService[] = [];
   afterAll(async () => {
@@ -60,17 +73,11 @@ describe('The relay holding a busy account', () => {
     const accountId = faultAccountId('hold');
 
     await postInvoices(api, accountId, 1);
-    await waitFor(
-      async () => (await signalsReceived(api, accountId, { noWorkflowIsZero: true })) === 1,
-      {
-        timeoutMs: 20_000,
-        what: 'the first wake-up accepted',
-      },
-    );
+    await waitForSignals(api, accountId, (n) => n === 1, 'the first wake-up accepted');
     // Nothing applies the account yet (no worker): its wake-up stays accepted and held.
     await postInvoices(api, accountId, 9);
     await new Promise((r) => setTimeout(r, 1500)); // more than the test sweeper's interval and age
-    expect(await signalsReceived(api, accountId, { noWorkflowIsZero: true })).toBe(1);
+    expect(await signals(api, accountId)).toBe(1);
 
     const worker = await startService({
       role: 'worker',
@@ -83,15 +90,14 @@ describe('The relay holding a busy account', () => {
       what: 'every event applied',
     });
     // The batch the first wake-up started took all ten; at most one more wake-up followed it.
-    await waitFor(
-      async () => (await signalsReceived(api, accountId, { noWorkflowIsZero: true })) >= 2,
-      {
-        timeoutMs: 20_000,
-        what: 'the held events’ own wake-up sent after the batch committed',
-      },
+    await waitForSignals(
+      api,
+      accountId,
+      (n) => n >= 2,
+      'the held events’ own wake-up sent after the batch committed',
     );
     await new Promise((r) => setTimeout(r, 1000));
-    expect(await signalsReceived(api, accountId, { noWorkflowIsZero: true })).toBe(2);
+    expect(await signals(api, accountId)).toBe(2);
     expect(await outcomes(api, accountId)).toEqual({ events: 10, pending: 0, audits: 10 });
   });
 
@@ -105,22 +111,10 @@ describe('The relay holding a busy account', () => {
     const accountId = faultAccountId('hold_expires');
 
     await postInvoices(api, accountId, 1);
-    await waitFor(
-      async () => (await signalsReceived(api, accountId, { noWorkflowIsZero: true })) === 1,
-      {
-        timeoutMs: 20_000,
-        what: 'the first wake-up accepted',
-      },
-    );
+    await waitForSignals(api, accountId, (n) => n === 1, 'the first wake-up accepted');
     await new Promise((r) => setTimeout(r, 1000));
     await postInvoices(api, accountId, 1);
-    await waitFor(
-      async () => (await signalsReceived(api, accountId, { noWorkflowIsZero: true })) === 2,
-      {
-        timeoutMs: 20_000,
-        what: 'a second wake-up after the hold ended',
-      },
-    );
+    await waitForSignals(api, accountId, (n) => n === 2, 'a second wake-up after the hold ended');
   });
 
   it('when more accounts have events than wake-ups may be in flight, then only that many are sent until their batches commit, and the rest follow; every event is applied once', async () => {
@@ -135,9 +129,7 @@ describe('The relay holding a busy account', () => {
     for (const accountId of accounts) await postInvoices(api, accountId, 1);
 
     const signalled = async () =>
-      (
-        await Promise.all(accounts.map((a) => signalsReceived(api, a, { noWorkflowIsZero: true })))
-      ).filter((n) => n > 0).length;
+      (await Promise.all(accounts.map((a) => signals(api, a)))).filter((n) => n > 0).length;
     await waitFor(async () => (await signalled()) === 2, {
       timeoutMs: 20_000,
       what: 'the first two wake-ups accepted',
