@@ -4,6 +4,7 @@
 // numbers on a shared machine are noisy. Bounded: every scenario sends a fixed number of requests
 // and stops. Results go to bench/results/<timestamp>.json; `npm run bench:tables` writes
 // BENCHMARKS.md's tables from them. `npm run bench` is the full mode, `-- --quick` small counts.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -216,6 +217,7 @@ function loadAverage(): number[] {
 
 async function main(): Promise<void> {
   const started = new Date();
+  const commit = sourceCommit();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'billing-bench-'));
   fs.chmodSync(dir, 0o755);
   const pgServer = await startEmbeddedPostgres({
@@ -269,6 +271,7 @@ async function main(): Promise<void> {
   }
   const result = {
     mode: quick ? 'quick' : 'full',
+    commit,
     started_at: started.toISOString(),
     minutes: (Date.now() - started.getTime()) / 60_000,
     machine: {
@@ -292,6 +295,27 @@ async function main(): Promise<void> {
   fs.mkdirSync(path.dirname(out), { recursive: true });
   fs.writeFileSync(out, JSON.stringify(result, null, 1) + '\n');
   process.stdout.write(`${out}\n`);
+}
+
+/** The commit measured, with "+changes" when the work tree differs from it ("unknown" outside git). */
+function sourceCommit(): string {
+  const git = (...args: string[]) =>
+    execFileSync('git', args, { cwd: path.join(__dirname, '..'), encoding: 'utf8' }).trim();
+  try {
+    const changed = git(
+      'status',
+      '--porcelain',
+      '--untracked-files=no',
+      '--',
+      'src',
+      'activities',
+      'workflows',
+      'bench',
+    );
+    return git('rev-parse', '--short', 'HEAD') + (changed ? '+changes' : '');
+  } catch {
+    return 'unknown';
+  }
 }
 
 main().catch((err: unknown) => {
