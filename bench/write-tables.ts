@@ -1,11 +1,10 @@
-// Writes BENCHMARKS.md's result tables from a `npm run bench` JSON file (the newest in
-// bench/results/ unless one is named): median and spread over the runs, each as a ratio to its
-// baseline from the same run. Usage: npm run bench:tables [-- bench/results/<file>.json] [--print]
+// Writes BENCHMARKS.md's result tables from `npm run bench` JSON files (the newest in
+// bench/results/ unless some are named; several of one mode and size are combined run by run):
+// median and spread over the runs, each as a ratio to its baseline from the same run. Usage:
+// npm run bench:tables [-- bench/results/<file>.json ...] [--print]
 // (--print: show the tables instead of writing BENCHMARKS.md).
 import fs from 'node:fs';
 import path from 'node:path';
-
-import prettier from 'prettier';
 
 interface Figure {
   value: number;
@@ -25,6 +24,7 @@ interface Result {
     load_after: number[];
   };
   sizes: Record<string, number>;
+  commit?: string;
   scenarios?: string[];
   settings?: Record<string, string>;
   rebuild_setup?: Record<string, number>;
@@ -98,20 +98,59 @@ const median = (xs: number[]) => {
 const fmt = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
 const spread = (xs: number[], d = 2) => `${fmt(Math.min(...xs), d)}–${fmt(Math.max(...xs), d)}`;
 
-export function tables(r: Result): string {
-  const names = Object.keys(r.runs[0] ?? {});
+/** One result file's line: when, how long, which commit, which scenarios, how loaded the box was. */
+function describe(file: string, r: Result): string {
+  const settings =
+    r.settings && Object.keys(r.settings).length ? `; settings ${JSON.stringify(r.settings)}` : '';
+  const rebuild = r.rebuild_setup ? `; rebuild data ${JSON.stringify(r.rebuild_setup)}` : '';
+  return `\`${file}\`: commit ${r.commit ?? 'not recorded'}, started ${r.started_at}, ${fmt(r.minutes, 1)} minutes, ${r.runs.length} run${r.runs.length === 1 ? '' : 's'} of ${(r.scenarios ?? ['every scenario']).join(', ')}; load average (1/5/15 min) before ${r.machine.load_before.join(' / ')}, after ${r.machine.load_after.join(' / ')}${settings}${rebuild}`;
+}
+
+/**
+ * Several result files of one mode and one set of sizes as one: their runs side by side, so a
+ * figure measured in separate invocations (the full mode's registrations take half an hour a run)
+ * still gets its median and spread. Refuses files that measured different things.
+ */
+export function combine(sources: { file: string; result: Result }[]): Result & { header: string } {
+  const first = sources[0]?.result;
+  if (!first) throw new Error('Name at least one result file.');
+  const sizes = (r: Result) => JSON.stringify({ ...r.sizes, runs: 0 });
+  for (const { file, result } of sources) {
+    if (
+      result.mode !== first.mode ||
+      sizes(result) !== sizes(first) ||
+      result.machine.cores !== first.machine.cores
+    )
+      throw new Error(
+        `${file} measured mode ${result.mode} with sizes ${sizes(result)} on ${result.machine.cores} cores, unlike the first file (mode ${first.mode}, ${sizes(first)}, ${first.machine.cores} cores); combine only results of one mode and size.`,
+      );
+  }
+  const runs = sources.flatMap(({ result }) => result.runs);
+  const header =
+    sources.length === 1
+      ? `From ${describe(sources[0]?.file ?? '', first)}. ${first.machine.cores} cores (${first.machine.cpu}), Node ${first.machine.node}; sizes ${JSON.stringify(first.sizes)}.`
+      : [
+          `From ${sources.length} result files, mode \`${first.mode}\`, on ${first.machine.cores} cores (${first.machine.cpu}), Node ${first.machine.node}; sizes ${JSON.stringify({ ...first.sizes, runs: undefined })}; each figure's median and spread are over every run that measured it (the runs column):`,
+          '',
+          ...sources.map(({ file, result }) => `- ${describe(file, result)}.`),
+        ].join('\n');
+  return { ...first, runs, header };
+}
+
+export function tables(r: Result & { header: string }): string {
+  const names = [...new Set(r.runs.flatMap((run) => Object.keys(run)))];
   const lines = [
-    `Mode \`${r.mode}\`, started ${r.started_at}, ${fmt(r.minutes, 1)} minutes; ${r.machine.cores} cores (${r.machine.cpu}), Node ${r.machine.node}; load average (1/5/15 min) before ${r.machine.load_before.join(' / ')}, after ${r.machine.load_after.join(' / ')}; ${r.runs.length} runs; sizes ${JSON.stringify(r.sizes)}${r.settings && Object.keys(r.settings).length ? `; settings ${JSON.stringify(r.settings)}` : ''}${r.rebuild_setup ? `; rebuild data ${JSON.stringify(r.rebuild_setup)}` : ''}.`,
+    r.header,
     '',
-    '| figure | median | spread | unit | baseline (median) | ratio median | ratio spread |',
-    '| --- | --- | --- | --- | --- | --- | --- |',
+    '| figure | runs | median | spread | unit | baseline (median) | ratio median | ratio spread |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   for (const name of names) {
     const figs = r.runs.map((run) => run[name]).filter((f): f is Figure => f !== undefined);
     const ratios = figs.map((f) => f.value / f.baseline);
     const [label, base] = LABELS[name] ?? [name, 'baseline'];
     lines.push(
-      `| ${label} | ${fmt(median(figs.map((f) => f.value)), 0)} | ${spread(
+      `| ${label} | ${figs.length} | ${fmt(median(figs.map((f) => f.value)), 0)} | ${spread(
         figs.map((f) => f.value),
         0,
       )} | ${figs[0]?.unit ?? ''} | ${fmt(median(figs.map((f) => f.baseline)), 0)} (${base}) | ${fmt(median(ratios))}× | ${spread(ratios)}× |`,
@@ -182,17 +221,20 @@ function detailTables(r: Result, names: string[]): string[] {
 async function main(): Promise<void> {
   const dir = path.join(__dirname, 'results');
   const print = process.argv.includes('--print');
-  const file =
-    process.argv.slice(2).find((a) => !a.startsWith('--')) ??
-    path.join(
-      dir,
-      fs
-        .readdirSync(dir)
-        .filter((f) => f.endsWith('.json'))
-        .sort()
-        .at(-1) ?? '',
-    );
-  const result = JSON.parse(fs.readFileSync(file, 'utf8')) as Result;
+  const named = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+  const newest = fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()
+    .at(-1);
+  const files = named.length > 0 ? named : [path.join(dir, newest ?? '')];
+  const root = path.join(__dirname, '..');
+  const result = combine(
+    files.map((file) => ({
+      file: path.relative(root, path.resolve(file)),
+      result: JSON.parse(fs.readFileSync(file, 'utf8')) as Result,
+    })),
+  );
   if (print) {
     process.stdout.write(`${tables(result)}\n`);
     return;
@@ -204,17 +246,20 @@ async function main(): Promise<void> {
   const i = text.indexOf(begin);
   const j = text.indexOf(end);
   if (i < 0 || j < i) throw new Error(`BENCHMARKS.md has no ${begin} … ${end} section to fill.`);
-  const source = `From \`${path.relative(path.join(__dirname, '..'), file)}\`.`;
-  const filled = `${text.slice(0, i + begin.length)}\n\n${source} ${tables(result)}\n\n${text.slice(j)}`;
+  const filled = `${text.slice(0, i + begin.length)}\n\n${tables(result)}\n\n${text.slice(j)}`;
   // Written as the format check (`npm run check:static`) wants it: tables aligned by prettier.
+  // Loaded here, not at the top: prettier loads itself by dynamic import, which jest's VM refuses.
+  const { default: prettier } = await import('prettier');
   const options = (await prettier.resolveConfig(doc)) ?? {};
   fs.writeFileSync(doc, await prettier.format(filled, { ...options, filepath: doc }));
-  process.stdout.write(`BENCHMARKS.md tables written from ${file}\n`);
+  process.stdout.write(`BENCHMARKS.md tables written from ${files.join(', ')}\n`);
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(
-    `bench:tables failed: ${err instanceof Error ? err.message : String(err)}\n`,
-  );
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    process.stderr.write(
+      `bench:tables failed: ${err instanceof Error ? err.message : String(err)}\n`,
+    );
+    process.exit(1);
+  });
+}
