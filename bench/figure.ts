@@ -8,6 +8,8 @@ export interface Figure {
   value: number;
   baseline: number;
   unit: string;
+  /** What the baseline is, where it differs from what bench:tables says for the figure. */
+  baseline_label?: string;
   extra?: Record<string, number>;
 }
 

@@ -10,6 +10,7 @@ interface Figure {
   value: number;
   baseline: number;
   unit: string;
+  baseline_label?: string;
   extra?: Record<string, number>;
 }
 interface Result {
@@ -148,7 +149,13 @@ export function tables(r: Result & { header: string }): string {
   for (const name of names) {
     const figs = r.runs.map((run) => run[name]).filter((f): f is Figure => f !== undefined);
     const ratios = figs.map((f) => f.value / f.baseline);
-    const [label, base] = LABELS[name] ?? [name, 'baseline'];
+    const [label, named] = LABELS[name] ?? [name, 'baseline'];
+    const bases = new Set(figs.map((f) => f.baseline_label ?? named));
+    if (bases.size > 1)
+      throw new Error(
+        `The runs measured ${label} against different baselines (${[...bases].join('; ')}); combine only results of one version of the bench for it.`,
+      );
+    const base = [...bases][0] ?? named;
     lines.push(
       `| ${label} | ${figs.length} | ${fmt(median(figs.map((f) => f.value)), 0)} | ${spread(
         figs.map((f) => f.value),

@@ -62,4 +62,18 @@ describe('bench:tables over several result files', () => {
       ]),
     ).toThrow(/q\.json measured mode full with sizes .*combine only results of one mode and size/);
   });
+
+  it('refuses to take one median over runs measured against different baselines', () => {
+    const paired = { ack_c16: { value: 300, baseline: 600, unit: 'acks/s', baseline_label: 'x' } };
+    const combined = combine([
+      { file: 'a.json', result: result([ack(300, 600)]) },
+      { file: 'b.json', result: result([paired]) },
+    ]);
+    expect(() => tables(combined)).toThrow(
+      /against different baselines .*one version of the bench/,
+    );
+    expect(tables(combine([{ file: 'b.json', result: result([paired]) }]))).toContain(
+      '| 600 (x) |',
+    );
+  });
 });
