@@ -6,13 +6,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-interface Figure {
-  value: number;
-  baseline: number;
-  unit: string;
-  baseline_label?: string;
-  extra?: Record<string, number>;
-}
+import type { Figure } from './figure';
+
 interface Result {
   mode: string;
   started_at: string;
