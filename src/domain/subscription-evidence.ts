@@ -2,6 +2,7 @@
 // subscription (created, updated, deleted, reconciled) or an invoice's payment, each recorded on
 // the subscription it names, or stale against what that object already holds. Pure.
 import type { EvidenceHandler as Handler, EvidenceStep, Links } from './evidence-step';
+import { withKey } from './keyed-record';
 import type {
   AccountObjects,
   AuditAction,
@@ -41,7 +42,7 @@ function withSubscription(
   id: string,
   sub: SubscriptionObject,
 ): AccountObjects {
-  return { ...objects, subscriptions: { ...objects.subscriptions, [id]: sub } };
+  return { ...objects, subscriptions: withKey(objects.subscriptions, id, sub) };
 }
 
 interface Snapshot {

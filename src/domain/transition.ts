@@ -5,6 +5,7 @@
 import { type Derived, deriveStatus, nextDeadline } from './derive';
 import { emptyObjects, EVIDENCE } from './evidence';
 import type { EvidenceStep, Links } from './evidence-step';
+import { keyedRecord } from './keyed-record';
 import { emptyAccountColumns, legacyNextTimer } from './legacy-transition';
 import type {
   AccountObjects,
@@ -154,20 +155,22 @@ function unchanged(
 }
 
 function mergeLinks(base: AccountState, links: Links): AccountState {
-  const out: Partial<AccountState> = {};
+  const out: Record<string, unknown> = {};
   for (const key of Object.keys(links) as (keyof Links)[]) {
     const value = links[key];
-    if (value !== null && value !== undefined) Object.assign(out, { [key]: value });
+    if (value !== null && value !== undefined) out[key] = value;
   }
-  return { ...base, ...out };
+  return { ...base, ...(out as Partial<AccountState>) };
 }
 
 /** The per-object versions, as object_key → newest `created` (invoices under `…#invoice`). */
 function versionsOf(objects: AccountObjects): Record<string, string> {
-  const versions: Record<string, string> = {};
-  for (const [id, sub] of Object.entries(objects.subscriptions)) {
-    if (sub.version !== null) versions[`stripe:${id}`] = sub.version;
-    if (sub.payment !== null) versions[`stripe:${id}#invoice`] = sub.payment.at;
+  const versions = keyedRecord<string>();
+  for (const id of Object.keys(objects.subscriptions)) {
+    const sub = objects.subscriptions[id] as SubscriptionObject;
+    const key = `stripe:${id}`;
+    if (sub.version !== null) versions[key] = sub.version;
+    if (sub.payment !== null) versions[`${key}#invoice`] = sub.payment.at;
   }
   if (objects.membership)
     versions[`myasp:${objects.membership.user_id}`] = objects.membership.version;
@@ -214,23 +217,25 @@ function decideRecorded(
   const asOf = latest(base.as_of, event.occurred_at);
   const derived = deriveStatus(objects, asOf);
   const linked = mergeLinks(base, step.links);
-  const merged: AccountState = { ...linked, ...derivedColumns(linked, objects, derived) };
+  const columns = derivedColumns(linked, objects, derived);
   // A timer for a deadline the account has already passed says nothing new. One that moves the
   // evidence clock past a deadline is applied even when the status stays the same.
   const due = event.data.kind === 'timer.fired' ? event.data.due_at : null;
   if (before !== null && due !== null && before.as_of != null && ms(due) <= ms(before.as_of)) {
     return unchanged(input, event, 'ignored', 'timer_obsolete');
   }
-  const statusChanged = before === null || before.status !== merged.status;
+  const statusChanged = before === null || before.status !== columns.status;
+  // The linked row with the derived columns and this event's marks, in one object.
   const next: AccountState = {
-    ...merged,
+    ...linked,
+    ...columns,
     objects,
     as_of: asOf,
     object_versions: versionsOf(objects),
     last_event_id: event.event_id,
     last_event_ts: event.occurred_at,
-    status_since: statusChanged ? event.occurred_at : merged.status_since,
-    status_event_id: statusChanged ? event.event_id : merged.status_event_id,
+    status_since: statusChanged ? event.occurred_at : linked.status_since,
+    status_event_id: statusChanged ? event.event_id : linked.status_event_id,
   };
   return {
     outcome: 'applied',
