@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 
 import { runMigrations } from '../../src/db/migrate';
-import { rebuildProjection } from '../../src/ops/rebuild';
+import { defaultRebuildThreads, rebuildProjection } from '../../src/ops/rebuild';
 import type { Figure } from '../figure';
 import { generateProcessedEvents } from '../rebuild-data';
 
@@ -64,8 +64,13 @@ export async function rebuildScenario(url: string): Promise<Figure> {
       after = Number(r.rows.at(-1)?.processed_seq);
     }
     const scanSeconds = (performance.now() - t0) / 1000;
+    // As `npm run ops -- rebuild-projection` runs it: one thread per core, each over its share.
+    const threads = defaultRebuildThreads();
     const t1 = performance.now();
-    const result = await rebuildProjection(pool, { apply: false });
+    const result = await rebuildProjection(pool, {
+      apply: false,
+      parallel: { databaseUrl: url, threads },
+    });
     const seconds = (performance.now() - t1) / 1000;
     if (!result.ok || result.outcome_mismatches.length > 0 || result.events !== rows) {
       throw new Error(`the rebuild did not reproduce the projection (${result.events} events)`);
@@ -77,6 +82,7 @@ export async function rebuildScenario(url: string): Promise<Figure> {
       extra: {
         events: result.events,
         accounts: result.accounts,
+        threads,
         seconds,
         scan_seconds: scanSeconds,
       },

@@ -19,6 +19,7 @@ import {
 } from './check-item';
 
 export {
+  defaultRebuildThreads,
   rebuildProjection,
   type RebuildOptions,
   type RebuildResult,

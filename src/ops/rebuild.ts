@@ -2,38 +2,39 @@
 // order the workflows processed them, and compare the result with billing_accounts column by
 // column. Because the transition reads no clock, the fold must reproduce the projection exactly;
 // any difference is a defect (or a hand edit) to investigate, and --apply writes the rebuilt rows.
+// The fold is per account, so it can be split over threads by a hash of the account id
+// (rebuild-part.ts does one share, rebuild-thread.ts runs a share on a thread of its own).
+import os from 'node:os';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+
 import type pg from 'pg';
 
 import { withTransaction } from '../db/pool';
-import { listAllAccounts, lockAccountRow, upsertAccount } from '../db/queries/billing-accounts';
-import {
-  type FoldedEvent,
-  listProcessedEvents,
-  toBillingEvent,
-} from '../db/queries/billing-events';
+import { lockAccountRow, upsertAccount } from '../db/queries/billing-accounts';
 import { countProcessedEvents, lastProcessedSeq } from '../db/queries/billing-events-checks';
-import { transition } from '../domain/transition';
-import type { AccountState, Outcome } from '../domain/types';
+import type { AccountState } from '../domain/types';
+import {
+  type ColumnDiff,
+  type OutcomeMismatch,
+  type PartResult,
+  rebuildPart,
+  type RowToWrite,
+} from './rebuild-part';
+import type { ThreadInput, ThreadMessage } from './rebuild-thread';
+
+export { type ColumnDiff, diffAccount, type OutcomeMismatch } from './rebuild-part';
 
 export interface RebuildOptions {
   apply: boolean;
   onProgress?: (done: number, total: number) => void;
   /** Events read per query (default 5000). */
   pageSize?: number;
-}
-
-export interface ColumnDiff {
-  account_id: string;
-  column: keyof AccountState;
-  projection: unknown;
-  rebuilt: unknown;
-}
-
-export interface OutcomeMismatch {
-  event_id: string;
-  account_id: string;
-  stored: Outcome | null;
-  rebuilt: Outcome;
+  /**
+   * Fold on `threads` worker threads, each reading its share of the accounts on a connection of
+   * its own to `databaseUrl`. Without it (or with one thread) the fold runs on the given pool.
+   */
+  parallel?: { databaseUrl: string; threads: number; statementTimeoutMs?: number };
 }
 
 export interface RebuildResult {
@@ -56,130 +57,97 @@ export interface RebuildResult {
   skipped: string[];
 }
 
-interface Fold {
-  states: Map<string, AccountState | null>;
-  lastSeq: Map<string, string>;
-  mismatches: OutcomeMismatch[];
-  events: number;
+/** Threads for the fold by default: one per core, at most four (PostgreSQL reads every share). */
+export function defaultRebuildThreads(): number {
+  return Math.max(1, Math.min(4, os.availableParallelism()));
 }
 
-function foldOne(fold: Fold, row: FoldedEvent): void {
-  const before = fold.states.get(row.account_id) ?? null;
-  const decision = transition(before, toBillingEvent(row));
-  if (decision.outcome !== row.outcome) {
-    fold.mismatches.push({
-      event_id: row.id,
-      account_id: row.account_id,
-      stored: row.outcome,
-      rebuilt: decision.outcome,
+/** The thread's module next to this one: `.ts` under tsx or jest (loaded through tsx), `.js` built. */
+function threadModule(): { file: string; execArgv?: string[] } {
+  const ext = path.extname(__filename);
+  const file = path.join(__dirname, `rebuild-thread${ext}`);
+  return ext === '.ts' ? { file, execArgv: ['--require', require.resolve('tsx/cjs')] } : { file };
+}
+
+function runThread(
+  input: ThreadInput,
+  onEvents: (n: number) => void,
+): {
+  result: Promise<PartResult>;
+  stop: () => void;
+} {
+  const { file, execArgv } = threadModule();
+  const worker = new Worker(file, { workerData: input, ...(execArgv ? { execArgv } : {}) });
+  const result = new Promise<PartResult>((resolve, reject) => {
+    let settled = false;
+    worker.on('message', (m: ThreadMessage) => {
+      if (m.kind === 'events') onEvents(m.events);
+      else if (m.kind === 'done') {
+        settled = true;
+        resolve(m.result);
+      } else {
+        settled = true;
+        reject(new Error(m.message));
+      }
     });
-  }
-  fold.states.set(row.account_id, decision.outcome === 'applied' ? decision.state : before);
-  if (row.processed_seq !== null) fold.lastSeq.set(row.account_id, row.processed_seq);
-  fold.events += 1;
-}
-
-async function foldProcessedEvents(pool: pg.Pool, opts: RebuildOptions): Promise<Fold> {
-  const fold: Fold = { states: new Map(), lastSeq: new Map(), mismatches: [], events: 0 };
-  const total = await countProcessedEvents(pool);
-  const limit = opts.pageSize ?? 5000;
-  let afterSeq: string | undefined;
-  opts.onProgress?.(0, total);
-  for (;;) {
-    const page = await listProcessedEvents(pool, { afterSeq, limit });
-    for (const row of page) foldOne(fold, row);
-    if (page.length > 0) opts.onProgress?.(fold.events, Math.max(total, fold.events));
-    if (page.length < limit) return fold;
-    afterSeq = page[page.length - 1]?.processed_seq ?? undefined;
-  }
-}
-
-type Kind = 'text' | 'time' | 'number' | 'json';
-
-// Every column the projection stores, and how to compare it: timestamps as ISO strings (the
-// database may print "…00Z" as "…00.000Z"), amount as a number, object_versions as an object.
-const COLUMN_KINDS: Record<keyof AccountState, Kind> = {
-  account_id: 'text',
-  provider: 'text',
-  status: 'text',
-  provider_status: 'text',
-  plan: 'text',
-  amount: 'number',
-  email: 'text',
-  myasp_user_id: 'text',
-  stripe_customer_id: 'text',
-  stripe_subscription_id: 'text',
-  trial_end: 'time',
-  scheduled_cancel_at: 'time',
-  grace_until: 'time',
-  status_since: 'time',
-  status_event_id: 'text',
-  last_event_id: 'text',
-  last_event_ts: 'time',
-  object_versions: 'json',
-  objects: 'json',
-  as_of: 'time',
-  status_object: 'text',
-  status_reason: 'text',
-};
-
-function sortKeys(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(sortKeys);
-  if (v === null || typeof v !== 'object') return v;
-  const entries = Object.entries(v as Record<string, unknown>).sort(([a], [b]) =>
-    a < b ? -1 : a > b ? 1 : 0,
-  );
-  return Object.fromEntries(entries.map(([k, x]) => [k, sortKeys(x)]));
-}
-
-function normalize(kind: Kind, v: unknown): unknown {
-  if (v === null || v === undefined) return null;
-  if (kind === 'time') return new Date(v as string).toISOString();
-  if (kind === 'number') return Number(v);
-  if (kind === 'json') return sortKeys(v);
-  return typeof v === 'string' ? v : JSON.stringify(v);
-}
-
-export function diffAccount(projection: AccountState, rebuilt: AccountState): ColumnDiff[] {
-  return (Object.keys(COLUMN_KINDS) as (keyof AccountState)[]).flatMap((column) => {
-    const a = normalize(COLUMN_KINDS[column], projection[column]);
-    const b = normalize(COLUMN_KINDS[column], rebuilt[column]);
-    const same = JSON.stringify(a) === JSON.stringify(b);
-    return same ? [] : [{ account_id: rebuilt.account_id, column, projection: a, rebuilt: b }];
+    worker.on('error', (err) => {
+      settled = true;
+      reject(err);
+    });
+    worker.on('exit', (code) => {
+      if (!settled)
+        reject(
+          new Error(`a rebuild thread stopped (exit code ${code}) before it finished its share.`),
+        );
+    });
   });
+  return { result, stop: () => void worker.terminate() };
 }
 
-interface Comparison {
-  differing: ColumnDiff[];
-  toWrite: AccountState[];
-  matching: number;
-  missing: string[];
-  extra: string[];
-  seenLastEvent: Map<string, string | null>;
-}
-
-function compare(rebuilt: AccountState[], projection: AccountState[]): Comparison {
-  const rows = new Map(projection.map((p) => [p.account_id, p]));
-  const c: Comparison = {
-    differing: [],
-    toWrite: [],
-    matching: 0,
-    missing: [],
-    extra: [],
-    seenLastEvent: new Map(),
-  };
-  for (const state of rebuilt) {
-    const row = rows.get(state.account_id);
-    c.seenLastEvent.set(state.account_id, row?.last_event_id ?? null);
-    const diffs = row ? diffAccount(row, state) : [];
-    if (!row) c.missing.push(state.account_id);
-    if (diffs.length > 0) c.differing.push(...diffs);
-    if (!row || diffs.length > 0) c.toWrite.push(state);
-    else c.matching += 1;
+async function foldInThreads(
+  parallel: NonNullable<RebuildOptions['parallel']>,
+  pageSize: number,
+  onEvents: (n: number) => void,
+): Promise<PartResult[]> {
+  const threads = Array.from({ length: parallel.threads }, (_, index) =>
+    runThread(
+      {
+        databaseUrl: parallel.databaseUrl,
+        part: { index, count: parallel.threads },
+        pageSize,
+        statementTimeoutMs: parallel.statementTimeoutMs ?? 120_000,
+      },
+      onEvents,
+    ),
+  );
+  try {
+    return await Promise.all(threads.map((t) => t.result));
+  } finally {
+    for (const t of threads) t.stop();
   }
-  const produced = new Set(rebuilt.map((s) => s.account_id));
-  c.extra = projection.filter((p) => !produced.has(p.account_id)).map((p) => p.account_id);
-  return c;
+}
+
+const byAccount =
+  <T>(id: (x: T) => string) =>
+  (a: T, b: T) =>
+    id(a) < id(b) ? -1 : id(a) > id(b) ? 1 : 0;
+
+/** The shares as one result, in an order that does not depend on how many there were. */
+function merge(parts: PartResult[]): PartResult {
+  const all = <K extends keyof PartResult>(k: K) => parts.flatMap((p) => p[k] as unknown[]);
+  const sum = (k: 'events' | 'accounts' | 'matching') => parts.reduce((n, p) => n + p[k], 0);
+  return {
+    events: sum('events'),
+    accounts: sum('accounts'),
+    matching: sum('matching'),
+    differing: (all('differing') as ColumnDiff[]).sort(byAccount((d) => d.account_id)),
+    missing: (all('missing') as string[]).sort(),
+    extra: (all('extra') as string[]).sort(),
+    mismatches: (all('mismatches') as PartResult['mismatches']).sort((a, b) =>
+      BigInt(a.seq) < BigInt(b.seq) ? -1 : BigInt(a.seq) > BigInt(b.seq) ? 1 : 0,
+    ),
+    toWrite: (all('toWrite') as RowToWrite[]).sort(byAccount((r) => r.state.account_id)),
+  };
 }
 
 /**
@@ -188,21 +156,20 @@ function compare(rebuilt: AccountState[], projection: AccountState[]): Compariso
  */
 async function writeRebuilt(
   pool: pg.Pool,
-  c: Comparison,
-  fold: Fold,
+  rows: RowToWrite[],
 ): Promise<{ written: string[]; skipped: string[] }> {
   return withTransaction(pool, async (client) => {
     const written: string[] = [];
     const skipped: string[] = [];
-    for (const state of c.toWrite) {
+    for (const { state, seenLastEvent, lastSeq } of rows) {
       const id = state.account_id;
       const rowLast = await lockAccountRow(client, id);
       const seq = await lastProcessedSeq(client, id);
-      if (rowLast !== (c.seenLastEvent.get(id) ?? null) || seq !== (fold.lastSeq.get(id) ?? null)) {
+      if (rowLast !== seenLastEvent || seq !== lastSeq) {
         skipped.push(id);
         continue;
       }
-      await upsertAccount(client, state);
+      await upsertAccount(client, state satisfies AccountState);
       written.push(id);
     }
     return { written, skipped };
@@ -213,23 +180,34 @@ export async function rebuildProjection(
   pool: pg.Pool,
   opts: RebuildOptions,
 ): Promise<RebuildResult> {
-  const fold = await foldProcessedEvents(pool, opts);
-  const rebuilt = [...fold.states.values()].filter((s): s is AccountState => s !== null);
-  const c = compare(rebuilt, await listAllAccounts(pool));
-  const changes = c.toWrite.length > 0;
+  const pageSize = opts.pageSize ?? 5000;
+  const total = await countProcessedEvents(pool);
+  let done = 0;
+  opts.onProgress?.(0, total);
+  const onEvents = (n: number) => {
+    done += n;
+    opts.onProgress?.(done, Math.max(total, done));
+  };
+  const parallel = opts.parallel;
+  const parts =
+    parallel && parallel.threads > 1
+      ? await foldInThreads(parallel, pageSize, onEvents)
+      : [await rebuildPart(pool, { pageSize, onEvents })];
+  const r = merge(parts);
+  const changes = r.toWrite.length > 0;
   const { written, skipped } =
-    opts.apply && changes ? await writeRebuilt(pool, c, fold) : { written: [], skipped: [] };
+    opts.apply && changes ? await writeRebuilt(pool, r.toWrite) : { written: [], skipped: [] };
   const clean = !changes || (opts.apply && skipped.length === 0);
   return {
-    ok: clean && c.extra.length === 0,
+    ok: clean && r.extra.length === 0,
     applied_changes: written.length > 0,
-    events: fold.events,
-    accounts: rebuilt.length,
-    matching: c.matching,
-    differing: c.differing,
-    missing: c.missing,
-    extra: c.extra,
-    outcome_mismatches: fold.mismatches,
+    events: r.events,
+    accounts: r.accounts,
+    matching: r.matching,
+    differing: r.differing,
+    missing: r.missing,
+    extra: r.extra,
+    outcome_mismatches: r.mismatches.map((m) => m.mismatch),
     written,
     skipped,
   };

@@ -57,6 +57,14 @@ describe('billing-ops CLI', () => {
       code: 1,
       stdout: expect.stringMatching(/acct_a\s+plan\s+"hacked"\s+"pro"/),
     });
+    expect(await cli(['rebuild-projection', '--threads', '0'], env)).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('--threads takes a whole number from 1 to 64; got "0".'),
+    });
+    expect(await cli(['rebuild-projection', '--threads', '1'], env)).toMatchObject({
+      code: 1,
+      stdout: dry.stdout,
+    });
     const fixed = await cli(['rebuild-projection', '--apply'], env);
     expect(fixed).toMatchObject({
       code: 0,

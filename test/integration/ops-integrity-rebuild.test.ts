@@ -83,6 +83,64 @@ describe('integrity check and rebuild', () => {
     expect((await integrityCheck(db.pool)).ok).toBe(true);
   });
 
+  it('when the fold is split over worker threads, then every finding is the same as on one thread and --apply restores the rows', async () => {
+    const before = await listAllAccounts(db.pool);
+    await db.pool.query(
+      `UPDATE billing_accounts SET status = 'active' WHERE account_id = 'acct_a'`,
+    );
+    await db.pool.query(`DELETE FROM billing_accounts WHERE account_id = 'myasp:42'`);
+    await db.pool.query(
+      `INSERT INTO billing_accounts (account_id, provider, status, last_event_id)
+       SELECT 'ghost', 'none', 'active', id FROM billing_events WHERE dedupe_key = 'evt_5'`,
+    );
+    try {
+      const onOne = await rebuildProjection(db.pool, { apply: false, pageSize: 4 });
+      expect(onOne).toMatchObject({
+        ok: false,
+        events: 11,
+        accounts: 3,
+        matching: 1,
+        differing: [{ account_id: 'acct_a', column: 'status', projection: 'active' }],
+        missing: ['myasp:42'],
+        extra: ['ghost'],
+      });
+      for (const threads of [2, 3]) {
+        const progress: number[] = [];
+        const split = await rebuildProjection(db.pool, {
+          apply: false,
+          pageSize: 2,
+          parallel: { databaseUrl: db.databaseUrl, threads },
+          onProgress: (done) => progress.push(done),
+        });
+        expect(split).toEqual(onOne);
+        expect(progress.at(-1)).toBe(11);
+      }
+      const fixed = await rebuildProjection(db.pool, {
+        apply: true,
+        parallel: { databaseUrl: db.databaseUrl, threads: 2 },
+      });
+      expect(fixed).toMatchObject({
+        written: ['acct_a', 'myasp:42'],
+        skipped: [],
+        extra: ['ghost'],
+      });
+    } finally {
+      await db.pool.query(`DELETE FROM billing_accounts WHERE account_id = 'ghost'`);
+      await rebuildProjection(db.pool, { apply: true });
+    }
+    expect(await listAllAccounts(db.pool)).toEqual(before);
+  });
+
+  it('when a thread cannot reach the database, then the rebuild fails with the database’s answer', async () => {
+    const wrong = db.databaseUrl.replace(/\/[^/]*$/, '/no_such_database');
+    await expect(
+      rebuildProjection(db.pool, {
+        apply: true,
+        parallel: { databaseUrl: wrong, threads: 2 },
+      }),
+    ).rejects.toThrow(/no_such_database/);
+  });
+
   it('when a row points at another account’s event, then integrity fails and rebuild reports it as extra without deleting it', async () => {
     const { rows } = await db.pool.query<{ id: string }>(
       `SELECT id::text AS id FROM billing_events WHERE dedupe_key = 'evt_5'`,

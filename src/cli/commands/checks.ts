@@ -2,9 +2,11 @@
 import type { Command } from 'commander';
 
 import { listAllAccounts } from '../../db/queries/billing-accounts';
+import { AppError } from '../../domain/errors';
 import { runDailyCheck } from '../../ops/daily-check';
 import {
   dedupeCheck,
+  defaultRebuildThreads,
   integrityCheck,
   rebuildProjection,
   type RebuildResult,
@@ -93,13 +95,21 @@ function writeRebuild(out: NodeJS.WritableStream, r: RebuildResult, apply: boole
   out.write(`${verdict}\n`);
 }
 
-type RebuildOpts = JsonOpt & { apply?: boolean; reloadAll?: boolean };
+type RebuildOpts = JsonOpt & { apply?: boolean; reloadAll?: boolean; threads: string };
 
 async function rebuild(ctx: CliContext, opts: RebuildOpts): Promise<number> {
   const apply = opts.apply === true;
+  const threads = Number(opts.threads);
+  if (!Number.isInteger(threads) || threads < 1 || threads > 64) {
+    throw new AppError(
+      'invalid_threads',
+      `--threads takes a whole number from 1 to 64; got "${opts.threads}".`,
+    );
+  }
   const onProgress = progressReporter(ctx.err, 'rebuild-projection');
   const db = await ctx.db();
-  const result = await rebuildProjection(db, { apply, onProgress });
+  const parallel = { databaseUrl: ctx.settings().databaseUrl, threads };
+  const result = await rebuildProjection(db, { apply, onProgress, parallel });
   // Running account workflows hold the state in memory: tell them to re-read the rewritten rows.
   // After a database restore every workflow is ahead of its row, rewritten or not: --reload-all.
   const toReload = opts.reloadAll
@@ -149,6 +159,11 @@ export function registerCheckCommands(program: Command, run: Runner): void {
       'rebuild billing_accounts from billing_events and compare; --apply rewrites differing rows',
     )
     .option('--apply', 'write the rebuilt rows (one transaction)')
+    .option(
+      '--threads <n>',
+      'fold on n worker threads, each over its share of the accounts (default: one per core, at most 4)',
+      String(defaultRebuildThreads()),
+    )
     .option(
       '--reload-all',
       'tell every account workflow to re-read its row, not only rewritten ones (after a database restore)',

@@ -1,6 +1,7 @@
 import type { GateAccount, GateOverride } from '../../domain/gate';
 import type { AccountState, Outcome } from '../../domain/types';
 import type { Db } from '../pool';
+import { ACCOUNT_PART_HASH, type AccountPart } from './account-part';
 
 const COLUMNS = `account_id, provider, status, provider_status, plan, amount, email, myasp_user_id,
   stripe_customer_id, stripe_subscription_id, trial_end, scheduled_cancel_at, grace_until,
@@ -171,8 +172,13 @@ export async function statusDistribution(db: Db): Promise<Record<string, number>
   return Object.fromEntries(r.rows.map((row) => [row.status, Number(row.n)]));
 }
 
-export async function listAllAccounts(db: Db): Promise<AccountState[]> {
-  const r = await db.query<Row>(`SELECT ${COLUMNS} FROM billing_accounts ORDER BY account_id`);
+export async function listAllAccounts(db: Db, part?: AccountPart): Promise<AccountState[]> {
+  const r = await db.query<Row>(
+    `SELECT ${COLUMNS} FROM billing_accounts
+      WHERE ($1::int IS NULL OR ${ACCOUNT_PART_HASH} % $1::int = $2::int)
+      ORDER BY account_id`,
+    [part?.count ?? null, part?.index ?? null],
+  );
   return r.rows.map(toState);
 }
 

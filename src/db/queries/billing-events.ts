@@ -1,5 +1,6 @@
 import type { BillingEvent, NormalizedEvent, Outcome } from '../../domain/types';
 import type { Db } from '../pool';
+import { ACCOUNT_PART_HASH, type AccountPart } from './account-part';
 
 /** A normalized event once its account is resolved, with the provider's payload as received. */
 export type NewEvent = Omit<NormalizedEvent, 'account_hint'> & {
@@ -129,7 +130,7 @@ export type FoldedEvent = DecisionInputs & Pick<StoredEvent, 'outcome' | 'proces
  */
 export async function listProcessedEvents(
   db: Db,
-  opts: { accountId?: string; afterSeq?: string; limit: number },
+  opts: { accountId?: string; afterSeq?: string; limit: number; part?: AccountPart },
 ): Promise<FoldedEvent[]> {
   const r = await db.query<FoldedEvent>(
     `SELECT id, source, dedupe_key, event_type, account_id, occurred_at, object_key, data,
@@ -138,9 +139,16 @@ export async function listProcessedEvents(
       WHERE processed_seq IS NOT NULL
         AND ($1::text IS NULL OR account_id = $1::text)
         AND processed_seq > COALESCE($2::bigint, 0)
+        AND ($4::int IS NULL OR ${ACCOUNT_PART_HASH} % $4::int = $5::int)
       ORDER BY processed_seq
       LIMIT $3::int`,
-    [opts.accountId ?? null, opts.afterSeq ?? null, opts.limit],
+    [
+      opts.accountId ?? null,
+      opts.afterSeq ?? null,
+      opts.limit,
+      opts.part?.count ?? null,
+      opts.part?.index ?? null,
+    ],
   );
   return r.rows;
 }
