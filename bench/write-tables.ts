@@ -1,8 +1,9 @@
 // Writes BENCHMARKS.md's result tables from `npm run bench` JSON files (the newest in
 // bench/results/ unless some are named; several of one mode and size are combined run by run):
 // median and spread over the runs, each as a ratio to its baseline from the same run. Usage:
-// npm run bench:tables [-- bench/results/<file>.json ...] [--print]
-// (--print: show the tables instead of writing BENCHMARKS.md).
+// npm run bench:tables [-- bench/results/<file>.json[:except=<figure>,…] ...] [--print]
+// (:except= leaves those figures of that file out, e.g. when a later change measured them again;
+// --print: show the tables instead of writing BENCHMARKS.md).
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -95,11 +96,12 @@ const fmt = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
 const spread = (xs: number[], d = 2) => `${fmt(Math.min(...xs), d)}–${fmt(Math.max(...xs), d)}`;
 
 /** One result file's line: when, how long, which commit, which scenarios, how loaded the box was. */
-function describe(file: string, r: Result): string {
+function describe(file: string, r: Result, except: string[] = []): string {
+  const left = except.length ? `; left out here: ${except.join(', ')}` : '';
   const settings =
     r.settings && Object.keys(r.settings).length ? `; settings ${JSON.stringify(r.settings)}` : '';
   const rebuild = r.rebuild_setup ? `; rebuild data ${JSON.stringify(r.rebuild_setup)}` : '';
-  return `\`${file}\`: commit ${r.commit ?? 'not recorded'}, started ${r.started_at}, ${fmt(r.minutes, 1)} minutes, ${r.runs.length} run${r.runs.length === 1 ? '' : 's'} of ${(r.scenarios ?? ['every scenario']).join(', ')}; load average (1/5/15 min) before ${r.machine.load_before.join(' / ')}, after ${r.machine.load_after.join(' / ')}${settings}${rebuild}`;
+  return `\`${file}\`: commit ${r.commit ?? 'not recorded'}, started ${r.started_at}, ${fmt(r.minutes, 1)} minutes, ${r.runs.length} run${r.runs.length === 1 ? '' : 's'} of ${(r.scenarios ?? ['every scenario']).join(', ')}; load average (1/5/15 min) before ${r.machine.load_before.join(' / ')}, after ${r.machine.load_after.join(' / ')}${settings}${rebuild}${left}`;
 }
 
 /**
@@ -107,7 +109,9 @@ function describe(file: string, r: Result): string {
  * figure measured in separate invocations (the full mode's registrations take half an hour a run)
  * still gets its median and spread. Refuses files that measured different things.
  */
-export function combine(sources: { file: string; result: Result }[]): Result & { header: string } {
+export function combine(
+  sources: { file: string; result: Result; except?: string[] }[],
+): Result & { header: string } {
   const first = sources[0]?.result;
   if (!first) throw new Error('Name at least one result file.');
   const sizes = (r: Result) => JSON.stringify({ ...r.sizes, runs: 0 });
@@ -121,14 +125,18 @@ export function combine(sources: { file: string; result: Result }[]): Result & {
         `${file} measured mode ${result.mode} with sizes ${sizes(result)} on ${result.machine.cores} cores, unlike the first file (mode ${first.mode}, ${sizes(first)}, ${first.machine.cores} cores); combine only results of one mode and size.`,
       );
   }
-  const runs = sources.flatMap(({ result }) => result.runs);
+  const without = (run: Record<string, Figure>, except: string[]) =>
+    Object.fromEntries(Object.entries(run).filter(([name]) => !except.includes(name)));
+  const runs = sources
+    .flatMap(({ result, except = [] }) => result.runs.map((run) => without(run, except)))
+    .filter((run) => Object.keys(run).length > 0);
   const header =
     sources.length === 1
       ? `From ${describe(sources[0]?.file ?? '', first)}. ${first.machine.cores} cores (${first.machine.cpu}), Node ${first.machine.node}; sizes ${JSON.stringify(first.sizes)}.`
       : [
           `From ${sources.length} result files, mode \`${first.mode}\`, on ${first.machine.cores} cores (${first.machine.cpu}), Node ${first.machine.node}; sizes ${JSON.stringify({ ...first.sizes, runs: undefined })}; each figure's median and spread are over every run that measured it (the runs column):`,
           '',
-          ...sources.map(({ file, result }) => `- ${describe(file, result)}.`),
+          ...sources.map(({ file, result, except }) => `- ${describe(file, result, except)}.`),
         ].join('\n');
   return { ...first, runs, header };
 }
@@ -232,10 +240,14 @@ async function main(): Promise<void> {
   const files = named.length > 0 ? named : [path.join(dir, newest ?? '')];
   const root = path.join(__dirname, '..');
   const result = combine(
-    files.map((file) => ({
-      file: path.relative(root, path.resolve(file)),
-      result: JSON.parse(fs.readFileSync(file, 'utf8')) as Result,
-    })),
+    files.map((arg) => {
+      const [file = '', except] = arg.split(':except=');
+      return {
+        file: path.relative(root, path.resolve(file)),
+        result: JSON.parse(fs.readFileSync(file, 'utf8')) as Result,
+        ...(except ? { except: except.split(',') } : {}),
+      };
+    }),
   );
   if (print) {
     process.stdout.write(`${tables(result)}\n`);

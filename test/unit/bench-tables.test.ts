@@ -54,6 +54,27 @@ describe('bench:tables over several result files', () => {
     expect(lines.find((l) => l.startsWith('| registered accounts'))).toContain('| 1 | 49 |');
   });
 
+  it('leaves out the figures a file is told to, and says so in its line', () => {
+    const both = (value: number) => ({
+      ...ack(value, 600),
+      rebuild: { value, baseline: 100_000, unit: 'events/s' },
+    });
+    const combined = combine([
+      { file: 'old.json', result: result([both(300)]), except: ['rebuild'] },
+      {
+        file: 'new.json',
+        result: result([{ rebuild: { value: 40_000, baseline: 100_000, unit: 'events/s' } }]),
+      },
+    ]);
+    const lines = tables(combined).split('\n');
+    expect(lines.find((l) => l.startsWith('| acknowledgements, concurrency 16 |'))).toContain(
+      '| 1 | 300 |',
+    );
+    expect(lines.find((l) => l.startsWith('| `rebuild-projection`'))).toContain('| 1 | 40000 |');
+    expect(combined.header).toContain('`old.json`: commit abc1234');
+    expect(combined.header).toContain('left out here: rebuild');
+  });
+
   it('refuses files of different sizes with a sentence saying so', () => {
     expect(() =>
       combine([
