@@ -54,8 +54,10 @@ function machineBusySeconds(): number {
 }
 
 export interface CpuGroups {
-  /** The bench process: API, worker and load generator. */
+  /** The bench process: the service (API, worker), the classic handler; the registrations' load. */
   node: number;
+  /** The load-generator processes (their own count of the CPU their jobs used). */
+  load: number;
   temporal: number;
   postgres: number;
 }
@@ -67,7 +69,7 @@ export class CpuSampler {
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly pids: { temporal: () => number; postgres: number },
+    private readonly pids: { temporal: () => number; postgres: number; load?: () => number },
     private readonly sampleMs = 500,
   ) {}
 
@@ -95,6 +97,7 @@ export class CpuSampler {
     for (const s of this.seen.values()) postgres += s;
     return {
       node: processSeconds(process.pid),
+      load: this.pids.load?.() ?? 0,
       temporal: processSeconds(this.pids.temporal()),
       postgres,
       machine: machineBusySeconds(),
@@ -113,10 +116,11 @@ export function cpuShares(
 ): Record<string, number> {
   const capacity = Math.max(1e-9, seconds * os.cpus().length);
   const d = (k: keyof CpuGroups | 'machine') => Math.max(0, after[k] - before[k]);
-  const ours = d('node') + d('temporal') + d('postgres');
+  const ours = d('node') + d('load') + d('temporal') + d('postgres');
   const round = (x: number) => Math.round((x / capacity) * 1000) / 1000;
   return {
     cpu_node: round(d('node')),
+    cpu_load: round(d('load')),
     cpu_temporal: round(d('temporal')),
     cpu_postgres: round(d('postgres')),
     cpu_other: round(Math.max(0, d('machine') - ours)),

@@ -19,7 +19,8 @@ import { startEmbeddedPostgres, startTemporalDevServer } from '../src/dev/local-
 import { type Role, type Running, runServices } from '../src/runtime';
 import { CpuSampler, cpuShares } from './cpu';
 import type { Figure } from './figure';
-import { ADMIN, classicService, drained, load, post, SECRET } from './load';
+import { ADMIN, classicService, drained, SECRET } from './load';
+import { generatorCpuSeconds, loadElsewhere } from './load-plan';
 import {
   benchSettings,
   devServerArgsFromEnv,
@@ -91,9 +92,15 @@ async function oneRun(run: number, stack: Stack): Promise<Figures> {
   let classic16: number | undefined;
   const classicRate16 = async () =>
     (classic16 ??= (
-      await load(SIZES.ack, 16, (i) =>
-        post(`${classic.url}/webhooks/stripe`, `k${tag}_${i % 1000}`),
-      )
+      await loadElsewhere({
+        requests: SIZES.ack,
+        pace: { concurrency: 16 },
+        plan: {
+          kind: 'stripe',
+          url: `${classic.url}/webhooks/stripe`,
+          accounts: { prefix: `k${tag}_`, modulo: 1000 },
+        },
+      })
     ).perSecond);
   try {
     const service = await startService(databaseUrl, temporalAddress, 'all', `bench-${tag}`);
@@ -154,9 +161,9 @@ async function oneRun(run: number, stack: Stack): Promise<Figures> {
     }
     if (ONLY.has('burst')) {
       const registered = ONLY.has('registered') ? Math.min(SIZES.accounts, SIZES.burst) : 0;
-      const accountOf = (a: number) => (a < registered ? `g${tag}_${a}` : `u${tag}_${a}`);
+      const who = { prefix: `u${tag}_`, first: { below: registered, prefix: `g${tag}_` } };
       figures.renewal_burst = await measured(stack, () =>
-        renewalBurst(ctx, classic.url, accountOf, SIZES.burst),
+        renewalBurst(ctx, classic.url, who, SIZES.burst),
       );
     }
     // 5. Fixed rates over 1,000 distinct accounts: a quarter and half of the classic rate.
@@ -171,14 +178,18 @@ async function oneRun(run: number, stack: Stack): Promise<Figures> {
     if (ONLY.has('split')) {
       // Its own classic baseline, the same load measured just before: the box's speed drifts over a
       // run (the acknowledgements figure is many minutes earlier), and this ratio meets a target.
-      const base = await load(SIZES.backlog, 16, (i) =>
-        post(`${classic.url}/webhooks/stripe`, `k${tag}_split_${i % 1000}`),
-      );
+      const webhooks = (url: string, prefix: string) =>
+        loadElsewhere({
+          requests: SIZES.backlog,
+          pace: { concurrency: 16 },
+          plan: { kind: 'stripe', url, accounts: { prefix, modulo: 1000 } },
+        });
+      const base = await webhooks(`${classic.url}/webhooks/stripe`, `k${tag}_split_`);
       api = await startService(databaseUrl, temporalAddress, 'api', `bench-${tag}-split`);
       const apiUrl = `${api.info.apiUrl}/webhooks/stripe`;
       const prefix = `b${tag}_`;
       figures.ack_c16_api_only = await measured(stack, async () => {
-        const apiOnly = await load(SIZES.backlog, 16, (i) => post(apiUrl, `${prefix}${i % 1000}`));
+        const apiOnly = await webhooks(apiUrl, prefix);
         return {
           value: apiOnly.perSecond,
           baseline: base.perSecond,
@@ -243,7 +254,11 @@ async function main(): Promise<void> {
     dbFilename: temporalDbFile,
     extraArgs: devServerArgsFromEnv(),
   });
-  const cpu = new CpuSampler({ temporal: () => temporal.pid, postgres: pgServer.pid });
+  const cpu = new CpuSampler({
+    temporal: () => temporal.pid,
+    postgres: pgServer.pid,
+    load: generatorCpuSeconds,
+  });
   cpu.start();
   const runs: Figures[] = [];
   const loadBefore = loadAverage();

@@ -81,7 +81,8 @@ const DETAILS: [string, string][] = [
 ];
 
 const CPU: [string, string][] = [
-  ['cpu_node', 'service + load (node)'],
+  ['cpu_node', 'bench process (node)'],
+  ['cpu_load', 'load generator (its own process)'],
   ['cpu_temporal', 'Temporal dev server'],
   ['cpu_postgres', 'PostgreSQL'],
   ['cpu_other', 'other work on the machine'],
@@ -221,7 +222,10 @@ function detailTables(r: Result, names: string[]): string[] {
       `| --- | ${CPU.map(() => '---').join(' | ')} |`,
     );
     for (const name of withCpu) {
-      const cells = CPU.map(([k]) => `${fmt(medianOf(r, name, k) * 100, 0)} %`);
+      const cells = CPU.map(([k]) => {
+        const m = medianOf(r, name, k);
+        return Number.isNaN(m) ? 'in the bench process' : `${fmt(m * 100, 0)} %`;
+      });
       lines.push(`| ${LABELS[name]?.[0] ?? name} | ${cells.join(' | ')} |`);
     }
   }

@@ -1,7 +1,7 @@
 // Acknowledgements at a given concurrency over 1,000 accounts: the service against the classic
 // design, each taking the same number of signed webhooks.
 import type { Figure } from '../figure';
-import { load, post } from '../load';
+import { loadElsewhere } from '../load-plan';
 
 export interface AckRun {
   classicUrl: string;
@@ -16,11 +16,15 @@ export interface AckRun {
 
 export async function acknowledgements(run: AckRun): Promise<Figure> {
   const { classicUrl, url, tag, requests, concurrency: c } = run;
-  const base = await load(requests, c, (i) =>
-    post(`${classicUrl}/webhooks/stripe`, `c${tag}_${c}_${i % 1000}`),
-  );
+  const job = (url: string, prefix: string) =>
+    loadElsewhere({
+      requests,
+      pace: { concurrency: c },
+      plan: { kind: 'stripe', url, accounts: { prefix, modulo: 1000 } },
+    });
+  const base = await job(`${classicUrl}/webhooks/stripe`, `c${tag}_${c}_`);
   run.onBaseline?.(base.perSecond);
-  const ours = await load(requests, c, (i) => post(url, `a${tag}_${c}_${i % 1000}`));
+  const ours = await job(url, `a${tag}_${c}_`);
   return {
     value: ours.perSecond,
     baseline: base.perSecond,

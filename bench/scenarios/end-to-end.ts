@@ -1,11 +1,10 @@
 // Sustained end-to-end: from the first request until every acknowledged event is applied, over a
 // few busy accounts or many distinct ones.
-import { performance } from 'node:perf_hooks';
-
 import type pg from 'pg';
 
 import type { Figure } from '../figure';
-import { drained, load, post } from '../load';
+import { drained } from '../load';
+import { epochMs, loadElsewhere } from '../load-plan';
 
 export interface EndToEndRun {
   pool: pg.Pool;
@@ -20,12 +19,16 @@ export interface EndToEndRun {
 export async function endToEnd(run: EndToEndRun): Promise<Figure> {
   const { pool, classicUrl, url, tag, events, accounts } = run;
   const prefix = `e${tag}_${accounts}_`;
-  const base = await load(events, 16, (i) =>
-    post(`${classicUrl}/webhooks/stripe`, `${prefix}c${i % accounts}`),
-  );
-  const t0 = performance.now();
-  await load(events, 16, (i) => post(url, `${prefix}${i % accounts}`));
+  const job = (target: string, to: string) =>
+    loadElsewhere({
+      requests: events,
+      pace: { concurrency: 16 },
+      plan: { kind: 'stripe', url: target, accounts: { prefix: to, modulo: accounts } },
+    });
+  const base = await job(`${classicUrl}/webhooks/stripe`, `${prefix}c`);
+  // From the first request (the generator process starts first) until every event is applied.
+  const { started_at_ms } = await job(url, prefix);
   await drained(pool, prefix);
-  const perSecond = events / ((performance.now() - t0) / 1000);
+  const perSecond = events / ((epochMs() - started_at_ms) / 1000);
   return { value: perSecond, baseline: base.perSecond, unit: 'events/s applied' };
 }

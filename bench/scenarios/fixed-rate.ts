@@ -2,7 +2,8 @@
 import { performance } from 'node:perf_hooks';
 
 import type { Figure } from '../figure';
-import { drained, pendingCount, post } from '../load';
+import { drained, pendingCount } from '../load';
+import { epochMs, loadElsewhere } from '../load-plan';
 import type { ScaleContext } from './context';
 
 /** Least-squares slope of (t, y): how fast the backlog grows, in events per second. */
@@ -29,34 +30,29 @@ export async function fixedRate(
   const prefix = `h${ctx.tag}_${Math.round(fraction * 100)}_`;
   const n = Math.max(1, Math.round(rate * seconds));
   const since = new Date();
-  const t0 = performance.now();
-  const samples: [number, number][] = [];
+  const stamped: [number, number][] = [];
   let sending = true;
   const sampler = (async () => {
     while (sending) {
-      samples.push([(performance.now() - t0) / 1000, await pendingCount(ctx.pool, prefix)]);
+      stamped.push([epochMs(), await pendingCount(ctx.pool, prefix)]);
       await new Promise((res) => setTimeout(res, 1000));
     }
   })();
-  let inFlight = 0;
-  const sends: Promise<void>[] = [];
-  for (let i = 0; i < n; i++) {
-    const due = t0 + (i / rate) * 1000;
-    const wait = due - performance.now();
-    if (wait > 0) await new Promise((res) => setTimeout(res, wait));
-    // Bounded: at most 64 requests in flight; a request whose turn finds them all busy is skipped.
-    if (inFlight >= 64) continue;
-    inFlight += 1;
-    sends.push(
-      post(`${ctx.apiUrl}/webhooks/stripe`, `${prefix}${i % 1000}`).finally(
-        () => void (inFlight -= 1),
-      ),
-    );
-  }
-  await Promise.all(sends);
+  // Bounded: at most 64 requests in flight; a request whose turn finds them all busy is skipped.
+  const sent = await loadElsewhere({
+    requests: n,
+    pace: { rate, maxInFlight: 64 },
+    plan: {
+      kind: 'stripe',
+      url: `${ctx.apiUrl}/webhooks/stripe`,
+      accounts: { prefix, modulo: 1000 },
+    },
+  });
   sending = false;
   await sampler;
-  const window = (performance.now() - t0) / 1000;
+  // Seconds since the generator's first request (its process starts first).
+  const samples = stamped.map(([t, y]): [number, number] => [(t - sent.started_at_ms) / 1000, y]);
+  const window = (epochMs() - sent.started_at_ms) / 1000;
   const pendingEnd = await pendingCount(ctx.pool, prefix);
   const tDrain = performance.now();
   await drained(ctx.pool, prefix);
@@ -66,19 +62,20 @@ export async function fixedRate(
        FROM billing_events WHERE account_id LIKE $1 AND received_at >= $2::timestamptz`,
     [`${prefix}%`, since.toISOString()],
   );
-  const sent = stats.rows[0]?.sent ?? 0;
+  const stored = stats.rows[0]?.sent ?? 0;
   const secondHalf = samples.filter(([t]) => t >= window / 2);
   return {
-    value: (sent - pendingEnd) / window,
-    baseline: sent / window,
+    value: (stored - pendingEnd) / window,
+    baseline: stored / window,
     unit: 'events/s applied while sending',
     extra: {
       offered_per_s: rate,
-      sent,
+      sent: stored,
+      skipped: sent.skipped,
       pending_end: pendingEnd,
       pending_max: Math.max(0, ...samples.map(([, y]) => y)),
       pending_growth_per_s_second_half: slope(secondHalf),
-      events_per_wakeup: sent / Math.max(1, stats.rows[0]?.wakeups ?? 0),
+      events_per_wakeup: stored / Math.max(1, stats.rows[0]?.wakeups ?? 0),
       drain_seconds_after: drainSeconds,
     },
   };

@@ -4,7 +4,8 @@ import type pg from 'pg';
 
 import type { Running } from '../../src/runtime';
 import type { Figure } from '../figure';
-import { ADMIN, drained, load, post } from '../load';
+import { drained } from '../load';
+import { loadElsewhere, type Plan } from '../load-plan';
 
 /** Accounts with a projection row for the gate when the e2e scenario made none: 50 made here. */
 export async function seedGateAccounts(
@@ -13,8 +14,14 @@ export async function seedGateAccounts(
   tag: string,
   pool: pg.Pool,
 ): Promise<void> {
-  await load(50, 16, (i) => post(`${all.info.apiUrl}/webhooks/stripe`, `e${tag}_50_${i}`));
-  await load(50, 16, (i) => post(`${classicUrl}/webhooks/stripe`, `e${tag}_50_c${i}`));
+  const seed = (url: string, prefix: string) =>
+    loadElsewhere({
+      requests: 50,
+      pace: { concurrency: 16 },
+      plan: { kind: 'stripe', url: `${url}/webhooks/stripe`, accounts: { prefix } },
+    });
+  await seed(all.info.apiUrl ?? '', `e${tag}_50_`);
+  await seed(classicUrl, `e${tag}_50_c`);
   await drained(pool, `e${tag}_50_`);
 }
 
@@ -27,14 +34,20 @@ export async function gateFigure(
   requests: number,
 ): Promise<Figure> {
   const n = concurrency === 1 ? Math.min(requests, 1000) : requests;
-  const gateBase = await load(n, concurrency, (i) =>
-    fetch(`${classicUrl}/gate/e${tag}_50_c${i % 50}`).then(answered200),
-  );
-  const gate = await load(n, concurrency, (i) =>
-    fetch(`${all.info.apiUrl}/v1/gate/e${tag}_50_${i % 50}/confirm`, {
-      headers: { authorization: `Bearer ${ADMIN}` },
-    }).then(answered200),
-  );
+  const gets = (plan: Extract<Plan, { kind: 'get' }>) =>
+    loadElsewhere({ requests: n, pace: { concurrency }, plan });
+  const gateBase = await gets({
+    kind: 'get',
+    url: `${classicUrl}/gate/`,
+    accounts: { prefix: `e${tag}_50_c`, modulo: 50 },
+  });
+  const gate = await gets({
+    kind: 'get',
+    url: `${all.info.apiUrl}/v1/gate/`,
+    accounts: { prefix: `e${tag}_50_`, modulo: 50 },
+    suffix: '/confirm',
+    admin: true,
+  });
   return {
     value: gate.perSecond,
     baseline: gateBase.perSecond,
@@ -46,12 +59,4 @@ export async function gateFigure(
       baseline_p99_ms: gateBase.p99,
     },
   };
-}
-
-/** Every answer counted must be a real answer, not a refusal (a 429 is cheap and fast). */
-async function answered200(res: Response): Promise<void> {
-  const body = await res.arrayBuffer();
-  if (res.status !== 200) {
-    throw new Error(`${res.url} answered ${res.status}: ${Buffer.from(body).toString('utf8')}`);
-  }
 }

@@ -1,21 +1,7 @@
 // Scale scenario: a renewal day, every account's renewal webhooks at once.
-import { performance } from 'node:perf_hooks';
-
-import {
-  invoicePaid,
-  invoicePaymentSucceeded,
-  type StripeEventJson,
-  subscriptionUpdated,
-} from '../../test/fixtures/stripe';
 import type { Figure } from '../figure';
-import { type eventIds, load, post } from '../load';
+import { accountOf, type Accounts, epochMs, loadElsewhere, RENEWAL_EVENTS } from '../load-plan';
 import type { ScaleContext } from './context';
-
-const RENEWAL: ((ids: ReturnType<typeof eventIds>) => StripeEventJson)[] = [
-  (ids) => invoicePaid(ids),
-  (ids) => invoicePaymentSucceeded(ids),
-  (ids) => subscriptionUpdated({ ...ids, previousAttributes: { status: 'past_due' } }),
-];
 
 /**
  * A renewal day: every account's `invoice.paid`, `invoice.payment_succeeded` and
@@ -25,19 +11,25 @@ const RENEWAL: ((ids: ReturnType<typeof eventIds>) => StripeEventJson)[] = [
 export async function renewalBurst(
   ctx: ScaleContext,
   classicUrl: string,
-  accountOf: (i: number) => string,
+  who: Accounts,
   accounts: number,
 ): Promise<Figure> {
-  const n = accounts * RENEWAL.length;
-  const pick = (i: number) => RENEWAL[i % RENEWAL.length] as (typeof RENEWAL)[number];
-  const account = (i: number) => accountOf(Math.floor(i / RENEWAL.length));
-  const base = await load(n, 16, (i) =>
-    post(`${classicUrl}/webhooks/stripe`, `c${account(i)}`, pick(i)),
-  );
+  const n = accounts * RENEWAL_EVENTS;
+  const burst = (url: string, to: Accounts) =>
+    loadElsewhere({
+      requests: n,
+      pace: { concurrency: 16 },
+      plan: { kind: 'stripe', url, accounts: { ...to, per: RENEWAL_EVENTS }, events: 'renewal' },
+    });
+  // The classic design's accounts: the same ids with a `c` in front.
+  const classic: Accounts = {
+    prefix: `c${who.prefix}`,
+    ...(who.first ? { first: { ...who.first, prefix: `c${who.first.prefix}` } } : {}),
+  };
+  const base = await burst(`${classicUrl}/webhooks/stripe`, classic);
   const since = new Date();
-  const t0 = performance.now();
-  const acks = await load(n, 16, (i) => post(`${ctx.apiUrl}/webhooks/stripe`, account(i), pick(i)));
-  const accountIds = Array.from({ length: accounts }, (_, a) => accountOf(a));
+  const acks = await burst(`${ctx.apiUrl}/webhooks/stripe`, who);
+  const accountIds = Array.from({ length: accounts }, (_, a) => accountOf(who, a));
   const deadline = Date.now() + 30 * 60_000;
   for (;;) {
     const r = await ctx.pool.query<{ n: number }>(
@@ -49,7 +41,7 @@ export async function renewalBurst(
     if (Date.now() > deadline) throw new Error('the renewal burst was not applied in 30 minutes');
     await new Promise((res) => setTimeout(res, 200));
   }
-  const seconds = (performance.now() - t0) / 1000;
+  const seconds = (epochMs() - acks.started_at_ms) / 1000;
   const s = await ctx.pool.query<{ worst: number; p50: number; wakeups: number }>(
     `SELECT extract(epoch FROM max(processed_at - received_at))::float8 AS worst,
             extract(epoch FROM percentile_cont(0.5) WITHIN GROUP (ORDER BY processed_at - received_at))::float8 AS p50,

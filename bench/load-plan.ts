@@ -1,0 +1,164 @@
+// What the load generator sends, as plain data, so it can run in a process of its own
+// (load-process.ts): whose webhook or gate request number i is, and at what pace. Bounded: a job
+// sends a fixed number of requests and stops.
+import { fork } from 'node:child_process';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+
+import {
+  invoicePaid,
+  invoicePaymentFailed,
+  invoicePaymentSucceeded,
+  type StripeEventJson,
+  subscriptionUpdated,
+} from '../test/fixtures/stripe';
+import { ADMIN, type eventIds, type Load, load, post } from './load';
+
+/** Request i's account: prefix + floor(i / per) % modulo (indexes below `first.below` use its prefix). */
+export interface Accounts {
+  prefix: string;
+  modulo?: number;
+  per?: number;
+  first?: { below: number; prefix: string };
+}
+
+export type Plan =
+  /** Signed Stripe webhooks: `invoice.payment_failed`, or a renewal's three events in turn. */
+  | { kind: 'stripe'; url: string; accounts: Accounts; events?: 'payment_failed' | 'renewal' }
+  /** GET url + account + suffix, with the admin token when `admin`. */
+  | { kind: 'get'; url: string; accounts: Accounts; suffix?: string; admin?: boolean };
+
+export type Pace =
+  | { concurrency: number }
+  /** Open loop: request i is due at i / rate s; one due while `maxInFlight` are out is skipped. */
+  | { rate: number; maxInFlight: number };
+
+export interface LoadJob {
+  requests: number;
+  pace: Pace;
+  plan: Plan;
+}
+
+/** What the generator process answers. */
+export type JobAnswer = { ok: true; result: JobResult } | { ok: false; message: string };
+
+export interface JobResult extends Load {
+  /** Requests skipped by an open-loop pace. */
+  skipped: number;
+  /** CPU seconds the generator used for the job. */
+  cpu_seconds: number;
+  /** When the first request went out, in ms since the epoch (sub-millisecond). */
+  started_at_ms: number;
+}
+
+/** Now, in the unit of `started_at_ms`, comparable across processes. */
+export const epochMs = (): number => performance.timeOrigin + performance.now();
+
+const RENEWAL: ((ids: ReturnType<typeof eventIds>) => StripeEventJson)[] = [
+  (ids) => invoicePaid(ids),
+  (ids) => invoicePaymentSucceeded(ids),
+  (ids) => subscriptionUpdated({ ...ids, previousAttributes: { status: 'past_due' } }),
+];
+/** Events per account in a renewal. */
+export const RENEWAL_EVENTS = RENEWAL.length;
+
+export function accountOf(a: Accounts, i: number): string {
+  const index = Math.floor(i / (a.per ?? 1)) % (a.modulo ?? Number.MAX_SAFE_INTEGER);
+  return `${a.first && index < a.first.below ? a.first.prefix : a.prefix}${index}`;
+}
+
+/** Every answer counted must be a real answer, not a refusal (a 429 is cheap and fast). */
+async function answered200(res: Response): Promise<void> {
+  const body = await res.arrayBuffer();
+  if (res.status !== 200) {
+    throw new Error(`${res.url} answered ${res.status}: ${Buffer.from(body).toString('utf8')}`);
+  }
+}
+
+function sender(plan: Plan): (i: number) => Promise<void> {
+  if (plan.kind === 'stripe') {
+    const make = (i: number) =>
+      plan.events === 'renewal'
+        ? (RENEWAL[i % RENEWAL.length] as (typeof RENEWAL)[number])
+        : invoicePaymentFailed;
+    return (i) => post(plan.url, accountOf(plan.accounts, i), make(i));
+  }
+  const headers = plan.admin ? { authorization: `Bearer ${ADMIN}` } : undefined;
+  return (i) =>
+    fetch(`${plan.url}${accountOf(plan.accounts, i)}${plan.suffix ?? ''}`, { headers }).then(
+      answered200,
+    );
+}
+
+async function openLoop(
+  n: number,
+  rate: number,
+  maxInFlight: number,
+  send: (i: number) => Promise<void>,
+) {
+  const t0 = performance.now();
+  let inFlight = 0;
+  let skipped = 0;
+  const sends: Promise<void>[] = [];
+  for (let i = 0; i < n; i++) {
+    const wait = t0 + (i / rate) * 1000 - performance.now();
+    if (wait > 0) await new Promise((res) => setTimeout(res, wait));
+    if (inFlight >= maxInFlight) {
+      skipped += 1;
+      continue;
+    }
+    inFlight += 1;
+    sends.push(send(i).finally(() => void (inFlight -= 1)));
+  }
+  await Promise.all(sends);
+  const seconds = (performance.now() - t0) / 1000;
+  return {
+    requests: n - skipped,
+    seconds,
+    perSecond: (n - skipped) / seconds,
+    p50: NaN,
+    p99: NaN,
+    skipped,
+  };
+}
+
+/** Runs one job here, in this process. */
+export async function runJob(job: LoadJob): Promise<JobResult> {
+  const send = sender(job.plan);
+  const cpu0 = process.cpuUsage();
+  const started = epochMs();
+  const result =
+    'concurrency' in job.pace
+      ? { ...(await load(job.requests, job.pace.concurrency, send)), skipped: 0 }
+      : await openLoop(job.requests, job.pace.rate, job.pace.maxInFlight, send);
+  const cpu = process.cpuUsage(cpu0);
+  return { ...result, cpu_seconds: (cpu.user + cpu.system) / 1e6, started_at_ms: started };
+}
+
+let generatorCpu = 0;
+/** CPU seconds every finished generator process used for its jobs. */
+export const generatorCpuSeconds = (): number => generatorCpu;
+
+/** Runs one job in a load-generator process of its own (forked under tsx), and waits for it. */
+export function loadElsewhere(job: LoadJob): Promise<JobResult> {
+  const child = fork(path.join(__dirname, 'load-process.ts'), [], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  return new Promise<JobResult>((resolve, reject) => {
+    let answered = false;
+    child.once('message', (a: JobAnswer) => {
+      answered = true;
+      if (a.ok) {
+        generatorCpu += a.result.cpu_seconds;
+        resolve(a.result);
+      } else reject(new Error(`the load generator failed: ${a.message}`));
+    });
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      if (!answered)
+        reject(new Error(`the load generator exited (code ${code}) before answering.`));
+    });
+    child.send(job);
+  });
+}
