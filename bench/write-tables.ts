@@ -224,7 +224,7 @@ function detailTables(r: Result, names: string[]): string[] {
     for (const name of withCpu) {
       const cells = CPU.map(([k]) => {
         const m = medianOf(r, name, k);
-        return Number.isNaN(m) ? 'in the bench process' : `${fmt(m * 100, 0)} %`;
+        return Number.isNaN(m) ? '—' : `${fmt(m * 100, 0)} %`;
       });
       lines.push(`| ${LABELS[name]?.[0] ?? name} | ${cells.join(' | ')} |`);
     }

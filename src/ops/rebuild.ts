@@ -13,7 +13,6 @@ import type pg from 'pg';
 import { withTransaction } from '../db/pool';
 import { lockAccountRow, upsertAccount } from '../db/queries/billing-accounts';
 import { countProcessedEvents, lastProcessedSeq } from '../db/queries/billing-events-checks';
-import type { AccountState } from '../domain/types';
 import {
   type ColumnDiff,
   type OutcomeMismatch,
@@ -169,7 +168,7 @@ async function writeRebuilt(
         skipped.push(id);
         continue;
       }
-      await upsertAccount(client, state satisfies AccountState);
+      await upsertAccount(client, state);
       written.push(id);
     }
     return { written, skipped };
