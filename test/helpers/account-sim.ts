@@ -30,6 +30,7 @@ export class AccountSim {
   private readonly decided = new Map<string, Decision>();
   private seq = 0;
   private clock = 0;
+  private lastTimerKey: string | null = null;
 
   constructor(private readonly opts: SimOptions = {}) {}
 
@@ -119,14 +120,21 @@ export class AccountSim {
     for (const e of events) this.deliver(e);
   }
 
-  /** Lets the clock pass `at`, firing each timer due by then, as the workflow would. */
+  /**
+   * Lets the clock pass `at`, firing each timer due by then, as the workflow would: a deadline
+   * already behind the clock (an older event, delivered late, moved the account back before it)
+   * fires at once, and one timer fires once per state (the workflow's timer key: kind, due time
+   * and the state's last event).
+   */
   advanceTo(at: string): void {
     const target = Date.parse(at);
     for (let guard = 0; guard < 100; guard += 1) {
       const timer = nextTimer(this.state);
       if (timer === null || Date.parse(timer.due_at) > target) break;
-      if (Date.parse(timer.due_at) < this.clock) break;
-      this.clock = Date.parse(timer.due_at) + 1;
+      const key = `${timer.timer}:${timer.due_at}:${this.state?.last_event_id ?? ''}`;
+      if (key === this.lastTimerKey) break;
+      this.lastTimerKey = key;
+      this.clock = Math.max(this.clock, Date.parse(timer.due_at) + 1);
       const fired = this.api(
         { kind: 'timer.fired', timer: timer.timer, due_at: timer.due_at },
         timer.due_at,

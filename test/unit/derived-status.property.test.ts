@@ -20,6 +20,10 @@ import { AccountSim, iso } from '../helpers/account-sim';
 const DAY = 86_400;
 const T0 = DEFAULT_CREATED;
 const NUM_RUNS = Number(process.env.PROPERTY_RUNS ?? 3000);
+// A failure prints its seed and path: FC_SEED=<seed> FC_PATH=<path> replays exactly that case.
+const REPLAY = process.env.FC_SEED
+  ? { seed: Number(process.env.FC_SEED), path: process.env.FC_PATH, endOnFailure: true }
+  : {};
 
 // ---------------------------------------------------------------------------------------------
 // The model: what each object really is
@@ -400,7 +404,7 @@ describe('derived status (property)', () => {
           }
         },
       ),
-      { numRuns: NUM_RUNS },
+      { numRuns: NUM_RUNS, ...REPLAY },
     );
   });
 });

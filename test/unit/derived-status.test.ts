@@ -102,6 +102,28 @@ describe.each(PAYLOAD_SHAPES)('derived status (%s payloads)', (shape: PayloadSha
     });
   });
 
+  describe('a deadline already behind the clock', () => {
+    it('when a late event moves the trial end back before now, then the trial-end timer fires at once and the trial is over', () => {
+      const sim = new AccountSim();
+      sim.deliver(sim.register(iso(T + 14 * DAY), iso(T)));
+      sim.deliver(sim.myasp('u1', '1', iso(T)));
+      const trialing = sub('sub_1', T + DAY, { status: 'trialing', trialEnd: T + 15 * DAY });
+      sim.deliver(sim.stripe(subscriptionCreated(trialing)), iso(T + DAY));
+      // The subscription's own trial runs a day past the registration's.
+      sim.advanceTo(iso(T + 14 * DAY + 3));
+      expect(sim.status).toBe('early_payment');
+      // Its deletion, sent on day 1 and delivered now, puts the trial end back on day 14: passed.
+      sim.deliver(
+        sim.stripe(subscriptionDeleted(sub('sub_1', T + DAY + 1))),
+        iso(T + 14 * DAY + 3),
+      );
+      expect(nextTimer(sim.state)).toEqual({ timer: 'trial_end', due_at: iso(T + 14 * DAY) });
+      sim.advanceTo(iso(T + 14 * DAY + 4));
+      expect(sim.decisions.at(-1)?.event.source).toBe('timer');
+      expect(sim.status).toBe('active');
+    });
+  });
+
   describe('provider evidence undoes a timer', () => {
     const periodEnd = T + 30 * DAY;
     function canceledByTimer(): AccountSim {
