@@ -36,15 +36,21 @@ export interface RowToWrite {
   lastSeq: string | null;
 }
 
-/** What one share found; plain data, so it can cross from a thread. */
-export interface PartResult {
+/** What a rebuild finds, in a share or over every account. */
+export interface Findings {
   events: number;
   /** Accounts the events produce. */
   accounts: number;
   matching: number;
   differing: ColumnDiff[];
+  /** Accounts the events produce that have no billing_accounts row. */
   missing: string[];
+  /** billing_accounts rows no processed event produces. Never deleted, only reported. */
   extra: string[];
+}
+
+/** What one share found; plain data, so it can cross from a thread. */
+export interface PartResult extends Findings {
   /** With the processed_seq of each event, to merge the shares in processed order. */
   mismatches: { seq: string; mismatch: OutcomeMismatch }[];
   toWrite: RowToWrite[];

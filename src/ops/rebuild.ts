@@ -15,6 +15,7 @@ import { lockAccountRow, upsertAccount } from '../db/queries/billing-accounts';
 import { countProcessedEvents, lastProcessedSeq } from '../db/queries/billing-events-checks';
 import {
   type ColumnDiff,
+  type Findings,
   type OutcomeMismatch,
   type PartResult,
   rebuildPart,
@@ -36,19 +37,10 @@ export interface RebuildOptions {
   parallel?: { databaseUrl: string; threads: number; statementTimeoutMs?: number };
 }
 
-export interface RebuildResult {
+export interface RebuildResult extends Findings {
   /** Nothing differs (or, with apply, everything that differed was rewritten). */
   ok: boolean;
   applied_changes: boolean;
-  events: number;
-  /** Accounts the events produce. */
-  accounts: number;
-  matching: number;
-  differing: ColumnDiff[];
-  /** Accounts the events produce that have no billing_accounts row. */
-  missing: string[];
-  /** billing_accounts rows no processed event produces. Never deleted, only reported. */
-  extra: string[];
   /** Events whose stored outcome differs from what the transition decides today. */
   outcome_mismatches: OutcomeMismatch[];
   /** With apply: accounts rewritten, and accounts left alone because an event arrived meanwhile. */
