@@ -7,7 +7,6 @@ import type { AccountPart } from '../db/queries/account-part';
 import { listAllAccounts } from '../db/queries/billing-accounts';
 import {
   type FoldedEvent,
-  listProcessedEvents,
   listProcessedEventsInRange,
   maxProcessedSeq,
   toBillingEvent,
@@ -91,20 +90,13 @@ function foldOne(fold: Fold, row: FoldedEvent): void {
   fold.events += 1;
 }
 
-async function foldEvery(db: Db, fold: Fold, opts: PartOptions): Promise<void> {
-  const limit = opts.pageSize;
-  let afterSeq: string | undefined;
-  for (;;) {
-    const page = await listProcessedEvents(db, { afterSeq, limit });
-    for (const row of page) foldOne(fold, row);
-    if (page.length > 0) opts.onEvents?.(page.length);
-    if (page.length < limit) return;
-    afterSeq = page[page.length - 1]?.processed_seq ?? undefined;
-  }
-}
-
-/** A share reads ranges of processed_seq (about pageSize of its events each) to the newest. */
-async function foldShare(db: Db, fold: Fold, part: AccountPart, opts: PartOptions): Promise<void> {
+/**
+ * Reads the share's events by ranges of processed_seq (about pageSize of its events each) up to
+ * the newest, then again while events were processed meanwhile: to the end, as workflows write.
+ */
+async function foldProcessedEvents(db: Db, opts: PartOptions): Promise<Fold> {
+  const fold: Fold = { states: new Map(), lastSeq: new Map(), mismatches: [], events: 0 };
+  const part = opts.part ?? { index: 0, count: 1 };
   const span = BigInt(opts.pageSize * part.count);
   let after = 0n;
   for (let newest = BigInt(await maxProcessedSeq(db)); after < newest;) {
@@ -119,15 +111,8 @@ async function foldShare(db: Db, fold: Fold, part: AccountPart, opts: PartOption
       if (page.length > 0) opts.onEvents?.(page.length);
     }
     after = newest;
-    // Events processed meanwhile are folded too, as the single-connection fold reads to the end.
     newest = BigInt(await maxProcessedSeq(db));
   }
-}
-
-async function foldProcessedEvents(db: Db, opts: PartOptions): Promise<Fold> {
-  const fold: Fold = { states: new Map(), lastSeq: new Map(), mismatches: [], events: 0 };
-  if (opts.part && opts.part.count > 1) await foldShare(db, fold, opts.part, opts);
-  else await foldEvery(db, fold, opts);
   return fold;
 }
 

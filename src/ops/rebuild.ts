@@ -34,7 +34,7 @@ export interface RebuildOptions {
    * Fold on `threads` worker threads, each reading its share of the accounts on a connection of
    * its own to `databaseUrl`. Without it (or with one thread) the fold runs on the given pool.
    */
-  parallel?: { databaseUrl: string; threads: number; statementTimeoutMs?: number };
+  parallel?: { databaseUrl: string; threads: number };
 }
 
 export interface RebuildResult extends Findings {
@@ -47,6 +47,9 @@ export interface RebuildResult extends Findings {
   written: string[];
   skipped: string[];
 }
+
+/** A share's page query: long enough for a large page on a busy server, as the CLI allows. */
+const THREAD_STATEMENT_TIMEOUT_MS = 120_000;
 
 /** Threads for the fold by default: one per core, at most four (PostgreSQL reads every share). */
 export function defaultRebuildThreads(): number {
@@ -106,7 +109,7 @@ async function foldInThreads(
         databaseUrl: parallel.databaseUrl,
         part: { index, count: parallel.threads },
         pageSize,
-        statementTimeoutMs: parallel.statementTimeoutMs ?? 120_000,
+        statementTimeoutMs: THREAD_STATEMENT_TIMEOUT_MS,
       },
       onEvents,
     ),

@@ -124,41 +124,20 @@ export type DecisionInputs = Pick<
 /** What a fold reads of an event: the decision's inputs and the stored outcome, not the payload. */
 export type FoldedEvent = DecisionInputs & Pick<StoredEvent, 'outcome' | 'processed_seq'>;
 
-const FOLDED_COLUMNS = `id, source, dedupe_key, event_type, account_id, occurred_at, object_key,
-  data, outcome, processed_seq`;
-
 /**
- * Processed events in the order the workflows processed them, one page after `afterSeq`. The
- * provider payload is left out: the transition reads `data`, and payloads are most of the bytes.
- */
-export async function listProcessedEvents(
-  db: Db,
-  opts: { accountId?: string; afterSeq?: string; limit: number },
-): Promise<FoldedEvent[]> {
-  const r = await db.query<FoldedEvent>(
-    `SELECT ${FOLDED_COLUMNS}
-       FROM billing_events
-      WHERE processed_seq IS NOT NULL
-        AND ($1::text IS NULL OR account_id = $1::text)
-        AND processed_seq > COALESCE($2::bigint, 0)
-      ORDER BY processed_seq
-      LIMIT $3::int`,
-    [opts.accountId ?? null, opts.afterSeq ?? null, opts.limit],
-  );
-  return r.rows;
-}
-
-/**
- * One share's processed events with processed_seq in (afterSeq, uptoSeq], in processed order. A
- * range rather than a LIMIT: with the share's filter the planner cannot tell how far a LIMIT
- * reaches, and over a million events it sorted the rest of the table for every page.
+ * Processed events of one share of the accounts with processed_seq in (afterSeq, uptoSeq], in the
+ * order the workflows processed them. The provider payload is left out: the transition reads
+ * `data`, and payloads are most of the bytes. A range rather than a LIMIT: with the share's filter
+ * the planner cannot tell how far a LIMIT reaches, and over a million events it sorted the rest of
+ * the table for every page.
  */
 export async function listProcessedEventsInRange(
   db: Db,
   opts: { afterSeq: string; uptoSeq: string; part: AccountPart },
 ): Promise<FoldedEvent[]> {
   const r = await db.query<FoldedEvent>(
-    `SELECT ${FOLDED_COLUMNS}
+    `SELECT id, source, dedupe_key, event_type, account_id, occurred_at, object_key, data,
+            outcome, processed_seq
        FROM billing_events
       WHERE processed_seq > $1::bigint AND processed_seq <= $2::bigint
         AND ${ACCOUNT_PART_HASH} % $3::int = $4::int
