@@ -135,6 +135,21 @@ export async function runJob(job: LoadJob): Promise<JobResult> {
   return { ...result, cpu_seconds: (cpu.user + cpu.system) / 1e6, started_at_ms: started };
 }
 
+/** Signed Stripe webhooks to `url` at a fixed concurrency, in a generator process of its own. */
+export function webhooks(
+  url: string,
+  accounts: Accounts,
+  requests: number,
+  concurrency = 16,
+  events: 'payment_failed' | 'renewal' = 'payment_failed',
+): Promise<JobResult> {
+  return loadElsewhere({
+    requests,
+    pace: { concurrency },
+    plan: { kind: 'stripe', url, accounts, events },
+  });
+}
+
 let generatorCpu = 0;
 /** CPU seconds every finished generator process used for its jobs. */
 export const generatorCpuSeconds = (): number => generatorCpu;

@@ -1,5 +1,5 @@
 // The load generator's own process: takes one job over IPC, runs it, answers with its figures,
-// and exits. The bench forks one per load (load.ts: loadElsewhere), so the generator's CPU is not
+// and exits. The bench forks one per load (load-plan.ts: loadElsewhere), so the generator's CPU is not
 // the service's: signing and sending thousands of requests a second costs most of a core here.
 import { type JobAnswer, type LoadJob, runJob } from './load-plan';
 

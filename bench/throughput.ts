@@ -20,7 +20,7 @@ import { type Role, type Running, runServices } from '../src/runtime';
 import { CpuSampler, cpuShares } from './cpu';
 import type { Figure } from './figure';
 import { ADMIN, classicService, drained, SECRET } from './load';
-import { generatorCpuSeconds, loadElsewhere } from './load-plan';
+import { generatorCpuSeconds, webhooks } from './load-plan';
 import {
   benchSettings,
   devServerArgsFromEnv,
@@ -92,15 +92,11 @@ async function oneRun(run: number, stack: Stack): Promise<Figures> {
   let classic16: number | undefined;
   const classicRate16 = async () =>
     (classic16 ??= (
-      await loadElsewhere({
-        requests: SIZES.ack,
-        pace: { concurrency: 16 },
-        plan: {
-          kind: 'stripe',
-          url: `${classic.url}/webhooks/stripe`,
-          accounts: { prefix: `k${tag}_`, modulo: 1000 },
-        },
-      })
+      await webhooks(
+        `${classic.url}/webhooks/stripe`,
+        { prefix: `k${tag}_`, modulo: 1000 },
+        SIZES.ack,
+      )
     ).perSecond);
   try {
     const service = await startService(databaseUrl, temporalAddress, 'all', `bench-${tag}`);
@@ -178,18 +174,14 @@ async function oneRun(run: number, stack: Stack): Promise<Figures> {
     if (ONLY.has('split')) {
       // Its own classic baseline, the same load measured just before: the box's speed drifts over a
       // run (the acknowledgements figure is many minutes earlier), and this ratio meets a target.
-      const webhooks = (url: string, prefix: string) =>
-        loadElsewhere({
-          requests: SIZES.backlog,
-          pace: { concurrency: 16 },
-          plan: { kind: 'stripe', url, accounts: { prefix, modulo: 1000 } },
-        });
-      const base = await webhooks(`${classic.url}/webhooks/stripe`, `k${tag}_split_`);
+      const backlog = (url: string, prefix: string) =>
+        webhooks(url, { prefix, modulo: 1000 }, SIZES.backlog);
+      const base = await backlog(`${classic.url}/webhooks/stripe`, `k${tag}_split_`);
       api = await startService(databaseUrl, temporalAddress, 'api', `bench-${tag}-split`);
       const apiUrl = `${api.info.apiUrl}/webhooks/stripe`;
       const prefix = `b${tag}_`;
       figures.ack_c16_api_only = await measured(stack, async () => {
-        const apiOnly = await webhooks(apiUrl, prefix);
+        const apiOnly = await backlog(apiUrl, prefix);
         return {
           value: apiOnly.perSecond,
           baseline: base.perSecond,

@@ -1,7 +1,7 @@
 // Acknowledgements at a given concurrency over 1,000 accounts: the service against the classic
 // design, each taking the same number of signed webhooks.
 import type { Figure } from '../figure';
-import { loadElsewhere } from '../load-plan';
+import { webhooks } from '../load-plan';
 
 export interface AckRun {
   classicUrl: string;
@@ -16,12 +16,7 @@ export interface AckRun {
 
 export async function acknowledgements(run: AckRun): Promise<Figure> {
   const { classicUrl, url, tag, requests, concurrency: c } = run;
-  const job = (url: string, prefix: string) =>
-    loadElsewhere({
-      requests,
-      pace: { concurrency: c },
-      plan: { kind: 'stripe', url, accounts: { prefix, modulo: 1000 } },
-    });
+  const job = (to: string, prefix: string) => webhooks(to, { prefix, modulo: 1000 }, requests, c);
   const base = await job(`${classicUrl}/webhooks/stripe`, `c${tag}_${c}_`);
   run.onBaseline?.(base.perSecond);
   const ours = await job(url, `a${tag}_${c}_`);

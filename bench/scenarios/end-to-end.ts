@@ -4,7 +4,7 @@ import type pg from 'pg';
 
 import type { Figure } from '../figure';
 import { drained } from '../load';
-import { epochMs, loadElsewhere } from '../load-plan';
+import { epochMs, webhooks } from '../load-plan';
 
 export interface EndToEndRun {
   pool: pg.Pool;
@@ -20,11 +20,7 @@ export async function endToEnd(run: EndToEndRun): Promise<Figure> {
   const { pool, classicUrl, url, tag, events, accounts } = run;
   const prefix = `e${tag}_${accounts}_`;
   const job = (target: string, to: string) =>
-    loadElsewhere({
-      requests: events,
-      pace: { concurrency: 16 },
-      plan: { kind: 'stripe', url: target, accounts: { prefix: to, modulo: accounts } },
-    });
+    webhooks(target, { prefix: to, modulo: accounts }, events);
   const base = await job(`${classicUrl}/webhooks/stripe`, `${prefix}c`);
   // From the first request (the generator process starts first) until every event is applied.
   const { started_at_ms } = await job(url, prefix);

@@ -5,7 +5,7 @@ import type pg from 'pg';
 import type { Running } from '../../src/runtime';
 import type { Figure } from '../figure';
 import { drained } from '../load';
-import { loadElsewhere, type Plan } from '../load-plan';
+import { loadElsewhere, type Plan, webhooks } from '../load-plan';
 
 /** Accounts with a projection row for the gate when the e2e scenario made none: 50 made here. */
 export async function seedGateAccounts(
@@ -14,12 +14,7 @@ export async function seedGateAccounts(
   tag: string,
   pool: pg.Pool,
 ): Promise<void> {
-  const seed = (url: string, prefix: string) =>
-    loadElsewhere({
-      requests: 50,
-      pace: { concurrency: 16 },
-      plan: { kind: 'stripe', url: `${url}/webhooks/stripe`, accounts: { prefix } },
-    });
+  const seed = (url: string, prefix: string) => webhooks(`${url}/webhooks/stripe`, { prefix }, 50);
   await seed(all.info.apiUrl ?? '', `e${tag}_50_`);
   await seed(classicUrl, `e${tag}_50_c`);
   await drained(pool, `e${tag}_50_`);

@@ -1,6 +1,6 @@
 // Scale scenario: a renewal day, every account's renewal webhooks at once.
 import type { Figure } from '../figure';
-import { accountOf, type Accounts, epochMs, loadElsewhere, RENEWAL_EVENTS } from '../load-plan';
+import { accountOf, type Accounts, epochMs, RENEWAL_EVENTS, webhooks } from '../load-plan';
 import type { ScaleContext } from './context';
 
 /**
@@ -16,11 +16,7 @@ export async function renewalBurst(
 ): Promise<Figure> {
   const n = accounts * RENEWAL_EVENTS;
   const burst = (url: string, to: Accounts) =>
-    loadElsewhere({
-      requests: n,
-      pace: { concurrency: 16 },
-      plan: { kind: 'stripe', url, accounts: { ...to, per: RENEWAL_EVENTS }, events: 'renewal' },
-    });
+    webhooks(url, { ...to, per: RENEWAL_EVENTS }, n, 16, 'renewal');
   // The classic design's accounts: the same ids with a `c` in front.
   const classic: Accounts = {
     prefix: `c${who.prefix}`,
