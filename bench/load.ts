@@ -141,6 +141,10 @@ export async function classicService(pool: pg.Pool) {
     }
     res.json({ received: true });
   });
+  // The HTTP floor on this box: an answer from memory behind the same express, no database.
+  app.get('/floor/:id', (_req, res) => {
+    res.json({ status: 'active' });
+  });
   app.get('/gate/:id', async (req, res) => {
     const r = await pool.query('SELECT status FROM classic_accounts WHERE account_id = $1', [
       req.params.id,

@@ -1,5 +1,6 @@
 // The gate at concurrency 1 and 16 against a bare primary-key SELECT behind the same HTTP stack.
 // At concurrency 1 the latency is the cost of one answer; at 16 it adds queueing in one process.
+// The floor, an answer from memory behind the same express, is what no database query can beat.
 import type pg from 'pg';
 
 import type { Running } from '../../src/runtime';
@@ -43,6 +44,12 @@ export async function gateFigure(
     suffix: '/confirm',
     admin: true,
   });
+  // What any answer costs here: from memory behind the same express and generator, no database.
+  const floor = await gets({
+    kind: 'get',
+    url: `${classicUrl}/floor/`,
+    accounts: { prefix: `e${tag}_50_c`, modulo: 50 },
+  });
   return {
     value: gate.perSecond,
     baseline: gateBase.perSecond,
@@ -52,6 +59,9 @@ export async function gateFigure(
       p99_ms: gate.p99,
       baseline_p50_ms: gateBase.p50,
       baseline_p99_ms: gateBase.p99,
+      floor_per_second: floor.perSecond,
+      floor_p50_ms: floor.p50,
+      floor_p99_ms: floor.p99,
     },
   };
 }

@@ -132,14 +132,16 @@ export async function getGateAccount(db: Db, accountId: string): Promise<GateAcc
  * primary key and, when the action is gated, the overrides in force for this account or all
  * accounts (partial index on live overrides). The provider's event id of a Stripe event is its
  * dedupe key without the `stripe:` prefix, so the payload is read only for other sources.
+ * A named statement: each connection parses and plans it once, not on every answer.
  */
 export async function getGateInputs(
   db: Db,
   accountId: string,
   withOverrides: boolean,
 ): Promise<{ account: GateAccount | null; overrides: GateOverride[] }> {
-  const r = await db.query<GateAccount & { found: boolean; overrides: GateOverride[] }>(
-    `SELECT a.account_id IS NOT NULL AS found, a.status, a.status_since, a.grace_until,
+  const r = await db.query<GateAccount & { found: boolean; overrides: GateOverride[] }>({
+    name: 'gate-inputs',
+    text: `SELECT a.account_id IS NOT NULL AS found, a.status, a.status_since, a.grace_until,
             a.status_object, a.status_reason,
             CASE WHEN e.source = 'stripe' AND e.dedupe_key LIKE 'stripe:%'
                  THEN substr(e.dedupe_key, 8)
@@ -157,8 +159,8 @@ export async function getGateInputs(
            FROM gate_overrides g
           WHERE $2::boolean AND g.cleared_at IS NULL AND g.expires_at > now()
             AND (g.account_id IS NULL OR g.account_id = $1::text)) AS o`,
-    [accountId, withOverrides],
-  );
+    values: [accountId, withOverrides],
+  });
   const row = r.rows[0];
   if (!row?.found) return { account: null, overrides: row?.overrides ?? [] };
   const { found: _found, overrides, ...account } = row;
