@@ -36,7 +36,7 @@ export interface RelayOptions extends WakeUpOptions {
 export const DEFAULT_HOLD_MS = 10_000;
 
 /** Default of `maxInFlight`: measured on the throughput bench (BENCHMARKS.md, docs/decisions.md). */
-export const DEFAULT_MAX_IN_FLIGHT = 8;
+export const DEFAULT_MAX_IN_FLIGHT = 4;
 
 /** Default of `maxWaiting`. */
 export const DEFAULT_MAX_WAITING = 50_000;

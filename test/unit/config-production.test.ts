@@ -165,8 +165,8 @@ describe('worker settings', () => {
 });
 
 describe('delivery settings', () => {
-  it('when DELIVERY_MAX_IN_FLIGHT is unset, then 8 wake-ups may be in flight; when set, that many', () => {
-    expect(loadConfig(base).deliveryMaxInFlight).toBe(8);
+  it('when DELIVERY_MAX_IN_FLIGHT is unset, then 4 wake-ups may be in flight; when set, that many', () => {
+    expect(loadConfig(base).deliveryMaxInFlight).toBe(4);
     expect(loadConfig({ ...base, DELIVERY_MAX_IN_FLIGHT: '3' }).deliveryMaxInFlight).toBe(3);
   });
 
