@@ -195,10 +195,12 @@ export class DeliveryRelay {
     const waiters = relay.waiters.splice(0);
     const w = { upTo: relay.upTo, eventIds: relay.eventIds.splice(0), resend: relay.resend };
     relay.resend = false;
-    const result =
-      this.stopping || (Date.now() < this.inlinePausedUntil && !w.resend && !this.sweepRunning())
-        ? 'unavailable'
-        : await this.sender.wake(accountId, w);
+    const skip =
+      this.stopping || (Date.now() < this.inlinePausedUntil && !w.resend && !this.sweepRunning());
+    // Awaited either way: answered at once, the rest of this call (and the next account's send
+    // from pump) would run inside the caller's pump, one stack frame per waiting account, and
+    // stopping or a Temporal outage with thousands waiting overflowed the stack.
+    const result = await (skip ? 'unavailable' : this.sender.wake(accountId, w));
     for (const resolve of waiters) resolve(result);
     this.sending -= 1;
     if (result === 'delivered' && this.hearingApplied && !this.stopping && this.holdMs > 0) {
