@@ -54,7 +54,8 @@ function machineBusySeconds(): number {
 }
 
 export interface CpuGroups {
-  /** The bench process: the service (API, worker), the classic handler; the registrations' load. */
+  /** The bench process (the service's API and worker, the classic handler, the registrations'
+   * load) and the service's own processes (a worker started apart, `addServiceProcess`). */
   node: number;
   /** The load-generator processes (their own count of the CPU their jobs used). */
   load: number;
@@ -66,6 +67,8 @@ export interface CpuGroups {
  * so they are sampled while they live (every `sampleMs`) and their last reading is kept. */
 export class CpuSampler {
   private readonly seen = new Map<number, number>();
+  /** The service's processes besides this one, with their last reading (kept after they exit). */
+  private readonly services = new Map<number, number>();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -83,10 +86,19 @@ export class CpuSampler {
     if (this.timer) clearInterval(this.timer);
   }
 
+  /** Counts `pid` (a worker process of the service) with the bench process from now on. */
+  addServiceProcess(pid: number): void {
+    this.services.set(pid, processSeconds(pid));
+  }
+
   private sample(): void {
     for (const pid of [this.pids.postgres, ...childrenOf(this.pids.postgres)]) {
       const s = processSeconds(pid);
       if (s > 0) this.seen.set(pid, s);
+    }
+    for (const pid of this.services.keys()) {
+      const s = processSeconds(pid);
+      if (s > 0) this.services.set(pid, s);
     }
   }
 
@@ -95,8 +107,10 @@ export class CpuSampler {
     this.sample();
     let postgres = 0;
     for (const s of this.seen.values()) postgres += s;
+    let services = 0;
+    for (const s of this.services.values()) services += s;
     return {
-      node: processSeconds(process.pid),
+      node: processSeconds(process.pid) + services,
       load: this.pids.load?.() ?? 0,
       temporal: processSeconds(this.pids.temporal()),
       postgres,

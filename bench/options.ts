@@ -54,6 +54,7 @@ export const SCENARIOS = [
   'burst',
   'rate',
   'split',
+  'pair',
   'rebuild',
 ] as const;
 export type Scenario = (typeof SCENARIOS)[number];

@@ -37,6 +37,7 @@ import { gateFigure, seedGateAccounts } from './scenarios/gate';
 import { prepareRebuildDatabase, rebuildScenario } from './scenarios/rebuild';
 import { registeredAccounts } from './scenarios/registered-accounts';
 import { renewalBurst } from './scenarios/renewal-burst';
+import { startWorkerProcess, twoProcesses, type WorkerProcess } from './scenarios/two-processes';
 
 type Figures = Record<string, Figure>;
 
@@ -89,6 +90,7 @@ async function oneRun(run: number, stack: Stack): Promise<Figures> {
   const tag = `r${run}_${process.pid}`;
   let all: Running | null = null;
   let api: Running | null = null;
+  let worker: WorkerProcess | null = null;
   let classic16: number | undefined;
   const classicRate16 = async () =>
     (classic16 ??= (
@@ -211,7 +213,25 @@ async function oneRun(run: number, stack: Stack): Promise<Figures> {
         };
       });
     }
-    // 7. rebuild-projection over the generated events (a database of their own).
+    // 7. Everything on the box as two processes: the API here, the worker in a child process.
+    if (ONLY.has('pair')) {
+      // The split scenario's full service (started inside its figure) must not apply these.
+      await (all as Running | null)?.stop();
+      all = null;
+      const queue = `bench-${tag}-pair`;
+      worker = await startWorkerProcess(databaseUrl, temporalAddress, queue);
+      stack.cpu.addServiceProcess(worker.pid);
+      api = await startService(databaseUrl, temporalAddress, 'api', queue);
+      const url = `${api.info.apiUrl}/webhooks/stripe`;
+      figures.ack_c16_two_processes = await measured(stack, () =>
+        twoProcesses({ pool, classicUrl: classic.url, url, tag, requests: SIZES.ack }),
+      );
+      await api.stop();
+      api = null;
+      await worker.stop();
+      worker = null;
+    }
+    // 8. rebuild-projection over the generated events (a database of their own).
     if (stack.rebuildUrl) {
       const rebuildUrl = stack.rebuildUrl;
       figures.rebuild = await measured(stack, () => rebuildScenario(rebuildUrl));
@@ -219,6 +239,7 @@ async function oneRun(run: number, stack: Stack): Promise<Figures> {
   } finally {
     await all?.stop();
     await api?.stop();
+    await worker?.stop();
     classic.server.close();
     await pool.end();
   }

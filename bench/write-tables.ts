@@ -36,6 +36,10 @@ const LABELS: Record<string, [string, string]> = {
     'acknowledgements, concurrency 16, API alone (`--role=api`)',
     'classic, concurrency 16 (all on the box)',
   ],
+  ack_c16_two_processes: [
+    'acknowledgements, concurrency 16, all on the box as two processes (`--role=api` + `--role=worker`)',
+    'classic, concurrency 16, the same load just before',
+  ],
   e2e_50_busy: [
     'sustained end-to-end, 50 busy accounts',
     'classic acknowledgements (applied at commit)',
