@@ -16,7 +16,8 @@ export interface RelayOptions extends WakeUpOptions {
   /**
    * Wake-ups in flight at once over all accounts: being sent, or accepted and held until applied.
    * More accounts wait their turn, collecting events, so under load each wake-up carries more of
-   * them (and a slow Temporal or worker is not sent more than it can take).
+   * them (and a slow Temporal or worker is not sent more than it can take). The wake-up of an
+   * account not woken in the last minute may go while up to twice as many are out.
    */
   maxInFlight?: number;
   /**

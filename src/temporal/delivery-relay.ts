@@ -20,6 +20,11 @@ import { type AttemptResult, type WakeUp, WakeUpSender } from './delivery-wake';
 
 export { DEFAULT_MAX_DELIVERY_FAILURES, type AttemptResult, type WakeUp } from './delivery-wake';
 
+/** An account woken within this long counts as busy: its next wake-up keeps to `maxInFlight`. */
+const RECENT_MS = 60_000;
+/** Accounts remembered as recently woken at most (the oldest are forgotten first). */
+const RECENT_MAX_ACCOUNTS = 100_000;
+
 /** One account's place in the relay: at most one wake-up in flight, the next one collecting. */
 interface AccountRelay {
   /** A wake-up is wanted: the account is in the ready queue, or will be when in flight ends. */
@@ -46,6 +51,8 @@ export class DeliveryRelay {
   private inlinePausedUntil = 0;
   private readonly accounts = new Map<string, AccountRelay>();
   private readonly ready: string[] = [];
+  /** When each account's last wake-up went out, oldest first; entries older than RECENT_MS go. */
+  private readonly lastSent = new Map<string, number>();
   private sending = 0;
   /** Accounts whose accepted wake-up waits to be applied (held): they count as in flight. */
   private held = 0;
@@ -179,12 +186,36 @@ export class DeliveryRelay {
     return true;
   }
 
+  /**
+   * Sends the ready accounts in turn while wake-ups may go. The bound (`maxInFlight`) makes busy
+   * accounts wait and collect events; an account not woken in the last minute gains nothing by
+   * waiting (its next events may be far off), so its wake-up may go while up to twice as many
+   * are out — a renewal day's accounts, or a backlog's, each carry one batch anyway.
+   */
   pump(): void {
     const max = this.opts.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
-    while (this.sending + this.held < max && this.ready.length > 0) {
-      const accountId = this.ready.shift() as string;
+    const now = Date.now();
+    this.forgetSentBefore(now - RECENT_MS);
+    while (this.ready.length > 0) {
+      const accountId = this.ready[0] as string;
       const relay = this.accounts.get(accountId);
-      if (relay && relay.queued && !relay.inFlight) this.track(this.send(accountId, relay));
+      if (!relay || !relay.queued || relay.inFlight) {
+        this.ready.shift();
+        continue;
+      }
+      const bound = this.lastSent.has(accountId) ? max : 2 * max;
+      if (this.sending + this.held >= bound) break;
+      this.ready.shift();
+      this.lastSent.delete(accountId);
+      this.lastSent.set(accountId, now);
+      this.track(this.send(accountId, relay));
+    }
+  }
+
+  private forgetSentBefore(cutoff: number): void {
+    for (const [accountId, at] of this.lastSent) {
+      if (at >= cutoff && this.lastSent.size <= RECENT_MAX_ACCOUNTS) break;
+      this.lastSent.delete(accountId);
     }
   }
 

@@ -117,7 +117,7 @@ describe('The relay holding a busy account', () => {
     await waitForSignals(api, accountId, (n) => n === 2, 'a second wake-up after the hold ended');
   });
 
-  it('when more accounts have events than wake-ups may be in flight, then only that many are sent until their batches commit, and the rest follow; every event is applied once', async () => {
+  it("when more accounts have events than wake-ups may be in flight, then first wake-ups go up to twice the bound and busy accounts' up to the bound, the rest follow as batches commit, and every event is applied once", async () => {
     const queue = `billing-test-hold-${randomBytes(4).toString('hex')}`;
     const api = await startService({
       role: 'api',
@@ -125,35 +125,52 @@ describe('The relay holding a busy account', () => {
       env: { TEMPORAL_TASK_QUEUE: queue, DELIVERY_MAX_IN_FLIGHT: '2' },
     });
     started.push(api);
-    const accounts = [1, 2, 3, 4, 5].map((i) => faultAccountId(`cap${i}`));
-    for (const accountId of accounts) await postInvoices(api, accountId, 1);
-
+    const accounts = [1, 2, 3, 4, 5, 6].map((i) => faultAccountId(`cap${i}`));
     const signalled = async () =>
       (await Promise.all(accounts.map((a) => signals(api, a)))).filter((n) => n > 0).length;
-    await waitFor(async () => (await signalled()) === 2, {
+    const applied = async (events: number) => {
+      for (const accountId of accounts)
+        await waitFor(async () => (await outcomes(api, accountId))?.pending === 0, {
+          timeoutMs: 60_000,
+          what: `every event of ${accountId} applied`,
+        });
+      for (const accountId of accounts) {
+        expect(await outcomes(api, accountId)).toEqual({ events, pending: 0, audits: events });
+        expect(await signalsReceived(api, accountId)).toBe(events);
+      }
+    };
+    const worker = () =>
+      startService({ role: 'worker', db: api.db, env: { TEMPORAL_TASK_QUEUE: queue } });
+
+    // No account was woken in the last minute: their first wake-ups go while fewer than 4 are out.
+    for (const accountId of accounts) await postInvoices(api, accountId, 1);
+    await waitFor(async () => (await signalled()) === 4, {
       timeoutMs: 20_000,
-      what: 'the first two wake-ups accepted',
+      what: 'the first four wake-ups accepted',
     });
-    // Nothing applies them (no worker): both stay in flight, and the other three wait their turn,
+    // Nothing applies them (no worker): all four stay in flight, and the other two wait their turn,
     // also past the test sweeper's interval and age (it leaves accounts the relay has in hand).
     await new Promise((r) => setTimeout(r, 1500));
-    expect(await signalled()).toBe(2);
+    expect(await signalled()).toBe(4);
+    const first = await worker();
+    await applied(1);
+    await first.stop();
 
-    const worker = await startService({
-      role: 'worker',
-      db: api.db,
-      env: { TEMPORAL_TASK_QUEUE: queue },
+    // Each account was woken a moment ago: now only 2 wake-ups may be out at once.
+    const before = await Promise.all(accounts.map((a) => signals(api, a)));
+    const again = async () =>
+      (await Promise.all(accounts.map((a) => signals(api, a)))).filter(
+        (n, i) => n > (before[i] ?? 0),
+      ).length;
+    for (const accountId of accounts) await postInvoices(api, accountId, 1);
+    await waitFor(async () => (await again()) === 2, {
+      timeoutMs: 20_000,
+      what: 'two wake-ups of busy accounts accepted',
     });
-    started.push(worker);
-    for (const accountId of accounts)
-      await waitFor(async () => (await outcomes(api, accountId))?.pending === 0, {
-        timeoutMs: 60_000,
-        what: `every event of ${accountId} applied`,
-      });
-    for (const accountId of accounts) {
-      expect(await outcomes(api, accountId)).toEqual({ events: 1, pending: 0, audits: 1 });
-      expect(await signalsReceived(api, accountId)).toBe(1);
-    }
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await again()).toBe(2);
+    started.push(await worker());
+    await applied(2);
   });
 
   it('when a wake-up finds nothing pending (an earlier batch took its events), then the apply still notifies, so no hold waits out its timeout', async () => {
