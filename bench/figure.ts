@@ -15,6 +15,19 @@ export interface Figure {
 
 export const MB = 1024 * 1024;
 
+/** The latencies of a load and of its baseline, as a figure's extra measurements. */
+export function latencies(
+  ours: { p50: number; p99: number },
+  base: { p50: number; p99: number },
+): Record<string, number> {
+  return {
+    p50_ms: ours.p50,
+    p99_ms: ours.p99,
+    baseline_p50_ms: base.p50,
+    baseline_p99_ms: base.p99,
+  };
+}
+
 /** Resident memory of a process, from /proc (0 where there is none). */
 export function rssMb(pid: number): number {
   try {

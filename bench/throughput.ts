@@ -18,7 +18,7 @@ import { runMigrations } from '../src/db/migrate';
 import { startEmbeddedPostgres, startTemporalDevServer } from '../src/dev/local-stack';
 import { type Role, type Running, runServices } from '../src/runtime';
 import { CpuSampler, cpuShares } from './cpu';
-import type { Figure } from './figure';
+import { type Figure, latencies } from './figure';
 import { ADMIN, classicService, drained, SECRET } from './load';
 import { generatorCpuSeconds, webhooks } from './load-plan';
 import {
@@ -190,10 +190,7 @@ async function oneRun(run: number, stack: Stack): Promise<Figures> {
           baseline_label: 'classic, concurrency 16, the same load just before',
           unit: 'acks/s',
           extra: {
-            p50_ms: apiOnly.p50,
-            p99_ms: apiOnly.p99,
-            baseline_p50_ms: base.p50,
-            baseline_p99_ms: base.p99,
+            ...latencies(apiOnly, base),
           },
         };
       });

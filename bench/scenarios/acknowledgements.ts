@@ -1,6 +1,6 @@
 // Acknowledgements at a given concurrency over 1,000 accounts: the service against the classic
 // design, each taking the same number of signed webhooks.
-import type { Figure } from '../figure';
+import { type Figure, latencies } from '../figure';
 import { webhooks } from '../load-plan';
 
 export interface AckRun {
@@ -24,11 +24,6 @@ export async function acknowledgements(run: AckRun): Promise<Figure> {
     value: ours.perSecond,
     baseline: base.perSecond,
     unit: 'acks/s',
-    extra: {
-      p50_ms: ours.p50,
-      p99_ms: ours.p99,
-      baseline_p50_ms: base.p50,
-      baseline_p99_ms: base.p99,
-    },
+    extra: latencies(ours, base),
   };
 }

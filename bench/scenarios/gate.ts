@@ -4,7 +4,7 @@
 import type pg from 'pg';
 
 import type { Running } from '../../src/runtime';
-import type { Figure } from '../figure';
+import { type Figure, latencies } from '../figure';
 import { drained } from '../load';
 import { loadElsewhere, type Plan, webhooks } from '../load-plan';
 
@@ -55,10 +55,7 @@ export async function gateFigure(
     baseline: gateBase.perSecond,
     unit: 'answers/s',
     extra: {
-      p50_ms: gate.p50,
-      p99_ms: gate.p99,
-      baseline_p50_ms: gateBase.p50,
-      baseline_p99_ms: gateBase.p99,
+      ...latencies(gate, gateBase),
       floor_per_second: floor.perSecond,
       floor_p50_ms: floor.p50,
       floor_p99_ms: floor.p99,

@@ -12,7 +12,7 @@ import { pathToFileURL } from 'node:url';
 
 import type pg from 'pg';
 
-import type { Figure } from '../figure';
+import { type Figure, latencies } from '../figure';
 import { ADMIN, drained, SECRET } from '../load';
 import { webhooks } from '../load-plan';
 import { tuningSettingsFromEnv } from '../options';
@@ -94,10 +94,7 @@ export async function twoProcesses(run: TwoProcessRun): Promise<Figure> {
     baseline_label: 'classic, concurrency 16, the same load just before',
     unit: 'acks/s',
     extra: {
-      p50_ms: ours.p50,
-      p99_ms: ours.p99,
-      baseline_p50_ms: base.p50,
-      baseline_p99_ms: base.p99,
+      ...latencies(ours, base),
       drain_seconds_after: (performance.now() - answered) / 1000,
     },
   };
