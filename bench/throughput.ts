@@ -189,9 +189,7 @@ async function oneRun(run: number, stack: Stack): Promise<Figures> {
           baseline: base.perSecond,
           baseline_label: 'classic, concurrency 16, the same load just before',
           unit: 'acks/s',
-          extra: {
-            ...latencies(apiOnly, base),
-          },
+          extra: latencies(apiOnly, base),
         };
       });
       await api.stop();

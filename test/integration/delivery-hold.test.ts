@@ -126,8 +126,10 @@ describe('The relay holding a busy account', () => {
     });
     started.push(api);
     const accounts = [1, 2, 3, 4, 5, 6].map((i) => faultAccountId(`cap${i}`));
-    const signalled = async () =>
-      (await Promise.all(accounts.map((a) => signals(api, a)))).filter((n) => n > 0).length;
+    const counts = () => Promise.all(accounts.map((a) => signals(api, a)));
+    /** Accounts with more accepted wake-ups than `before` (by default: with any). */
+    const signalled = async (before: number[] = []) =>
+      (await counts()).filter((n, i) => n > (before[i] ?? 0)).length;
     const applied = async (events: number) => {
       for (const accountId of accounts)
         await waitFor(async () => (await outcomes(api, accountId))?.pending === 0, {
@@ -157,18 +159,14 @@ describe('The relay holding a busy account', () => {
     await first.stop();
 
     // Each account was woken a moment ago: now only 2 wake-ups may be out at once.
-    const before = await Promise.all(accounts.map((a) => signals(api, a)));
-    const again = async () =>
-      (await Promise.all(accounts.map((a) => signals(api, a)))).filter(
-        (n, i) => n > (before[i] ?? 0),
-      ).length;
+    const before = await counts();
     for (const accountId of accounts) await postInvoices(api, accountId, 1);
-    await waitFor(async () => (await again()) === 2, {
+    await waitFor(async () => (await signalled(before)) === 2, {
       timeoutMs: 20_000,
       what: 'two wake-ups of busy accounts accepted',
     });
     await new Promise((r) => setTimeout(r, 1500));
-    expect(await again()).toBe(2);
+    expect(await signalled(before)).toBe(2);
     started.push(await worker());
     await applied(2);
   });
