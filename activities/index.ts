@@ -1,5 +1,4 @@
 import { createApplyPendingEventsActivity } from './apply-pending-events';
-import { createApplyTransitionActivity } from './apply-transition';
 import type { ActivityDeps } from './deps';
 import { createExpireOverrideActivity } from './expire-override';
 import { createLoadAccountActivity } from './load-account';
@@ -9,7 +8,6 @@ import { createRecordEventActivity } from './record-event';
 import { createRunDailyCheckActivity } from './run-daily-check';
 
 export type { ActivityDeps, StripeActivityDeps } from './deps';
-export type { ApplyInput, ApplyResult } from './apply-transition';
 export type { AppliedEvent, ApplyPendingInput, ApplyPendingResult } from './apply-pending-events';
 export type { TimerEventInput } from './record-event';
 export type { ReconcileSubscriptionsInput } from './reconcile-subscriptions';
@@ -22,7 +20,6 @@ export function createActivities(deps: ActivityDeps) {
   return {
     loadAccount: createLoadAccountActivity(deps),
     recordEvent: createRecordEventActivity(deps),
-    applyTransition: createApplyTransitionActivity(deps),
     applyPendingEvents: createApplyPendingEventsActivity(deps),
     expireOverride: createExpireOverrideActivity(deps),
     runDailyCheck: createRunDailyCheckActivity(deps),

@@ -3,9 +3,6 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 
 import type { AccountState, BillingEvent, Outcome } from '../src/domain/types';
 
-/** A stored event for the account (webhooks; at-least-once: duplicates are skipped). */
-export const billingEventSignal = defineSignal<[BillingEvent]>('billingEvent');
-
 /**
  * "The account has stored events waiting": a wake-up with no payload. The workflow applies every
  * unprocessed event of the account from billing_events, so one wake-up carries any number of
@@ -20,14 +17,19 @@ export interface ApplyEventResult {
   state: AccountState | null;
 }
 
-/** The same as the signal, but answers once the event is processed (API registrations, corrections). */
+/**
+ * A wake-up that answers once the given stored event is processed (API registrations,
+ * corrections, Stripe's answers to reconciliation).
+ */
 export const applyEventUpdate = defineUpdate<ApplyEventResult, [BillingEvent]>('applyEvent');
 
 export interface AccountWorkflowView {
   state: AccountState | null;
-  pending_events: number;
   next_timer: { timer: string; due_at: string } | null;
+  /** Events applied in this run. */
   processed_in_run: number;
+  /** Wake-ups this run has finished (each applied every event pending when it started). */
+  wake_ups_in_run: number;
 }
 
 export const accountStateQuery = defineQuery<AccountWorkflowView>('accountState');

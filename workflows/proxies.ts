@@ -8,24 +8,18 @@ import { FAILURE_TYPES } from '../src/domain/failure-types';
  * How long one attempt of the account's database work may take before Temporal retries it. A
  * worker that dies mid-attempt is noticed only when this runs out, so it is short: a few
  * statements under DB_STATEMENT_TIMEOUT_MS (5 s) each. An attempt cut short is safe to repeat
- * (applyTransition leaves an event whose outcome is written alone).
+ * (reading the row; storing a timer event is idempotent on its dedupe key).
  */
 export const BILLING_DB_START_TO_CLOSE_MS = 10_000;
 
 /**
- * Database work of the account workflow. Retried until it succeeds (PostgreSQL down is a
- * transient fault: the event waits, it is never dropped); a missing event row is permanent.
+ * Database work of the account workflow besides its batches: reading the row, storing a fired
+ * timer. Retried until it succeeds (PostgreSQL down is a transient fault: the deadline waits, it
+ * is never dropped).
  */
-export const billingDb = proxyActivities<
-  Pick<Activities, 'loadAccount' | 'recordEvent' | 'applyTransition'>
->({
+export const billingDb = proxyActivities<Pick<Activities, 'loadAccount' | 'recordEvent'>>({
   startToCloseTimeout: BILLING_DB_START_TO_CLOSE_MS,
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '1 minute',
-    nonRetryableErrorTypes: [FAILURE_TYPES.eventNotStored],
-  },
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
 
 /**

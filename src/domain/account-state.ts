@@ -84,15 +84,12 @@ export interface AccountState {
   last_event_ts: string | null;
   /** object_key -> `created` of the newest evidence recorded for that object. */
   object_versions: Record<string, string>;
-  /**
-   * The provider objects the status is derived from. Absent or null in state written before the
-   * status was derived per object (transition.ts seeds it from the columns then).
-   */
-  objects?: AccountObjects | null;
+  /** The provider objects the status is derived from. */
+  objects: AccountObjects;
   /** The newest time the account has evidence for: the status is derived as of this instant. */
-  as_of?: string | null;
+  as_of: string | null;
   /** The object that decided the status: `stripe:sub_…`, `myasp:<user>`, `manual` or `trial`. */
-  status_object?: string | null;
+  status_object: string | null;
   /** Why that object decided it: `subscription_active`, `payment_failed`, `trial_over`, … */
-  status_reason?: string | null;
+  status_reason: string | null;
 }

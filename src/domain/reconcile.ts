@@ -84,7 +84,7 @@ export function reconcileSubscription(
 ): ReconcileFinding<ReconciledSubscription> | null {
   const { data } = readFetchedSubscription(subscription);
   const id = data.subscription_id as string;
-  const known = state?.objects?.subscriptions[id];
+  const known = state?.objects.subscriptions[id];
   const differences = subscriptionDifferences(id, known, data, fetchedAt);
   if (differences.length === 0) return null;
   return {
@@ -111,7 +111,7 @@ export function reconcileMembership(
   row: MemberRow,
   exportedAt: string,
 ): ReconcileFinding<ReconciledMembership> | null {
-  const known = state?.objects?.membership ?? null;
+  const known = state?.objects.membership ?? null;
   const at = row.at ?? exportedAt;
   const differences: string[] = [];
   if (known === null) differences.push('unknown_member');

@@ -6,7 +6,6 @@ import { type Derived, deriveStatus, nextDeadline } from './derive';
 import { emptyObjects, EVIDENCE } from './evidence';
 import type { EvidenceStep, Links } from './evidence-step';
 import { keyedRecord } from './keyed-record';
-import { emptyAccountColumns, legacyNextTimer } from './legacy-transition';
 import type {
   AccountObjects,
   AccountState,
@@ -14,7 +13,6 @@ import type {
   Decision,
   EventData,
   Provider,
-  Status,
   SubscriptionObject,
   TimerKind,
 } from './types';
@@ -24,91 +22,31 @@ const ms = (iso: string): number => Date.parse(iso);
 const latest = (a: string | null | undefined, b: string): string =>
   a == null || ms(b) > ms(a) ? b : a;
 
+/** An account with no events yet. */
 export function emptyAccount(accountId: string, provider: Provider): AccountState {
   return {
-    ...emptyAccountColumns(accountId, provider),
+    account_id: accountId,
+    provider,
+    status: 'free',
+    provider_status: null,
+    plan: null,
+    amount: null,
+    email: null,
+    myasp_user_id: null,
+    stripe_customer_id: null,
+    stripe_subscription_id: null,
+    trial_end: null,
+    scheduled_cancel_at: null,
+    grace_until: null,
+    status_since: null,
+    status_event_id: null,
+    last_event_id: null,
+    last_event_ts: null,
+    object_versions: {},
     objects: emptyObjects(),
     as_of: null,
     status_object: null,
     status_reason: null,
-  };
-}
-
-// ---------------------------------------------------------------------------------------------
-// State written before the status was derived per object
-
-const SEEDED_SUBSCRIPTION_STATUS: Record<Status, string> = {
-  free: 'incomplete',
-  early_payment: 'active',
-  active: 'active',
-  canceling: 'active',
-  past_due: 'past_due',
-  stopped: 'active',
-  canceled: 'canceled',
-};
-
-function seedSubscription(s: AccountState, at: string): SubscriptionObject {
-  const version = s.object_versions[`stripe:${s.stripe_subscription_id}`] ?? at;
-  const failing = s.status === 'past_due' && s.grace_until !== null && s.status_since !== null;
-  return {
-    status: SEEDED_SUBSCRIPTION_STATUS[s.status],
-    cancel_at: s.status === 'canceling' ? s.scheduled_cancel_at : null,
-    cancel_at_period_end: false,
-    trial_end: null,
-    plan: s.plan,
-    amount: s.amount,
-    version,
-    event_id: s.last_event_id,
-    payment: failing
-      ? {
-          state: 'failed',
-          at: version,
-          event_id: s.status_event_id ?? s.last_event_id ?? '',
-          failing_since: s.status_since,
-          grace_ms: ms(s.grace_until as string) - ms(s.status_since as string),
-        }
-      : null,
-    last_evidence: 'snapshot',
-    first_seen: version,
-  };
-}
-
-/**
- * Gives state written before the status was derived per object (a projection row, or a running
- * workflow's state) its objects, seeded from the columns. Where the seeded objects do not explain
- * the status (a manual correction, a rule that changed), the status is kept as operator evidence
- * at its time, so nothing changes until newer provider evidence arrives. `rebuild-projection
- * --apply` replaces seeded objects with the exact ones folded from billing_events.
- */
-export function upgradeState(s: AccountState): AccountState & { objects: AccountObjects } {
-  if (s.objects) return s as AccountState & { objects: AccountObjects };
-  const at = s.last_event_ts ?? s.status_since ?? EPOCH;
-  const objects = emptyObjects(s.trial_end);
-  if (s.stripe_subscription_id) {
-    objects.subscriptions[s.stripe_subscription_id] = seedSubscription(s, at);
-  }
-  const code = s.provider_status;
-  if (s.myasp_user_id && (code === '1' || code === '2' || code === '3' || code === '4')) {
-    const version = s.object_versions[`myasp:${s.myasp_user_id}`] ?? at;
-    const event_id = s.last_event_id ?? '';
-    objects.membership = { user_id: s.myasp_user_id, code, version, event_id, first_seen: version };
-  }
-  const seeded = deriveStatus(objects, at);
-  if (seeded.status !== s.status || seeded.scheduled_cancel_at !== s.scheduled_cancel_at) {
-    objects.manual = {
-      status: s.status,
-      scheduled_cancel_at: s.status === 'canceling' ? s.scheduled_cancel_at : null,
-      at: s.status_since ?? at,
-      event_id: s.status_event_id ?? s.last_event_id ?? '',
-    };
-  }
-  const derived = deriveStatus(objects, at);
-  return {
-    ...s,
-    objects,
-    as_of: at,
-    status_object: derived.status_object,
-    status_reason: derived.status_reason,
   };
 }
 
@@ -203,7 +141,6 @@ function derivedColumns(
 }
 
 function decideRecorded(
-  input: AccountState | null,
   before: AccountState | null,
   event: BillingEvent,
   step: Extract<EvidenceStep, { kind: 'record' }>,
@@ -222,7 +159,7 @@ function decideRecorded(
   // evidence clock past a deadline is applied even when the status stays the same.
   const due = event.data.kind === 'timer.fired' ? event.data.due_at : null;
   if (before !== null && due !== null && before.as_of != null && ms(due) <= ms(before.as_of)) {
-    return unchanged(input, event, 'ignored', 'timer_obsolete');
+    return unchanged(before, event, 'ignored', 'timer_obsolete');
   }
   const statusChanged = before === null || before.status !== columns.status;
   // The linked row with the derived columns and this event's marks, in one object.
@@ -257,14 +194,13 @@ function decideRecorded(
 
 /** Decide what one event does to one account. */
 export function transition(state: AccountState | null, event: BillingEvent): Decision {
-  const before = state === null ? null : upgradeState(state);
   const handler = EVIDENCE[event.data.kind] as (
     objects: AccountObjects,
     data: EventData,
     event: BillingEvent,
     state: AccountState | null,
   ) => EvidenceStep;
-  const step = handler(before?.objects ?? emptyObjects(), event.data, event, before);
+  const step = handler(state?.objects ?? emptyObjects(), event.data, event, state);
   switch (step.kind) {
     case 'stale':
       return unchanged(state, event, 'stale', 'older_than_newest_evidence', {
@@ -276,16 +212,15 @@ export function transition(state: AccountState | null, event: BillingEvent): Dec
     case 'reject':
       return unchanged(state, event, 'rejected', step.reason);
     case 'record':
-      return decideRecorded(state, before, event, step);
+      return decideRecorded(state, event, step);
   }
 }
 
 /**
  * The one durable timer an account needs next: the next deadline after the instant its status
- * was derived at (SPEC §3 rule 4). State written before per-object derivation keeps its old timer.
+ * was derived at (SPEC §3 rule 4).
  */
 export function nextTimer(state: AccountState | null): { timer: TimerKind; due_at: string } | null {
   if (state === null) return null;
-  if (!state.objects) return legacyNextTimer(state);
   return nextDeadline(state.objects, state.as_of ?? EPOCH);
 }

@@ -5,7 +5,6 @@ import type { billingAccountWorkflow, gateOverrideWorkflow } from '../../workflo
 import {
   type ApplyEventResult,
   applyEventUpdate,
-  billingEventSignal,
   eventsPendingSignal,
   overrideClearedSignal,
   reloadStateSignal,
@@ -51,26 +50,6 @@ export function temporalConnectionSecurity(security: TemporalSecurity | undefine
 
 function withTimeout<T>(t: BillingTemporal, timeoutMs: number, fn: () => Promise<T>): Promise<T> {
   return t.client.withDeadline(Date.now() + timeoutMs, fn);
-}
-
-/** Signal-with-start: the workflow queues the event and processes it in order. */
-export async function deliverEvent(
-  t: BillingTemporal,
-  event: BillingEvent,
-  timeoutMs: number,
-): Promise<void> {
-  await withTimeout(t, timeoutMs, () =>
-    t.client.workflow.signalWithStart<typeof billingAccountWorkflow, [BillingEvent]>(
-      'billingAccountWorkflow',
-      {
-        workflowId: accountWorkflowId(event.account_id),
-        taskQueue: t.taskQueue,
-        args: [{ account_id: event.account_id }],
-        signal: billingEventSignal,
-        signalArgs: [event],
-      },
-    ),
-  );
 }
 
 /**

@@ -1,6 +1,5 @@
 // The operator tests' shared world (SPEC §4, §7) over real PostgreSQL: events are stored and
-// applied exactly as the account workflow does it (pure transition → the real applyTransition
-// activity). Each test/integration/ops-*.test.ts file seeds its own fresh database with the same
+// applied exactly as the account workflow does it (the real applyPendingEvents activity). Each test/integration/ops-*.test.ts file seeds its own fresh database with the same
 // accounts (createOpsFixture), then asserts what one tool reports about them.
 import '../../src/db/pool';
 
@@ -17,15 +16,9 @@ import {
 } from '@temporalio/worker';
 
 import { type Activities, createActivities } from '../../activities';
-import {
-  insertEvent,
-  type NewEvent,
-  type StoredEvent,
-  toBillingEvent,
-} from '../../src/db/queries/billing-events';
+import { insertEvent, type NewEvent, type StoredEvent } from '../../src/db/queries/billing-events';
 import { insertRejection } from '../../src/db/queries/webhook-rejections';
-import { transition } from '../../src/domain/transition';
-import type { AccountState, EventData } from '../../src/domain/types';
+import type { EventData } from '../../src/domain/types';
 import { createLogger } from '../../src/log';
 import type { DailyCheckResult } from '../../src/ops/daily-check';
 import { createTestDatabase, type TestDatabase } from './db';
@@ -54,8 +47,6 @@ export interface OpsFixture {
 export async function createOpsFixture(): Promise<OpsFixture> {
   const db = await createTestDatabase();
   const activities = createActivities({ pool: db.pool, logger: createLogger('silent') });
-  /** What each account workflow holds in memory: the state it decides from. */
-  const workflowState = new Map<string, AccountState | null>();
 
   async function store(e: EventToStore): Promise<StoredEvent> {
     const row: NewEvent = {
@@ -69,23 +60,10 @@ export async function createOpsFixture(): Promise<OpsFixture> {
     return (await insertEvent(db.pool, row)).event;
   }
 
-  /** What billingAccountWorkflow does for one event: decide (pure), then the real applyTransition. */
-  async function apply(stored: StoredEvent) {
-    const event = toBillingEvent(stored);
-    const before = workflowState.get(event.account_id) ?? null;
-    const decision = transition(before, event);
-    const result = await activities.applyTransition({
-      event,
-      decision,
-      from_status: before?.status ?? null,
-    });
-    workflowState.set(event.account_id, decision.state);
-    return result;
-  }
-
+  /** What a wake-up of billingAccountWorkflow does: apply the account's pending events. */
   const storeAndApply = async (e: EventToStore) => {
     const stored = await store(e);
-    await apply(stored);
+    await activities.applyPendingEvents({ account_id: stored.account_id });
     return stored;
   };
 

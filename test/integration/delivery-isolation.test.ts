@@ -8,9 +8,8 @@ import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 
 import type { StoredEvent } from '../../src/db/queries/billing-events';
-import { toBillingEvent } from '../../src/db/queries/billing-events';
 import { findFreePort } from '../../src/dev/local-stack';
-import { type BillingTemporal, connectTemporal, deliverEvent } from '../../src/temporal/client';
+import { type BillingTemporal, connectTemporal, wakeAccount } from '../../src/temporal/client';
 import { classifyDeliveryError, describeDeliveryError } from '../../src/temporal/delivery-errors';
 import { EventDelivery } from '../../src/temporal/delivery-outbox';
 import * as fx from '../fixtures/stripe';
@@ -163,17 +162,13 @@ describe('Temporal refusing one event versus Temporal being unavailable', () => 
 
   it('when Temporal answers INVALID_ARGUMENT, then it is the event; when nothing listens, then it is Temporal', async () => {
     const poison = await storeAsReceived(db.pool, POISON);
-    const refused = await deliverEvent(temporal(), toBillingEvent(poison), 5000).catch(
-      (e: unknown) => e,
-    );
+    const refused = await wakeAccount(temporal(), poison.account_id, 5000).catch((e: unknown) => e);
     expect(classifyDeliveryError(refused)).toBe('event');
     expect(describeDeliveryError(refused)).toMatch(/^INVALID_ARGUMENT/);
 
     const normal = await storeAsReceived(db.pool, faultAccountId('unreachable'));
     const down = temporal(undefined, `127.0.0.1:${await findFreePort()}`);
-    const unreachable = await deliverEvent(down, toBillingEvent(normal), 2000).catch(
-      (e: unknown) => e,
-    );
+    const unreachable = await wakeAccount(down, normal.account_id, 2000).catch((e: unknown) => e);
     expect(unreachable).toBeInstanceOf(Error);
     expect(classifyDeliveryError(unreachable)).toBe('unavailable');
   });

@@ -6,9 +6,8 @@
 import '../../src/db/pool';
 
 import { type Activities, createActivities } from '../../activities';
-import { insertEvent, type StoredEvent, toBillingEvent } from '../../src/db/queries/billing-events';
-import { transition } from '../../src/domain/transition';
-import type { AccountState, EventData } from '../../src/domain/types';
+import { insertEvent, type StoredEvent } from '../../src/db/queries/billing-events';
+import type { EventData } from '../../src/domain/types';
 import { createLogger } from '../../src/log';
 import { archiveMonth } from '../../src/ops/archive';
 import { runDailyCheck } from '../../src/ops/daily-check';
@@ -24,7 +23,6 @@ const NOW = new Date('2026-01-15T03:00:00Z');
 
 let db: TestDatabase;
 let activities: Activities;
-const state = new Map<string, AccountState | null>();
 /** Every payload as it was stored, by event id. */
 const stored = new Map<string, unknown>();
 let unprocessedId = '';
@@ -63,12 +61,9 @@ async function storeAt(receivedAt: string, user: string, code: '1' | '2' | '3', 
   return row;
 }
 
+/** What a wake-up of the account workflow does: apply the account's pending events. */
 async function apply(row: StoredEvent) {
-  const event = toBillingEvent(row);
-  const before = state.get(event.account_id) ?? null;
-  const decision = transition(before, event);
-  await activities.applyTransition({ event, decision, from_status: before?.status ?? null });
-  state.set(event.account_id, decision.state);
+  await activities.applyPendingEvents({ account_id: row.account_id });
 }
 
 const count = async (sql: string, params: unknown[] = []) =>

@@ -96,7 +96,7 @@ describe('the worker SIGKILLed mid-activity, the API running on', () => {
     await db?.drop();
   });
 
-  it('when the worker dies inside applyTransition during a burst, then the killed attempt is retried within its start-to-close timeout and nothing acknowledged is lost or applied twice', async () => {
+  it('when the worker dies inside applyPendingEvents during a burst, then the killed attempt is retried within its start-to-close timeout and nothing acknowledged is lost or applied twice', async () => {
     const port = await findFreePort();
     const queue = taskQueue();
     const startWorker = () =>
@@ -120,7 +120,7 @@ describe('the worker SIGKILLed mid-activity, the API running on', () => {
         what: `${at} events acknowledged`,
       });
       // An account of its own is caught mid-transaction: its row is locked elsewhere, so the
-      // applyTransition of its next event waits inside its transaction when the worker dies.
+      // applyPendingEvents of its next event waits inside its transaction when the worker dies.
       const heldAccount = await registeredAccount(port, db.pool, `wkill_held${k}`);
       held.push(heldAccount.first);
       const locker = new pg.Client({ connectionString: db.databaseUrl });
@@ -132,9 +132,9 @@ describe('the worker SIGKILLed mid-activity, the API running on', () => {
       ]);
       const next = await heldAccount.next();
       held.push(next);
-      await waitFor(() => applyTransitionWaitingOnLock(db.pool), {
+      await waitFor(() => applyWaitingOnLock(db.pool), {
         timeoutMs: 60_000,
-        what: 'applyTransition waiting inside its transaction',
+        what: 'applyPendingEvents waiting inside its transaction',
       });
       inFlightAtKill += sender.open + (await unprocessed(db.pool));
       await killHard(worker);
@@ -194,7 +194,7 @@ async function registeredAccount(port: number, pool: pg.Pool, label: string) {
   };
 }
 
-async function applyTransitionWaitingOnLock(pool: pg.Pool): Promise<boolean> {
+async function applyWaitingOnLock(pool: pg.Pool): Promise<boolean> {
   const r = await pool.query(
     `SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE '%billing_accounts%'`,
   );

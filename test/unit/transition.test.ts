@@ -1,5 +1,5 @@
 // SPEC §3 as a table: each row is one input on one starting state and the result it must give.
-import { emptyAccount, nextTimer, transition } from '../../src/domain/transition';
+import { nextTimer, transition } from '../../src/domain/transition';
 import type { AccountState, BillingEvent, EventData, Status } from '../../src/domain/types';
 
 const T0 = '2026-05-01T00:00:00.000Z';
@@ -28,31 +28,51 @@ function event(data: EventData, overrides: Partial<BillingEvent> = {}): BillingE
   };
 }
 
-function account(status: Status, overrides: Partial<AccountState> = {}): AccountState {
-  return {
-    ...emptyAccount('acct_1', 'stripe'),
-    status,
-    trial_end: TRIAL_END,
-    stripe_customer_id: 'cus_1',
-    stripe_subscription_id: 'sub_1',
-    last_event_id: '1',
-    status_since: T0,
-    status_event_id: '1',
-    // A row as stored before the status was derived per object: transition() seeds its objects.
-    objects: null,
-    ...overrides,
-  };
+const registered: EventData = {
+  kind: 'account.registered',
+  trial_end: TRIAL_END,
+  email: null,
+  stripe_customer_id: null,
+  myasp_user_id: null,
+};
+const minutesAfterT0 = (m: number) => new Date(Date.parse(T0) + m * 60_000).toISOString();
+
+/** The account `events` leave behind, folded in order as the workflow and the rebuild do. */
+function fold(events: [EventData, string][]): AccountState {
+  const state = events.reduce<AccountState | null>(
+    (s, [data, at]) => transition(s, event(data, { occurred_at: at })).state,
+    null,
+  );
+  if (state === null) throw new Error('the events left no account');
+  return state;
 }
 
-function myaspAccount(status: Status): AccountState {
-  const code = status === 'stopped' ? '2' : '1';
-  return account(status, {
-    provider: 'myasp',
-    stripe_customer_id: null,
-    stripe_subscription_id: null,
-    myasp_user_id: 'u42',
-    provider_status: code,
-  });
+/**
+ * An account registered with a trial to TRIAL_END in `status`, folded from the events that lead
+ * there: `free` and `past_due` without a subscription (`no subscription`: the trial ran out) or
+ * with sub_1 (its payment failed), `active` once the trial of a paying subscription ended.
+ */
+function account(status: Status, variant: 'no subscription' | null = null): AccountState {
+  const history: [EventData, string][] = [[registered, T0]];
+  if (status === 'free') return fold(history);
+  if (variant === 'no subscription')
+    return fold([...history, [timer('trial_end', TRIAL_END), TRIAL_END]]);
+  history.push([started(), minutesAfterT0(1)]);
+  const next: Partial<Record<Status, [EventData, string]>> = {
+    active: [timer('trial_end', TRIAL_END), TRIAL_END],
+    canceling: [updated('active', PERIOD_END), minutesAfterT0(2)],
+    past_due: [failed, minutesAfterT0(2)],
+  };
+  const step = next[status];
+  const state = fold(step ? [...history, step] : history);
+  if (state.status !== status) throw new Error(`the events lead to ${state.status}, not ${status}`);
+  return state;
+}
+
+function myaspAccount(status: 'active' | 'stopped'): AccountState {
+  const history: [EventData, string][] = [[myasp('1'), T0]];
+  if (status === 'stopped') history.push([myasp('2'), minutesAfterT0(1)]);
+  return fold(history);
 }
 
 const links = { customer_id: 'cus_1', subscription_id: 'sub_1', plan: 'price_pro', amount: 1980 };
@@ -108,7 +128,7 @@ const rows: Row[] = [
   },
   {
     when: 'checkout completes in trial',
-    state: account('free', { stripe_subscription_id: null }),
+    state: account('free'),
     data: started(),
     at: IN_TRIAL,
     outcome: 'applied',
@@ -116,7 +136,7 @@ const rows: Row[] = [
   },
   {
     when: 'checkout completes after the trial',
-    state: account('past_due', { stripe_subscription_id: null }),
+    state: account('past_due', 'no subscription'),
     data: started(),
     outcome: 'applied',
     status: 'active',
@@ -177,7 +197,7 @@ const rows: Row[] = [
   },
   {
     when: 'a scheduled cancel is moved',
-    state: account('canceling', { scheduled_cancel_at: PERIOD_END }),
+    state: account('canceling'),
     data: updated('active', '2026-08-01T00:00:00.000Z'),
     outcome: 'applied',
     status: 'canceling',
@@ -185,7 +205,7 @@ const rows: Row[] = [
   },
   {
     when: 'a cancel is withdrawn after the trial',
-    state: account('canceling', { scheduled_cancel_at: PERIOD_END }),
+    state: account('canceling'),
     data: updated('active', null),
     outcome: 'applied',
     status: 'active',
@@ -196,7 +216,7 @@ const rows: Row[] = [
   },
   {
     when: 'a cancel is withdrawn in trial with a subscription',
-    state: account('canceling', { scheduled_cancel_at: PERIOD_END }),
+    state: account('canceling'),
     data: updated('active', null),
     at: IN_TRIAL,
     outcome: 'applied',
@@ -211,14 +231,14 @@ const rows: Row[] = [
   },
   {
     when: 'the subscription turns unpaid',
-    state: account('canceling', { scheduled_cancel_at: PERIOD_END }),
+    state: account('canceling'),
     data: updated('unpaid', null),
     outcome: 'applied',
     status: 'past_due',
   },
   {
     when: 'the subscription is deleted',
-    state: account('canceling', { scheduled_cancel_at: PERIOD_END }),
+    state: account('canceling'),
     data: deleted,
     outcome: 'applied',
     status: 'canceled',
@@ -226,7 +246,7 @@ const rows: Row[] = [
   },
   {
     when: 'the cancel timer fires while canceling',
-    state: account('canceling', { scheduled_cancel_at: PERIOD_END }),
+    state: account('canceling'),
     data: timer('cancel_at_period_end', PERIOD_END),
     at: PERIOD_END,
     outcome: 'applied',
@@ -244,7 +264,7 @@ const rows: Row[] = [
   },
   {
     when: 'the trial timer fires on a free account',
-    state: account('free', { stripe_subscription_id: null }),
+    state: account('free'),
     data: timer('trial_end', TRIAL_END),
     at: TRIAL_END,
     outcome: 'applied',
@@ -418,7 +438,7 @@ describe('dunning grace', () => {
 
   it('when a payment fails with a grace period, then grace_until is set and a grace timer is next', () => {
     const d = transition(
-      account('active', { trial_end: null }),
+      account('active'),
       event(graceFailed, { occurred_at: '2026-06-01T00:00:00.000Z' }),
     );
     expect(d.state?.status).toBe('past_due');
@@ -428,7 +448,7 @@ describe('dunning grace', () => {
 
   it('when the payment succeeds during grace, then the grace is cleared with the past_due', () => {
     const s = transition(
-      account('active', { trial_end: null }),
+      account('active'),
       event(graceFailed, { occurred_at: '2026-06-01T00:00:00.000Z' }),
     ).state;
     const d = transition(s, event(paid, { occurred_at: '2026-06-02T00:00:00.000Z' }));
@@ -439,7 +459,7 @@ describe('dunning grace', () => {
 
   it('when the grace timer fires, then the account stays past_due without grace', () => {
     const s = transition(
-      account('active', { trial_end: null }),
+      account('active'),
       event(graceFailed, { occurred_at: '2026-06-01T00:00:00.000Z' }),
     ).state;
     const d = transition(
@@ -458,7 +478,7 @@ describe('dunning grace', () => {
 describe('bookkeeping', () => {
   it('when an invoice with tax fails, then the subscription price stays the account amount', () => {
     const invoice: EventData = { ...failed, amount: 2178 };
-    const d = transition(account('active', { amount: 1980 }), event(invoice));
+    const d = transition(account('active'), event(invoice));
     expect(d.state?.amount).toBe(1980);
   });
 

@@ -12,9 +12,9 @@ import type { BillingEvent } from '../../src/domain/types';
 import type { EventData } from '../../src/domain/types';
 import { createStripeApi } from '../../src/services/stripe-api';
 import {
+  applyEventAndWait,
   applyThrough,
   type BillingTemporal,
-  deliverEvent,
   wakeAccount,
 } from '../../src/temporal/client';
 import { accountWorkflowId } from '../../src/temporal/ids';
@@ -87,29 +87,47 @@ const newAccount = () => {
 
 /**
  * `RECORD_HISTORIES=1 npx jest test/workflows/billing-account.test.ts` records the history of each
- * scenario that has none yet in test/fixtures/histories. It never overwrites one: a committed
- * history is what an earlier release produced, and the replay test holds new code to it.
+ * scenario's runs that has none yet in test/fixtures/histories (a run that continued as new is
+ * `<name>-run<n>.json`). It never overwrites one: the committed histories are what the release
+ * produced, and the replay test holds later code to them (docs/decisions.md, 2026-12-07).
  */
 async function recordHistories(): Promise<void> {
   const dir = path.join(__dirname, '..', 'fixtures', 'histories');
   fs.mkdirSync(dir, { recursive: true });
   for (const [id, name] of scenarios) {
-    const history = await env.client.workflow.getHandle(accountWorkflowId(id)).fetchHistory();
     const file = name
       .replace(/^billingAccountWorkflow /, '')
       .replace(/[^a-z0-9]+/gi, '-')
       .slice(0, 80)
       .replace(/-+$/, '');
-    // A committed history is never re-recorded: it stands for workflows already running.
-    const target = path.join(dir, `${file}.json`);
-    if (fs.existsSync(target)) continue;
-    fs.writeFileSync(target, JSON.stringify(history, null, 1) + '\n');
+    const runs = await historiesOf(accountWorkflowId(id));
+    for (const [i, history] of runs.entries()) {
+      const target = path.join(
+        dir,
+        i === runs.length - 1 ? `${file}.json` : `${file}-run${i + 1}.json`,
+      );
+      if (!fs.existsSync(target)) fs.writeFileSync(target, JSON.stringify(history, null, 1) + '\n');
+    }
+  }
+}
+
+/** Every run of a workflow, first to current (each run's start names the run it continues). */
+async function historiesOf(workflowId: string) {
+  const histories = [];
+  for (let runId: string | undefined = undefined; ;) {
+    const history = await env.client.workflow.getHandle(workflowId, runId).fetchHistory();
+    histories.unshift(history);
+    runId =
+      history.events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId ??
+      undefined;
+    if (!runId) return histories;
   }
 }
 const now = () => env.currentTimeMs();
 
+/** A wake-up of the event's account, as the delivery relay sends it after the commit. */
 async function send(event: BillingEvent): Promise<void> {
-  await deliverEvent(temporal, event, 10_000);
+  await wakeAccount(temporal, event.account_id, 10_000);
 }
 
 async function outcomeOf(event: BillingEvent): Promise<string> {
@@ -213,7 +231,75 @@ describe('billingAccountWorkflow', () => {
     expect(await statusOf(id)).toBe('active');
   });
 
-  it('when the same event is signalled twice, then it is applied once', async () => {
+  it('when a payment fails with a dunning grace, then the account is past_due with grace until the grace timer ends it', async () => {
+    const id = newAccount();
+    const t = await now();
+    await sendAndWait(
+      await storeEvent(db.pool, data.started(), { account_id: id, occurred_at: isoAfter(t, 0) }),
+    );
+    await sendAndWait(
+      await storeEvent(db.pool, data.paymentFailed(3 * 86_400_000), {
+        account_id: id,
+        occurred_at: isoAfter(t, 1),
+      }),
+    );
+    expect(await getAccount(db.pool, id)).toMatchObject({
+      status: 'past_due',
+      grace_until: isoAfter(t, 4),
+    });
+    await env.sleep('4 days');
+    await waitFor(async () => (await getAccount(db.pool, id))?.grace_until === null, {
+      what: 'the grace ended by its timer',
+    });
+    const last = await db.pool.query(
+      'SELECT action, actor, to_status FROM audit_logs WHERE account_id = $1 ORDER BY id DESC LIMIT 1',
+      [id],
+    );
+    expect(last.rows).toEqual([
+      { action: 'billing.grace_ended', actor: 'timer', to_status: 'past_due' },
+    ]);
+  });
+
+  it('when a registration and then a correction go through the update, then each answers with its outcome and the state it left', async () => {
+    const id = newAccount();
+    const t = await now();
+    const registration = await storeEvent(db.pool, data.registered(isoAfter(t, 14)), {
+      account_id: id,
+      occurred_at: isoAfter(t, 0),
+    });
+    // Update-with-start: the registration starts the account's workflow.
+    expect(await applyEventAndWait(temporal, registration, 10_000)).toMatchObject({
+      event_id: registration.event_id,
+      outcome: 'applied',
+      state: { status: 'free', trial_end: isoAfter(t, 14) },
+    });
+    const correction = await storeEvent(
+      db.pool,
+      {
+        kind: 'manual.correction',
+        status: 'past_due',
+        reason: 'chargeback',
+        actor: 'ops@example.jp',
+        scheduled_cancel_at: null,
+      },
+      { account_id: id, occurred_at: isoAfter(t, 1), source: 'manual' },
+    );
+    expect(await applyEventAndWait(temporal, correction, 10_000)).toMatchObject({
+      event_id: correction.event_id,
+      outcome: 'applied',
+      state: { status: 'past_due' },
+    });
+    const audits = await db.pool.query(
+      'SELECT action, actor_role FROM audit_logs WHERE account_id = $1 ORDER BY id',
+      [id],
+    );
+    expect(audits.rows).toEqual([
+      { action: 'billing.account_registered', actor_role: 'system' },
+      { action: 'billing.manual_correction', actor_role: 'operator' },
+    ]);
+  });
+
+  it('when an account is woken again for events it already applied, then nothing is applied twice', async () => {
     const id = newAccount();
     const t = await now();
     const e = await storeEvent(db.pool, data.started(), {
@@ -234,11 +320,11 @@ describe('billingAccountWorkflow', () => {
       occurred_at: isoAfter(t, 0.02),
     });
     await sendAndWait(later);
-    const audits = await db.pool.query<{ n: string }>(
-      'SELECT count(*) AS n FROM audit_logs WHERE event_id = $1',
-      [e.event_id],
+    const audits = await db.pool.query<{ event_id: string; n: number }>(
+      'SELECT event_id, count(*)::int AS n FROM audit_logs WHERE account_id = $1 GROUP BY event_id ORDER BY event_id',
+      [id],
     );
-    expect(audits.rows[0]?.n).toBe('1');
+    expect(audits.rows).toEqual([e, failed, later].map((x) => ({ event_id: x.event_id, n: 1 })));
     expect(await statusOf(id)).toBe('active');
   });
 
@@ -301,7 +387,7 @@ describe('billingAccountWorkflow', () => {
     expect(await statusOf(id)).toBe('active');
   });
 
-  it('when a run reaches its event limit, then it continues as new with its state and processed ids', async () => {
+  it('when a run reaches its event limit, then it continues as new with its state', async () => {
     const id = newAccount();
     const t = await now();
     const workflowId = accountWorkflowId(id);
@@ -340,7 +426,7 @@ describe('billingAccountWorkflow', () => {
     const q = await handle.query(accountStateQuery);
     expect(q.state?.status).toBe('canceling');
     expect(q.state?.stripe_subscription_id).toBe('sub_1');
-    // An id processed in the previous run is still known: a late duplicate changes nothing.
+    // An event applied in the previous run is not applied again by a later wake-up.
     await send(first);
     const probe = await storeEvent(db.pool, data.paymentFailed(), {
       account_id: id,
@@ -413,28 +499,6 @@ describe('billingAccountWorkflow', () => {
     expect(q.state?.status_object).toBe('stripe:sub_base');
   });
 
-  it('when a processed event is signalled again, then the database is asked and nothing is applied twice', async () => {
-    const id = newAccount();
-    const t = await now();
-    const e = await storeEvent(db.pool, data.started(), {
-      account_id: id,
-      occurred_at: isoAfter(t, 0),
-    });
-    await sendAndWait(e);
-    await send(e);
-    const next = await storeEvent(db.pool, data.paymentFailed(), {
-      account_id: id,
-      occurred_at: isoAfter(t, 1),
-    });
-    expect(await sendAndWait(next)).toBe('applied');
-    const audits = await db.pool.query<{ n: string }>(
-      'SELECT count(*) AS n FROM audit_logs WHERE event_id = $1',
-      [e.event_id],
-    );
-    expect(audits.rows[0]?.n).toBe('1');
-    expect(await statusOf(id)).toBe('past_due');
-  });
-
   it('when many events of one account are stored before one wake-up, then one local activity applies them all in order, exactly once, and the history names each event', async () => {
     const id = newAccount();
     const t = await now();
@@ -451,7 +515,7 @@ describe('billingAccountWorkflow', () => {
     await wakeAccount(temporal, id, 10_000);
     const handle = env.client.workflow.getHandle(accountWorkflowId(id));
     await waitFor(
-      async () => (await handle.query(accountStateQuery)).pending_events === 0 || undefined,
+      async () => (await handle.query(accountStateQuery)).wake_ups_in_run >= 2 || undefined,
       { what: 'the second wake-up handled' },
     );
     const rows = await db.pool.query<{ id: string; processed_seq: string; audits: number }>(

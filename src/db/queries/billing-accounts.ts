@@ -61,7 +61,7 @@ export async function getAccountView(db: Db, accountId: string): Promise<Account
   };
 }
 
-/** Writes the whole projection row; called only inside applyTransition's transaction. */
+/** Writes the whole projection row; called only inside applyPendingEvents' transaction. */
 export async function upsertAccount(db: Db, s: AccountState): Promise<void> {
   await db.query(
     `INSERT INTO billing_accounts (${COLUMNS}, updated_at)
@@ -99,10 +99,10 @@ export async function upsertAccount(db: Db, s: AccountState): Promise<void> {
       s.last_event_id,
       s.last_event_ts,
       JSON.stringify(s.object_versions),
-      s.objects ? JSON.stringify(s.objects) : null,
-      s.as_of ?? null,
-      s.status_object ?? null,
-      s.status_reason ?? null,
+      JSON.stringify(s.objects),
+      s.as_of,
+      s.status_object,
+      s.status_reason,
     ],
   );
 }

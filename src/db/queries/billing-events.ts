@@ -75,27 +75,6 @@ export async function findEventByDedupeKey(db: Db, dedupeKey: string): Promise<S
   return r.rows[0] ?? null;
 }
 
-/** Locks the event row and tells whether its outcome is already written. */
-export async function lockEventOutcome(
-  db: Db,
-  id: string,
-): Promise<{ outcome: Outcome | null } | null> {
-  const r = await db.query<{ outcome: Outcome | null }>(
-    'SELECT outcome FROM billing_events WHERE id = $1::bigint FOR UPDATE',
-    [id],
-  );
-  return r.rows[0] ?? null;
-}
-
-export async function writeOutcome(db: Db, id: string, outcome: Outcome): Promise<void> {
-  await db.query(
-    `UPDATE billing_events
-        SET outcome = $2::text, processed_at = now(), processed_seq = nextval('billing_events_processed_seq')
-      WHERE id = $1::bigint AND outcome IS NULL`,
-    [id, outcome],
-  );
-}
-
 export async function listAccountEvents(
   db: Db,
   accountId: string,

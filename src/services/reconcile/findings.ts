@@ -1,6 +1,6 @@
 // Reconciliation (SPEC §3 rule 2): converge with the provider when webhooks were missed. Each
 // difference the domain finds (src/domain/reconcile.ts) is stored as a `reconcile` event and
-// applied by the account workflow like a webhook — store → deliver → applyTransition — so the
+// applied by the account workflow like a webhook — store → deliver → applyPendingEvents — so the
 // audit trail (`billing.reconciled`) says what differed and rebuild-projection folds it exactly.
 // This module stores a finding and has it applied; stripe.ts and myasp.ts find them.
 import { createHash } from 'node:crypto';
@@ -10,7 +10,6 @@ import type pg from 'pg';
 import { getAccount } from '../../db/queries/billing-accounts';
 import { insertEvent, toBillingEvent } from '../../db/queries/billing-events';
 import type { ReconcileFinding } from '../../domain/reconcile';
-import { upgradeState } from '../../domain/transition';
 import type { AccountState, BillingEvent, EventData, Outcome, Status } from '../../domain/types';
 
 /**
@@ -39,11 +38,6 @@ export interface Correction {
 
 const digest = (value: unknown): string =>
   createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 32);
-
-export async function currentState(pool: pg.Pool, accountId: string): Promise<AccountState | null> {
-  const state = await getAccount(pool, accountId);
-  return state === null ? null : upgradeState(state);
-}
 
 /**
  * Stores one finding and waits for the account workflow to apply it. The dedupe key names the

@@ -1,11 +1,10 @@
 // Reconciliation against an exported MyASP member list (MyASP has no API to ask).
-import { findLinkedAccount } from '../../db/queries/billing-accounts';
+import { findLinkedAccount, getAccount } from '../../db/queries/billing-accounts';
 import { checkAccountId } from '../../domain/account-id';
 import { type MemberRow, reconcileMembership } from '../../domain/reconcile';
 import {
   type ApplyStoredEvent,
   type Correction,
-  currentState,
   type ReconcileDeps,
   recordFinding,
 } from './findings';
@@ -46,14 +45,14 @@ export async function reconcileMyasp(
     const accountId =
       (await findLinkedAccount(deps.pool, { myaspUserId: row.user_id })) ??
       checkAccountId(`myasp:${row.user_id}`, 'the user id (myasp:<user id>)');
-    const before = await currentState(deps.pool, accountId);
+    const before = await getAccount(deps.pool, accountId);
     const finding = reconcileMembership(before, row, opts.exportedAt);
     if (finding === null) continue;
     findings.push({
       account_id: accountId,
       user_id: row.user_id,
       differences: finding.data.differences,
-      from_code: before?.objects?.membership?.code ?? null,
+      from_code: before?.objects.membership?.code ?? null,
       to_code: row.code,
     });
     if (opts.dryRun) continue;

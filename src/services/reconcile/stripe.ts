@@ -2,6 +2,7 @@
 // or the subscriptions of one account whose events conflict at the same second.
 import type pg from 'pg';
 
+import { getAccount } from '../../db/queries/billing-accounts';
 import { type LinkedAccount, listStripeLinkedAccounts } from '../../db/queries/reconciliation';
 import { checkAccountId } from '../../domain/account-id';
 import { AppError } from '../../domain/errors';
@@ -9,13 +10,7 @@ import { readFetchedSubscription } from '../../domain/normalize-stripe';
 import { reconcileSubscription } from '../../domain/reconcile';
 import type { AccountState } from '../../domain/types';
 import type { StripeSubscriptionsApi } from '../stripe-api';
-import {
-  type Correction,
-  currentState,
-  type ReconcileDeps,
-  recordFinding,
-  storeFinding,
-} from './findings';
+import { type Correction, type ReconcileDeps, recordFinding, storeFinding } from './findings';
 import { finishRun, type ReconcileSummary } from './runs';
 
 export interface AskedSubscriptions {
@@ -47,9 +42,9 @@ export async function askStripeAbout(
       asked.unknown.push(id);
       continue;
     }
-    const before = await currentState(deps.pool, accountId);
+    const before = await getAccount(deps.pool, accountId);
     const fetchedAt = (deps.now?.() ?? new Date()).toISOString();
-    const version = before?.objects?.subscriptions[id]?.version ?? null;
+    const version = before?.objects.subscriptions[id]?.version ?? null;
     const at =
       version !== null && Date.parse(version) > Date.parse(fetchedAt) ? version : fetchedAt;
     const finding = reconcileSubscription(before, subscription, at);
@@ -81,7 +76,7 @@ async function fetchSubscriptions(
 ): Promise<unknown[]> {
   const listed = await stripe.listSubscriptions(account.stripe_customer_id);
   const seen = new Set(listed.map((s) => readFetchedSubscription(s).data.subscription_id));
-  const known = Object.keys(state?.objects?.subscriptions ?? {}).filter((id) => !seen.has(id));
+  const known = Object.keys(state?.objects.subscriptions ?? {}).filter((id) => !seen.has(id));
   for (const id of known) {
     const sub = await stripe.retrieveSubscription(id);
     if (sub !== null) listed.push(sub);
@@ -94,7 +89,7 @@ async function reconcileAccount(
   stripe: StripeSubscriptionsApi,
   account: LinkedAccount,
 ): Promise<Correction[]> {
-  const state = await currentState(deps.pool, account.account_id);
+  const state = await getAccount(deps.pool, account.account_id);
   const subscriptions = await fetchSubscriptions(stripe, account, state);
   const fetchedAt = (deps.now?.() ?? new Date()).toISOString();
   const corrections: Correction[] = [];
@@ -102,7 +97,7 @@ async function reconcileAccount(
     // A subscription naming another account belongs to it, as its webhooks do (SPEC §3).
     const named = readFetchedSubscription(subscription).explicit_account_id;
     const accountId = named ? checkAccountId(named, 'metadata.account_id') : account.account_id;
-    const before = await currentState(deps.pool, accountId);
+    const before = await getAccount(deps.pool, accountId);
     const finding = reconcileSubscription(before, subscription, fetchedAt);
     if (finding)
       corrections.push(await recordFinding(deps, accountId, before, finding, subscription));
