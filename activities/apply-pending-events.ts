@@ -1,4 +1,3 @@
-import { notifyEventsApplied } from '../src/db/applied-events-channel';
 import { type Db, withTransaction } from '../src/db/pool';
 import { insertAudits, type NewAuditRow } from '../src/db/queries/audit-logs';
 import { getAccount, upsertAccount } from '../src/db/queries/billing-accounts';
@@ -8,6 +7,7 @@ import {
   toBillingEvent,
   writeOutcomes,
 } from '../src/db/queries/billing-events';
+import { notifyEventsApplied } from '../src/delivery/applied-events-channel';
 import { transition } from '../src/domain/transition';
 import type { AccountState, Outcome, Status } from '../src/domain/types';
 import type { ActivityDeps } from './deps';

@@ -4,19 +4,19 @@
 // flight per account and later events ride the next one. The HTTP path only asks for a wake-up
 // after its commit and answers; whatever did not get through — Temporal down, a process killed
 // between commit and signal — the sweeper finds from billing_events (outcome NULL) and
-// account_deliveries. The relay is src/temporal/delivery-relay.ts, the sweeper
-// src/temporal/delivery-sweeper.ts; this class runs the two together.
+// account_deliveries. The relay is src/delivery/relay.ts, the sweeper
+// src/delivery/sweeper.ts; this class runs the two together.
 import type pg from 'pg';
 
-import { AppliedEventsListener } from '../db/applied-events-channel';
 import type { StoredEvent } from '../db/queries/billing-events';
 import type { Logger } from '../log';
-import type { BillingTemporal } from './client';
-import { type AttemptResult, DeliveryRelay } from './delivery-relay';
-import type { RelayOptions } from './delivery-relay-options';
-import { DeliverySweeper, type SweepOptions } from './delivery-sweeper';
+import type { BillingTemporal } from '../temporal/client';
+import { AppliedEventsListener } from './applied-events-channel';
+import { type AttemptResult, DeliveryRelay } from './relay';
+import type { RelayOptions } from './relay-options';
+import { DeliverySweeper, type SweepOptions } from './sweeper';
 
-export { DEFAULT_MAX_DELIVERY_FAILURES, type AttemptResult } from './delivery-relay';
+export { DEFAULT_MAX_DELIVERY_FAILURES, type AttemptResult } from './relay';
 
 export type DeliveryOptions = RelayOptions & SweepOptions;
 

@@ -1,6 +1,6 @@
-// The delivery relay's settings and their defaults (src/temporal/delivery-relay.ts): how long a
+// The delivery relay's settings and their defaults (src/delivery/relay.ts): how long a
 // webhook answer may wait, how many wake-ups may be in flight, how long an account is held.
-import type { WakeUpOptions } from './delivery-wake';
+import type { WakeUpOptions } from './wake';
 
 export interface RelayOptions extends WakeUpOptions {
   /**

@@ -1,24 +1,24 @@
 // The relay of the delivery outbox: after the commit it asks Temporal for a wake-up of the event's
 // account (signal-with-start `eventsPending`), keeping at most one wake-up in flight per account:
 // from sending it until the batch it started is applied (an apply notification, see
-// src/db/applied-events-channel.ts), or a hold's safety timeout. Later events ride the next one.
-// Sending and what the answer means for the events is delivery-wake.ts; the sweeper
-// (src/temporal/delivery-sweeper.ts) finds whatever the relay did not get through.
+// src/delivery/applied-events-channel.ts), or a hold's safety timeout. Later events ride the next one.
+// Sending and what the answer means for the events is wake.ts; the sweeper
+// (src/delivery/sweeper.ts) finds whatever the relay did not get through.
 import type pg from 'pg';
 
 import type { StoredEvent } from '../db/queries/billing-events';
 import { markDelivered } from '../db/queries/event-deliveries';
 import type { Logger } from '../log';
-import type { BillingTemporal } from './client';
+import type { BillingTemporal } from '../temporal/client';
 import {
   DEFAULT_HOLD_MS,
   DEFAULT_MAX_IN_FLIGHT,
   DEFAULT_MAX_WAITING,
   type RelayOptions,
-} from './delivery-relay-options';
-import { type AttemptResult, type WakeUp, WakeUpSender } from './delivery-wake';
+} from './relay-options';
+import { type AttemptResult, type WakeUp, WakeUpSender } from './wake';
 
-export { DEFAULT_MAX_DELIVERY_FAILURES, type AttemptResult, type WakeUp } from './delivery-wake';
+export { DEFAULT_MAX_DELIVERY_FAILURES, type AttemptResult, type WakeUp } from './wake';
 
 /** An account woken within this long counts as busy: its next wake-up keeps to `maxInFlight`. */
 const RECENT_MS = 60_000;

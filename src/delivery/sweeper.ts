@@ -1,12 +1,12 @@
 // The sweeper of the delivery outbox: every few seconds it wakes the accounts whose stored,
 // unprocessed events no accepted wake-up covered (account_deliveries), or that stay unprocessed
-// for minutes after one was accepted, through the relay (src/temporal/delivery-relay.ts). So a
+// for minutes after one was accepted, through the relay (src/delivery/relay.ts). So a
 // 200 is never lost even if Temporal was down or the process died between commit and signal.
 import type pg from 'pg';
 
 import { listAccountsToWake } from '../db/queries/account-deliveries';
 import type { Logger } from '../log';
-import type { AttemptResult, DeliveryRelay } from './delivery-relay';
+import type { AttemptResult, DeliveryRelay } from './relay';
 
 export interface SweepOptions {
   /** Events younger than this are left to the request that stored them. */

@@ -1,15 +1,15 @@
 // One wake-up sent to Temporal (signal-with-start `eventsPending`) and what its answer means for
 // the account's events: accepted (the account's woken mark in account_deliveries), refused
 // (counted against its events, dead-lettered at the limit), or Temporal unavailable (the events
-// are left to the sweeper). The relay (delivery-relay.ts) decides when to send one.
+// are left to the sweeper). The relay (relay.ts) decides when to send one.
 import type pg from 'pg';
 
 import { markAccountWoken } from '../db/queries/account-deliveries';
 import { markDeliveryFailed } from '../db/queries/event-deliveries';
 import type { Logger } from '../log';
-import { type BillingTemporal, wakeAccount } from './client';
-import { classifyDeliveryError, describeDeliveryError } from './delivery-errors';
-import { accountWorkflowIdProblem } from './ids';
+import { type BillingTemporal, wakeAccount } from '../temporal/client';
+import { accountWorkflowIdProblem } from '../temporal/ids';
+import { classifyDeliveryError, describeDeliveryError } from './errors';
 
 /**
  * `delivered`: the workflow has it. `unavailable`: Temporal itself did not answer; nothing is

@@ -1,10 +1,10 @@
 import type pg from 'pg';
 
 import type { Config } from '../config';
+import type { EventDelivery } from '../delivery/outbox';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
 import type { BillingTemporal } from '../temporal/client';
-import type { EventDelivery } from '../temporal/delivery-outbox';
 import type { RejectionRecorder } from './rejection-recorder';
 import type { WindowCounter } from './security';
 

@@ -5,12 +5,12 @@ import type pg from 'pg';
 
 import { type AccountView, getAccountView } from '../db/queries/billing-accounts';
 import { insertEvent, type StoredEvent, toBillingEvent } from '../db/queries/billing-events';
+import type { EventDelivery } from '../delivery/outbox';
 import { checkAccountId } from '../domain/account-id';
 import { AppError } from '../domain/errors';
 import type { AccountRegistered, ManualCorrection, Outcome, Status } from '../domain/types';
 import { STATUSES } from '../domain/types';
 import { applyEventAndWait, type BillingTemporal } from '../temporal/client';
-import type { EventDelivery } from '../temporal/delivery-outbox';
 
 export interface AccountEventDeps {
   pool: pg.Pool;

@@ -10,8 +10,8 @@ import {
   listDeadLetters,
   reviveDeadLetter,
 } from '../db/queries/event-deliveries';
+import type { AttemptResult, EventDelivery } from '../delivery/outbox';
 import { AppError } from '../domain/errors';
-import type { AttemptResult, EventDelivery } from '../temporal/delivery-outbox';
 
 export { listDeadLetters };
 

@@ -2,9 +2,9 @@
 import type pg from 'pg';
 
 import { insertEvent, type StoredEvent } from '../db/queries/billing-events';
+import type { EventDelivery } from '../delivery/outbox';
 import { checkAccountId } from '../domain/account-id';
 import type { NormalizedEvent, Outcome } from '../domain/types';
-import type { EventDelivery } from '../temporal/delivery-outbox';
 
 export interface IngestDeps {
   pool: pg.Pool;

@@ -10,7 +10,7 @@ import pg from 'pg';
 import pino from 'pino';
 
 import { createApplyPendingEventsActivity } from '../../activities/apply-pending-events';
-import { APPLIED_EVENTS_CHANNEL } from '../../src/db/applied-events-channel';
+import { APPLIED_EVENTS_CHANNEL } from '../../src/delivery/applied-events-channel';
 import * as fx from '../fixtures/stripe';
 import { postStripe } from '../helpers/http';
 import { faultAccountId, nowS } from '../helpers/ids';

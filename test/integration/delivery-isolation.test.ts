@@ -8,10 +8,10 @@ import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 
 import type { StoredEvent } from '../../src/db/queries/billing-events';
+import { classifyDeliveryError, describeDeliveryError } from '../../src/delivery/errors';
+import { EventDelivery } from '../../src/delivery/outbox';
 import { findFreePort } from '../../src/dev/local-stack';
 import { type BillingTemporal, connectTemporal, wakeAccount } from '../../src/temporal/client';
-import { classifyDeliveryError, describeDeliveryError } from '../../src/temporal/delivery-errors';
-import { EventDelivery } from '../../src/temporal/delivery-outbox';
 import * as fx from '../fixtures/stripe';
 import { runCli, runTsx } from '../helpers/cli';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';

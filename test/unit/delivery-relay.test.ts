@@ -5,8 +5,8 @@ import type pg from 'pg';
 import pino from 'pino';
 
 import type { StoredEvent } from '../../src/db/queries/billing-events';
+import { DeliveryRelay } from '../../src/delivery/relay';
 import type { BillingTemporal } from '../../src/temporal/client';
-import { DeliveryRelay } from '../../src/temporal/delivery-relay';
 
 /** Stands where PostgreSQL and Temporal would: any use of it fails the test. */
 function untouchable<T extends object>(what: string): T {

@@ -4,9 +4,9 @@ import os from 'node:os';
 
 import type { Command } from 'commander';
 
+import { EventDelivery } from '../../delivery/outbox';
 import { replayTimeline, type Timeline } from '../../ops/integrity';
 import { correctAccount } from '../../services/account-events';
-import { EventDelivery } from '../../temporal/delivery-outbox';
 import type { CliContext } from '../context';
 import { EXIT, writeJson, writeTable } from '../output';
 import type { Runner } from '../run';

@@ -2,6 +2,7 @@
 // not be delivered to their account workflow and wait for an operator.
 import type { Command } from 'commander';
 
+import { EventDelivery } from '../../delivery/outbox';
 import { AppError } from '../../domain/errors';
 import {
   listDeadLetters,
@@ -9,7 +10,6 @@ import {
   type RetryResult,
   showDeadLetter,
 } from '../../services/dead-letters';
-import { EventDelivery } from '../../temporal/delivery-outbox';
 import type { CliContext } from '../context';
 import { EXIT, writeJson, writeTable } from '../output';
 import type { Runner } from '../run';
