@@ -42,6 +42,8 @@ export interface Running {
   info: RuntimeInfo;
   /** The Temporal client the service uses (tests and benchmarks look through it). */
   temporalClient(): BillingTemporal;
+  /** The delivery outbox of an API process (null for a worker): tests await its events. */
+  delivery: EventDelivery | null;
   stop(): Promise<void>;
 }
 
@@ -207,6 +209,7 @@ export async function runServices(
     }
 
     let apiUrl: string | null = null;
+    let outbox: EventDelivery | null = null;
     if (role !== 'worker') {
       const delivery = new EventDelivery(pool, temporal, logger, {
         waitMs: config.deliveryWaitMs,
@@ -218,6 +221,7 @@ export async function runServices(
       });
       delivery.start();
       stoppers.push(() => delivery.stop());
+      outbox = delivery;
       const metrics = createMetrics(pool);
       const rejections = new RejectionRecorder(pool, metrics, logger);
       stoppers.push(() => rejections.stop());
@@ -253,6 +257,7 @@ export async function runServices(
         databaseUrlRedacted: redact(infra.databaseUrl),
       },
       temporalClient: () => temporal,
+      delivery: outbox,
       stop,
     };
   } catch (err) {

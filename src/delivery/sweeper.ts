@@ -20,6 +20,17 @@ export interface SweepOptions {
   resendAfterMs?: number;
 }
 
+/** One sweep done: accounts listed, left to the relay (in hand), and what their wake-ups got. */
+export interface SweepEvent {
+  type: 'swept';
+  /** When the sweep started (epoch ms): it lists events stored `sweepMinAgeMs` before this. */
+  started_at: number;
+  listed: number;
+  in_hand: number;
+  sent: number;
+  unavailable: number;
+}
+
 export class DeliverySweeper {
   private timer: NodeJS.Timeout | null = null;
   private sweeping: Promise<number> | null = null;
@@ -29,6 +40,7 @@ export class DeliverySweeper {
     private readonly relay: DeliveryRelay,
     private readonly logger: Logger,
     private readonly opts: SweepOptions,
+    private readonly onEvent?: (event: SweepEvent) => void,
   ) {}
 
   /** The sweep under way, if any. */
@@ -45,6 +57,7 @@ export class DeliverySweeper {
     if (this.sweeping) return this.sweeping;
     let fullPage = false;
     this.sweeping = (async () => {
+      const startedAt = Date.now();
       const limit = this.opts.sweepBatch ?? 500;
       // An account the relay already has in hand — waiting its turn, being sent, or holding an
       // accepted wake-up until it is applied — is left to it: the relay sends the next wake-up
@@ -80,6 +93,14 @@ export class DeliverySweeper {
         }
       }
       if (due.length > 0) this.logger.info({ due: due.length, ...counts }, 'delivery sweep');
+      this.onEvent?.({
+        type: 'swept',
+        started_at: startedAt,
+        listed: listed.length,
+        in_hand: listed.length - due.length,
+        sent: counts.sent,
+        unavailable: counts.unavailable,
+      });
       // A full page, mostly not in the relay's hands, means more are waiting (a backlog after an
       // outage): the next page goes as soon as this one is sent, not an interval later. Not while
       // Temporal is unavailable.

@@ -2,7 +2,7 @@
 import type pg from 'pg';
 
 import { insertEvent, type StoredEvent } from '../db/queries/billing-events';
-import type { EventDelivery } from '../delivery/outbox';
+import type { EventDelivery, Handover } from '../delivery/outbox';
 import { checkAccountId } from '../domain/account-id';
 import type { NormalizedEvent, Outcome } from '../domain/types';
 
@@ -12,13 +12,12 @@ export interface IngestDeps {
 }
 
 /**
- * Where the event stands when the webhook is answered:
- * - `processed`: already applied (or found stale, ignored…) by its account workflow; `outcome`
- *   says how. Only a duplicate can be here.
- * - `accepted_by_workflow`: Temporal accepted the signal; the workflow applies it shortly.
- * - `queued`: stored, not yet handed to Temporal; the delivery sweeper sends it.
+ * Where the event stands when the webhook is answered (docs/api.md): `processed` — already
+ * applied (or found stale, ignored…) by its account workflow, `outcome` says how; only a
+ * duplicate can be here — or how far the relay got it (Handover: `accepted_by_workflow`,
+ * `sending`, `waiting_turn`, `queued`).
  */
-export type DeliveryState = 'processed' | 'accepted_by_workflow' | 'queued';
+export type DeliveryState = 'processed' | Handover;
 
 export interface IngestResult {
   event: StoredEvent;
@@ -87,11 +86,6 @@ export async function ingestEvent(
   // An unprocessed one may be the provider's retry after this service died between commit and
   // wake-up: the account is woken again now. A wake-up applies every stored, unprocessed event of
   // the account in id order, so an earlier event left behind by a crash is never overtaken.
-  const sent = await deps.delivery.deliverSoon(event);
-  return {
-    event,
-    duplicate,
-    delivery: sent === 'delivered' ? 'accepted_by_workflow' : 'queued',
-    outcome: event.outcome,
-  };
+  const delivery = await deps.delivery.deliverSoon(event);
+  return { event, duplicate, delivery, outcome: event.outcome };
 }

@@ -12,24 +12,33 @@ import pino from 'pino';
 import { createApplyPendingEventsActivity } from '../../activities/apply-pending-events';
 import { APPLIED_EVENTS_CHANNEL } from '../../src/delivery/applied-events-channel';
 import * as fx from '../fixtures/stripe';
-import { postStripe } from '../helpers/http';
+import { held, released, sweptAfter, watchDelivery } from '../helpers/delivery-events';
+import { type Answer, postStripe } from '../helpers/http';
 import { faultAccountId, nowS } from '../helpers/ids';
 import { startService, type TestService } from '../helpers/service';
 import { signalsReceived } from '../helpers/temporal';
 import { waitFor } from '../helpers/wait';
 
-async function postInvoices(svc: TestService, accountId: string, n: number): Promise<void> {
+/** Posts n invoices of the account; the answers' `delivery`. */
+async function postInvoices(svc: TestService, accountId: string, n: number): Promise<string[]> {
   const customerId = fx.stripeId('cus');
   const subscriptionId = fx.stripeId('sub');
+  const answers: Answer[] = [];
   for (let i = 0; i < n; i++) {
     const make = i % 2 ? fx.invoicePaymentFailed : fx.invoicePaid;
-    const res = await postStripe(
-      svc.baseUrl,
-      make({ accountId, customerId, subscriptionId, created: nowS() + i }),
+    answers.push(
+      await postStripe(
+        svc.baseUrl,
+        make({ accountId, customerId, subscriptionId, created: nowS() + i }),
+      ),
     );
-    expect(res.status).toBe(200);
   }
+  expect(answers.map((a) => a.status)).toEqual(answers.map(() => 200));
+  return answers.map((a) => String(a.body.delivery));
 }
+
+/** The test services' sweeper lists events this much older than a sweep's start (service.ts). */
+const SWEEP_MIN_AGE_MS = 200;
 
 async function outcomes(svc: TestService, accountId: string) {
   const r = await svc.db.pool.query<{ events: number; pending: number; audits: number }>(
@@ -70,13 +79,17 @@ describe('The relay holding a busy account', () => {
       env: { TEMPORAL_TASK_QUEUE: queue },
     });
     started.push(api);
+    const watch = watchDelivery(api);
     const accountId = faultAccountId('hold');
 
-    await postInvoices(api, accountId, 1);
-    await waitForSignals(api, accountId, (n) => n === 1, 'the first wake-up accepted');
-    // Nothing applies the account yet (no worker): its wake-up stays accepted and held.
-    await postInvoices(api, accountId, 9);
-    await new Promise((r) => setTimeout(r, 1500)); // more than the test sweeper's interval and age
+    expect(await postInvoices(api, accountId, 1)).toEqual(['sending']);
+    await watch.find(held(accountId), 'the first wake-up accepted and held');
+    // Nothing applies the account yet (no worker): its wake-up stays accepted and held, and the
+    // answers say the events wait behind it — not that Temporal is down.
+    expect(await postInvoices(api, accountId, 9)).toEqual(Array(9).fill('waiting_turn'));
+    // A sweep that could list the nine left them to the relay, which sent nothing of its own.
+    await watch.find(sweptAfter(Date.now(), SWEEP_MIN_AGE_MS), 'a sweep listing the nine');
+    expect(watch.accepted(accountId)).toBe(1);
     expect(await signals(api, accountId)).toBe(1);
 
     const worker = await startService({
@@ -89,14 +102,14 @@ describe('The relay holding a busy account', () => {
       timeoutMs: 60_000,
       what: 'every event applied',
     });
-    // The batch the first wake-up started took all ten; at most one more wake-up followed it.
-    await waitForSignals(
-      api,
-      accountId,
-      (n) => n >= 2,
-      'the held events’ own wake-up sent after the batch committed',
+    // The batch the first wake-up started took all ten; one more wake-up followed it, for the
+    // requests held back, and once it was released the relay had nothing left for the account.
+    const trail = () => watch.seen.filter((e) => 'account_id' in e && e.account_id === accountId);
+    await waitFor(
+      () => Promise.resolve(watch.accepted(accountId) >= 2 && trail().at(-1)?.type === 'released'),
+      { timeoutMs: 20_000, what: 'the held events’ own wake-up accepted and released' },
     );
-    await new Promise((r) => setTimeout(r, 1000));
+    expect(watch.accepted(accountId)).toBe(2);
     expect(await signals(api, accountId)).toBe(2);
     expect(await outcomes(api, accountId)).toEqual({ events: 10, pending: 0, audits: 10 });
   });
@@ -108,12 +121,13 @@ describe('The relay holding a busy account', () => {
       env: { TEMPORAL_TASK_QUEUE: `billing-test-hold-${randomBytes(4).toString('hex')}` },
     });
     started.push(api);
+    const watch = watchDelivery(api);
     const accountId = faultAccountId('hold_expires');
 
     await postInvoices(api, accountId, 1);
-    await waitForSignals(api, accountId, (n) => n === 1, 'the first wake-up accepted');
-    await new Promise((r) => setTimeout(r, 1000));
-    await postInvoices(api, accountId, 1);
+    await watch.find(held(accountId), 'the first wake-up accepted and held');
+    await watch.find(released(accountId, 'hold_timeout'), 'the hold ended by its timeout');
+    expect(await postInvoices(api, accountId, 1)).toEqual(['sending']);
     await waitForSignals(api, accountId, (n) => n === 2, 'a second wake-up after the hold ended');
   });
 
@@ -125,7 +139,16 @@ describe('The relay holding a busy account', () => {
       env: { TEMPORAL_TASK_QUEUE: queue, DELIVERY_MAX_IN_FLIGHT: '2' },
     });
     started.push(api);
+    const watch = watchDelivery(api);
     const accounts = [1, 2, 3, 4, 5, 6].map((i) => faultAccountId(`cap${i}`));
+    const postEach = async () => {
+      const answers: string[] = [];
+      for (const accountId of accounts) answers.push(...(await postInvoices(api, accountId, 1)));
+      return answers;
+    };
+    /** A sweep that could list what was just posted: it left the waiting accounts to the relay. */
+    const sweptSince = (since: number) =>
+      watch.find(sweptAfter(since, SWEEP_MIN_AGE_MS), 'a sweep listing the waiting accounts');
     const counts = () => Promise.all(accounts.map((a) => signals(api, a)));
     /** Accounts with more accepted wake-ups than `before` (by default: with any). */
     const signalled = async (before: number[] = []) =>
@@ -145,14 +168,17 @@ describe('The relay holding a busy account', () => {
       startService({ role: 'worker', db: api.db, env: { TEMPORAL_TASK_QUEUE: queue } });
 
     // No account was woken in the last minute: their first wake-ups go while fewer than 4 are out.
-    for (const accountId of accounts) await postInvoices(api, accountId, 1);
+    expect(await postEach()).toEqual([
+      ...Array(4).fill('sending'),
+      ...Array(2).fill('waiting_turn'),
+    ]);
     await waitFor(async () => (await signalled()) === 4, {
       timeoutMs: 20_000,
       what: 'the first four wake-ups accepted',
     });
     // Nothing applies them (no worker): all four stay in flight, and the other two wait their turn,
-    // also past the test sweeper's interval and age (it leaves accounts the relay has in hand).
-    await new Promise((r) => setTimeout(r, 1500));
+    // also through a sweep (it leaves accounts the relay has in hand).
+    await sweptSince(Date.now());
     expect(await signalled()).toBe(4);
     const first = await worker();
     await applied(1);
@@ -160,12 +186,15 @@ describe('The relay holding a busy account', () => {
 
     // Each account was woken a moment ago: now only 2 wake-ups may be out at once.
     const before = await counts();
-    for (const accountId of accounts) await postInvoices(api, accountId, 1);
+    expect(await postEach()).toEqual([
+      ...Array(2).fill('sending'),
+      ...Array(4).fill('waiting_turn'),
+    ]);
     await waitFor(async () => (await signalled(before)) === 2, {
       timeoutMs: 20_000,
       what: 'two wake-ups of busy accounts accepted',
     });
-    await new Promise((r) => setTimeout(r, 1500));
+    await sweptSince(Date.now());
     expect(await signalled(before)).toBe(2);
     started.push(await worker());
     await applied(2);

@@ -179,7 +179,7 @@ describe('Temporal refusing one event versus Temporal being unavailable', () => 
       const poison = await storeAsReceived(db.pool, POISON);
       expect(await delivery.attempt(poison)).toBe('dead');
       const next = await storeAsReceived(db.pool, faultAccountId('inline'));
-      expect(await delivery.deliverSoon(next)).toBe('delivered');
+      expect(await delivery.deliverSoon(next)).toBe('accepted_by_workflow');
     } finally {
       await delivery.stop();
     }
@@ -228,7 +228,9 @@ describe('The daily check while Temporal is unreachable', () => {
           created: nowS(),
         }),
       );
-      expect(answer).toMatchObject({ status: 200, body: { delivery: 'queued' } });
+      // The first may go out before the relay learns that Temporal is unreachable.
+      expect(answer.status).toBe(200);
+      expect(['sending', 'queued']).toContain(answer.body.delivery);
     }
 
     const check = await json(svc.admin('/v1/ops/daily-check'));

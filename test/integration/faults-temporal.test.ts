@@ -169,7 +169,10 @@ describe('Temporal down while webhooks arrive', () => {
     expect(answers.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
     for (const r of answers) {
       expect(r.ms).toBeLessThan(QUICK_ANSWER_MS);
-      expect(r.body).toMatchObject({ received: true, duplicate: false, delivery: 'queued' });
+      expect(r.body).toMatchObject({ received: true, duplicate: false });
+      // Never accepted: the first of an account may be `sending` before the relay learns that
+      // Temporal is unreachable, the next `waiting_turn` behind it or `queued` after it.
+      expect(['sending', 'waiting_turn', 'queued']).toContain(r.body.delivery);
     }
     // Each account's second webhook came after a wait for Temporal had expired: it is answered
     // right after the commit. Compared with the first answer of the same run (which waited

@@ -3,6 +3,7 @@
 // paging. Real PostgreSQL, real Temporal dev server, real HTTP.
 import * as fx from '../fixtures/stripe';
 import { japanTime, myaspForm, outcomeOf, register, type Row } from '../helpers/accounts';
+import { held, watchDelivery } from '../helpers/delivery-events';
 import { type Answer, json, postMyasp, postStripe } from '../helpers/http';
 import { nowS, uid } from '../helpers/ids';
 import { startService, type TestService } from '../helpers/service';
@@ -54,6 +55,34 @@ describe('Webhook answers say what happened', () => {
       status: 200,
       body: { duplicate: true, outcome: 'applied', delivery: 'processed' },
     });
+  });
+});
+
+describe('Webhook answers that do not wait (DELIVERY_WAIT_MS=0, the default)', () => {
+  let api: TestService;
+  beforeAll(async () => {
+    // An API without a worker: an accepted wake-up stays held, nothing is applied.
+    api = await startService({ role: 'api', deliveryHoldMs: 120_000 });
+  });
+  afterAll(async () => {
+    await api?.stop();
+  });
+
+  it('when Temporal is up, then the first event of an account says sending and the next ones, behind its wake-up in flight, waiting_turn — never queued', async () => {
+    const watch = watchDelivery(api);
+    const parts = {
+      accountId: uid('acct_turn'),
+      customerId: fx.stripeId('cus'),
+      subscriptionId: fx.stripeId('sub'),
+    };
+    const post = async (created: number) =>
+      (await postStripe(api.baseUrl, fx.invoicePaid({ ...parts, created }))).body.delivery;
+    expect(await post(nowS())).toBe('sending');
+    await watch.find(held(parts.accountId), 'the wake-up accepted and held');
+    expect([await post(nowS() + 1), await post(nowS() + 2)]).toEqual([
+      'waiting_turn',
+      'waiting_turn',
+    ]);
   });
 });
 
