@@ -1,10 +1,12 @@
 #!/usr/bin/env node
-// `npm test`: the whole suite in band, then the log scan (test/logs/, jest.logs.config.js) over
-// what the suite's services logged into .test-logs/. Two Jest runs, so the scan cannot start
-// before the last test file is done. Arguments go to the suite's run; the scan runs only when
-// none of them narrows the suite (a path, -t, --onlyChanged, …), since part of a run proves
-// nothing about the logs of all of it. With `--json --outputFile=F` (as .ci/run passes) F holds
-// both runs' results.
+// `npm test`: the whole suite, then the log scan. The `unit` project first, in parallel workers
+// and without servers; then the `integration` project (workflows, integration, infra) in band on
+// the PostgreSQL and Temporal its global setup starts; then the scan (test/logs/,
+// jest.logs.config.js) of what the suite's services logged into .test-logs/ — a run of its own,
+// so it cannot start before the last test file is done. Arguments go to the suite's runs; when
+// one narrows the suite (a path, -t, --selectProjects, …) they go to one run in band and the scan
+// is skipped, since part of a run proves nothing about the logs of all of it. With
+// `--json --outputFile=F` (as .ci/run passes) F holds every run's results.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -18,29 +20,41 @@ const WHOLE_RUN_ARG = /^--(ci|json|silent|verbose|colors|no-colors|outputFile=.+
 const args = process.argv.slice(2);
 const outputFile = args.find((a) => a.startsWith('--outputFile='))?.slice('--outputFile='.length);
 
-const jest = (jestArgs) =>
-  spawnSync(process.execPath, [JEST, '--runInBand', ...jestArgs], { stdio: 'inherit' }).status ?? 1;
+/** Runs Jest; with an output file, each run writes its own next to it (`F.<name>.json`). */
+function jest(name, jestArgs) {
+  const out = outputFile && `${outputFile}.${name}.json`;
+  const withOut = jestArgs.map((a) =>
+    a === `--outputFile=${outputFile}` ? `--outputFile=${out}` : a,
+  );
+  const status = spawnSync(process.execPath, [JEST, ...withOut], { stdio: 'inherit' }).status ?? 1;
+  return { status, out };
+}
 
-const suite = jest(args);
 const narrowing = args.filter((a) => !WHOLE_RUN_ARG.test(a));
 if (narrowing.length > 0) {
+  const { status, out } = jest('part', ['--runInBand', ...args]);
+  if (outputFile) mergeResults(outputFile, [out]);
   console.log(
     `\nlog scan skipped: ${narrowing.join(' ')} runs part of the suite ` +
       '(after a whole run: npx jest --config jest.logs.config.js).',
   );
-  process.exit(suite);
+  process.exit(status);
 }
 
-const scanOutput = outputFile && `${outputFile}.logs.json`;
-const scanArgs = args.map((a) =>
-  a === `--outputFile=${outputFile}` ? `--outputFile=${scanOutput}` : a,
-);
-const scan = jest(['--config', 'jest.logs.config.js', ...scanArgs]);
-if (outputFile && scanOutput) mergeResults(outputFile, scanOutput);
-process.exit(suite || scan);
+const runs = [
+  jest('unit', ['--selectProjects', 'unit', ...args]),
+  jest('integration', ['--selectProjects', 'integration', '--runInBand', ...args]),
+];
+runs.push(jest('logs', ['--config', 'jest.logs.config.js', ...args]));
+if (outputFile)
+  mergeResults(
+    outputFile,
+    runs.map((r) => r.out),
+  );
+process.exit(runs.find((r) => r.status !== 0)?.status ?? 0);
 
-/** Adds the scan's Jest JSON results to the suite's, so one file tells the whole story. */
-function mergeResults(into, from) {
+/** Jest's JSON results of several runs in one file, so it tells the whole story. */
+function mergeResults(into, files) {
   const read = (file) => {
     try {
       return JSON.parse(fs.readFileSync(file, 'utf8'));
@@ -48,14 +62,21 @@ function mergeResults(into, from) {
       return null;
     }
   };
-  const a = read(into);
-  const b = read(from);
-  fs.rmSync(from, { force: true });
-  if (!a || !b) return;
-  for (const [key, value] of Object.entries(b)) {
-    if (key.startsWith('num') && typeof value === 'number') a[key] = (a[key] ?? 0) + value;
+  let merged = null;
+  for (const file of files) {
+    const r = read(file);
+    fs.rmSync(file, { force: true });
+    if (!r) continue;
+    if (!merged) {
+      merged = r;
+      continue;
+    }
+    for (const [key, value] of Object.entries(r)) {
+      if (key.startsWith('num') && typeof value === 'number')
+        merged[key] = (merged[key] ?? 0) + value;
+    }
+    merged.success = Boolean(merged.success && r.success);
+    merged.testResults = [...(merged.testResults ?? []), ...(r.testResults ?? [])];
   }
-  a.success = Boolean(a.success && b.success);
-  a.testResults = [...(a.testResults ?? []), ...(b.testResults ?? [])];
-  fs.writeFileSync(into, JSON.stringify(a));
+  if (merged) fs.writeFileSync(into, JSON.stringify(merged));
 }

@@ -7,13 +7,7 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 
 import { Client, Connection } from '@temporalio/client';
-import {
-  bundleWorkflowCode,
-  DefaultLogger,
-  NativeConnection,
-  Runtime,
-  Worker,
-} from '@temporalio/worker';
+import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
 
 import { type Activities, createActivities } from '../../activities';
 import { insertEvent, type NewEvent, type StoredEvent } from '../../src/db/queries/billing-events';
@@ -245,14 +239,6 @@ export function cli(args: string[], env: Record<string, string>, cwd = REPO): Pr
   });
 }
 
-function quietWorkerLogs(): void {
-  try {
-    Runtime.install({ logger: new DefaultLogger('WARN') });
-  } catch {
-    // Already installed in this process: keep its logger.
-  }
-}
-
 const silentBundler = {
   info() {},
   warn() {},
@@ -269,7 +255,6 @@ export async function withWorker(
   body: (taskQueue: string, client: Client) => Promise<void>,
 ) {
   const address = process.env.TEST_TEMPORAL_ADDRESS ?? '';
-  quietWorkerLogs();
   const taskQueue = `ops-test-${Math.random().toString(36).slice(2, 10)}`;
   const bundle = await bundleWorkflowCode({ workflowsPath, logger: silentBundler });
   const native = await NativeConnection.connect({ address });
