@@ -80,15 +80,3 @@ describe('loadEnvFile', () => {
     },
   );
 });
-
-describe('.env.example', () => {
-  it('when copied to .env as it says, then it loads and npm start still runs everything locally', () => {
-    const example = fs.readFileSync(path.resolve(__dirname, '..', '..', '.env.example'), 'utf8');
-    const env: NodeJS.ProcessEnv = {};
-    expect(loadEnvFile(dirWith(example), env)).not.toBeNull();
-    expect(env.DATABASE_URL ?? '').toBe('');
-    expect(env.TEMPORAL_ADDRESS ?? '').toBe('');
-    // Placeholders would replace the generated local secrets with guessable ones.
-    expect(Object.values(env).join(' ')).not.toMatch(/replace/i);
-  });
-});
