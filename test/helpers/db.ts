@@ -13,9 +13,10 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-export async function createTestDatabase(): Promise<TestDatabase> {
+/** A database cloned from the migrated template, or (`empty`) one with no schema at all. */
+export async function createTestDatabase(opts: { empty?: boolean } = {}): Promise<TestDatabase> {
   const adminUrl = requiredEnv('TEST_PG_ADMIN_URL');
-  const template = requiredEnv('TEST_PG_TEMPLATE');
+  const template = opts.empty ? 'template0' : requiredEnv('TEST_PG_TEMPLATE');
   const name = `billing_test_${process.pid}_${randomBytes(4).toString('hex')}`;
   await withAdmin(adminUrl, (admin) =>
     admin.query(
