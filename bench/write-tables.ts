@@ -1,9 +1,9 @@
-// Writes BENCHMARKS.md's result tables from `npm run bench` JSON files (the newest in
+// Writes the result tables of docs/bench-history.md from `npm run bench` JSON files (the newest in
 // bench/results/ unless some are named; several of one mode and size are combined run by run):
 // median and spread over the runs, each as a ratio to its baseline from the same run. Usage:
 // npm run bench:tables [-- bench/results/<file>.json[:except=<figure>,…] ...] [--print]
 // (:except= leaves those figures of that file out, e.g. when a later change measured them again;
-// --print: show the tables instead of writing BENCHMARKS.md).
+// --print: show the tables instead of writing docs/bench-history.md).
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -264,20 +264,21 @@ async function main(): Promise<void> {
     process.stdout.write(`${tables(result)}\n`);
     return;
   }
-  const doc = path.join(__dirname, '..', 'BENCHMARKS.md');
+  const doc = path.join(__dirname, '..', 'docs', 'bench-history.md');
   const text = fs.readFileSync(doc, 'utf8');
   const begin = '<!-- bench:tables:begin -->';
   const end = '<!-- bench:tables:end -->';
   const i = text.indexOf(begin);
   const j = text.indexOf(end);
-  if (i < 0 || j < i) throw new Error(`BENCHMARKS.md has no ${begin} … ${end} section to fill.`);
+  if (i < 0 || j < i)
+    throw new Error(`docs/bench-history.md has no ${begin} … ${end} section to fill.`);
   const filled = `${text.slice(0, i + begin.length)}\n\n${tables(result)}\n\n${text.slice(j)}`;
   // Written as the format check (`npm run check:static`) wants it: tables aligned by prettier.
   // Loaded here, not at the top: prettier loads itself by dynamic import, which jest's VM refuses.
   const { default: prettier } = await import('prettier');
   const options = (await prettier.resolveConfig(doc)) ?? {};
   fs.writeFileSync(doc, await prettier.format(filled, { ...options, filepath: doc }));
-  process.stdout.write(`BENCHMARKS.md tables written from ${files.join(', ')}\n`);
+  process.stdout.write(`docs/bench-history.md tables written from ${files.join(', ')}\n`);
 }
 
 if (require.main === module) {
