@@ -8,6 +8,7 @@ const DOCS = [
   'RUNBOOK.md',
   'BENCHMARKS.md',
   'RELIABILITY.md',
+  'CHANGELOG.md',
   ...fs
     .readdirSync(path.join(ROOT, 'docs'))
     .filter((f) => f.endsWith('.md'))
