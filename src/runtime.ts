@@ -1,6 +1,6 @@
 // Wires the service together: local servers when nothing is configured, migrations, the worker,
 // the HTTP API and the delivery sweeper; and takes it all down again in reverse order.
-import type { Server } from 'node:http';
+import http from 'node:http';
 import path from 'node:path';
 
 import { DefaultLogger, Runtime, type WorkflowBundleOption } from '@temporalio/worker';
@@ -8,6 +8,7 @@ import { DefaultLogger, Runtime, type WorkflowBundleOption } from '@temporalio/w
 import type { StripeActivityDeps } from '../activities';
 import { createActivities } from '../activities';
 import type { Config } from './config';
+import { listenOn } from './config/ports';
 import { runMigrations } from './db/migrate';
 import { createPool } from './db/pool';
 import { createApp } from './http/app';
@@ -21,7 +22,7 @@ import { EventDelivery } from './temporal/delivery-outbox';
 import { ensureDailyCheckSchedule, ensureReconcileSchedule } from './temporal/schedules';
 import { ensureSearchAttributes } from './temporal/search-attributes';
 import { createBillingWorker } from './temporal/worker';
-import { startWorkerHealth } from './temporal/worker-health';
+import { startWorkerHealth, type WorkerHealth } from './temporal/worker-health';
 
 export type Role = 'all' | 'api' | 'worker';
 
@@ -181,17 +182,19 @@ export async function runServices(
       if (config.temporalAddress)
         await ensureSearchAttributes(temporal.connection, config.temporalNamespace);
       const done = worker.run();
-      if (role === 'worker' && config.worker.healthPort !== null) {
-        // Stopped after the worker (stoppers run in reverse): probes see it draining, not gone.
-        const health = await startWorkerHealth(worker, pool, config.worker.healthPort);
-        stoppers.push(() => health.stop());
-        workerHealthUrl = health.url;
-      }
+      let health: WorkerHealth | undefined;
+      // Registered before anything else can fail, so a failed start stops the worker too; the
+      // health endpoint goes after it: probes see the worker draining, not gone.
       stoppers.push(async () => {
         if (worker.getState() === 'RUNNING') worker.shutdown();
         await done;
         await connection.close();
+        await health?.stop();
       });
+      if (role === 'worker' && config.worker.healthPort !== null) {
+        health = await startWorkerHealth(worker, pool, config.worker.healthPort);
+        workerHealthUrl = health.url;
+      }
       if (overrides.schedules !== false) {
         await ensureDailyCheckSchedule(temporal.client, { taskQueue: config.taskQueue });
         const { stripeApiKey, schedule } = config.reconcile;
@@ -231,9 +234,9 @@ export async function runServices(
         logger,
         temporalUiUrl: infra.temporalUiUrl ?? overrides.temporalUiUrl ?? null,
       });
-      const server = await new Promise<Server>((resolve, reject) => {
-        const s = app.listen(config.port, '0.0.0.0', () => resolve(s)).on('error', reject);
-      });
+      // Not app.listen(): Express 5 hands a listen error to the callback, which would resolve.
+      const server = http.createServer(app);
+      await listenOn(server, config.port, '0.0.0.0', { what: 'the API', setting: 'PORT' });
       answerClientErrors(server, { metrics, rejections, logger });
       stoppers.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
       const address = server.address();

@@ -6,6 +6,7 @@ import path from 'node:path';
 
 import { Client as PgClient } from 'pg';
 
+import { PortInUseError } from '../config/ports';
 import { letPostgresUserReach, repairDataDirPermissions } from './postgres-permissions';
 import {
   findFreePort,
@@ -105,6 +106,9 @@ export async function startEmbeddedPostgres(
     await instance.start();
   } catch (err) {
     await stopPostgres(instance, dataDir, opts.persistent);
+    if (recent.some((line) => /could not bind .*address already in use/i.test(line))) {
+      throw new PortInUseError(port, 'the embedded PostgreSQL', 'LOCAL_PG_PORT');
+    }
     // The package rejects with nothing when postgres exits early; its log says why.
     const reason = err instanceof Error ? err.message : recent.slice(-5).join(' | ');
     throw new Error(
