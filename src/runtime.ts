@@ -11,6 +11,7 @@ import type { Config } from './config';
 import { listenOn } from './config/ports';
 import { runMigrations } from './db/migrate';
 import { createPool } from './db/pool';
+import type { InstanceLock } from './dev/instance-lock';
 import { createApp } from './http/app';
 import { answerClientErrors } from './http/client-errors';
 import { RejectionRecorder } from './http/rejection-recorder';
@@ -103,6 +104,14 @@ function installTemporalRuntime(): void {
 const loadLocalStack = () => import('./dev/local-stack.js');
 
 async function ensureInfrastructure(config: Config, logger: Logger, stoppers: Stopper[]) {
+  let lock: InstanceLock | null = null;
+  if (!config.databaseUrl || !config.temporalAddress) {
+    // First of all: a second start must not mistake the running instance's servers for leftovers.
+    const { acquireInstanceLock } = await loadLocalStack();
+    const held = acquireInstanceLock(config.dataDir, (line) => logger.warn(line));
+    stoppers.push(() => Promise.resolve(held.release()));
+    lock = held;
+  }
   let databaseUrl = config.databaseUrl;
   if (!databaseUrl) {
     logger.info('starting embedded PostgreSQL under %s', path.join(config.dataDir, 'postgres'));
@@ -132,7 +141,7 @@ async function ensureInfrastructure(config: Config, logger: Logger, stoppers: St
     temporalAddress = dev.address;
     temporalUiUrl = dev.uiUrl;
   }
-  return { databaseUrl, temporalAddress, temporalUiUrl };
+  return { databaseUrl, temporalAddress, temporalUiUrl, lock };
 }
 
 export async function runServices(
@@ -243,6 +252,7 @@ export async function runServices(
       const port = typeof address === 'object' && address ? address.port : config.port;
       apiUrl = `http://localhost:${port}`;
     }
+    infra.lock?.update({ apiUrl });
     return {
       info: {
         role,

@@ -54,6 +54,20 @@ export function isAlive(pid: number): boolean {
   }
 }
 
+/**
+ * When the kernel started `pid` (clock ticks since boot, /proc/<pid>/stat field 22): with the pid,
+ * it names one process for good. null where there is no /proc (macOS) or the process is gone.
+ */
+export function processStartTime(pid: number): string | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // "pid (comm) state ppid …": comm may hold spaces and parentheses, so count after the last ')'.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
 // Guards against a recycled pid: the process must still be the one the pid file was written for.
 export function processMatches(pid: number, ...needles: string[]): boolean {
   if (!isAlive(pid)) return false;
