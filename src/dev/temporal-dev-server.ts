@@ -21,7 +21,7 @@ import {
   readPidFile,
   terminate,
 } from './processes';
-import { type ExitInfo, supervise } from './supervisor';
+import { type ExitInfo, supervise, SUPERVISED } from './supervisor';
 
 export interface TemporalDevServerOptions {
   namespace: string;
@@ -85,7 +85,7 @@ export async function startTemporalDevServer(
   // The same ports the clients and the worker already use, and the same SQLite file.
   const again = { ...opts, port: first.port, uiPort: first.uiPort };
   const supervisor = supervise(first, {
-    name: 'temporal dev server',
+    name: SUPERVISED.temporal,
     restart: () => startDevServerOnce(cli, again),
     ...opts.supervise,
   });
