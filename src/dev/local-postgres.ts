@@ -17,7 +17,8 @@ import {
   startPostmaster,
 } from './postgres-cluster';
 import {
-  letPostgresUserReach,
+  binariesFor,
+  dataDirFor,
   postgresOwner,
   repairDataDirPermissions,
 } from './postgres-permissions';
@@ -117,13 +118,12 @@ async function prepareCluster(
   const owner = isRoot ? postgresOwner(warn) : undefined;
   const binaries = embeddedBinaries();
   const cluster: ClusterOptions = {
-    binaries,
-    dataDir: path.resolve(opts.dataDir),
+    binaries: owner ? await binariesFor(owner, binaries, warn) : binaries,
+    dataDir: owner ? await dataDirFor(owner, opts.dataDir, warn) : path.resolve(opts.dataDir),
     persistent: opts.persistent,
     owner,
     log,
   };
-  if (owner) await letPostgresUserReach([path.dirname(cluster.dataDir), binaries.root], log);
   if (fs.existsSync(path.join(cluster.dataDir, 'PG_VERSION'))) {
     log(`postgres: reusing data directory ${cluster.dataDir}`);
     await repairDataDirPermissions(cluster.dataDir, owner, warn);
