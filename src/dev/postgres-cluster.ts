@@ -9,7 +9,7 @@ import path from 'node:path';
 import { environment } from '../config';
 import { PortInUseError } from '../config/ports';
 import type { PostgresBinaries } from './postgres-binaries';
-import { delay, type LogLine } from './processes';
+import { collectOutput, delay, type LogLine } from './processes';
 import type { ExitInfo, SupervisedProcess } from './supervisor';
 
 export const PG_USER = 'postgres';
@@ -108,30 +108,6 @@ function spawnAsOwner(program: string, args: string[], opts: ClusterOptions): Ch
   // English messages whatever the machine's locale: readiness is read from the log.
   const env = { ...environment(), LC_ALL: 'C' };
   return spawn(program, args, { stdio: ['ignore', 'pipe', 'pipe'], env, ...opts.owner });
-}
-
-/** The last 30 lines of output; each line also goes to `log` and `onLine`. */
-function collectOutput(
-  child: ChildProcess,
-  log: LogLine,
-  onLine: (line: string) => void = () => undefined,
-): string[] {
-  const recent: string[] = [];
-  const partial = { stdout: '', stderr: '' };
-  const onOutput = (stream: 'stdout' | 'stderr') => (chunk: Buffer) => {
-    const lines = (partial[stream] + chunk.toString('utf8')).split('\n');
-    partial[stream] = lines.pop() ?? '';
-    for (const line of lines) {
-      if (!line.trim()) continue;
-      recent.push(line);
-      if (recent.length > 30) recent.shift();
-      log(line);
-      onLine(line);
-    }
-  };
-  child.stdout?.on('data', onOutput('stdout'));
-  child.stderr?.on('data', onOutput('stderr'));
-  return recent;
 }
 
 function exitOf(child: ChildProcess, recent: string[]): Promise<ExitInfo> {

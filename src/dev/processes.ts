@@ -1,5 +1,6 @@
 // Process handling for the local servers: free ports, reachability, pid files left by a previous
 // run, and stopping a process with escalation. Supervision (restarts) is src/dev/supervisor.ts.
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 
@@ -92,4 +93,34 @@ export async function terminate(
   process.kill(pid, 'SIGKILL');
   await delay(500);
   return !isAlive(pid);
+}
+
+/**
+ * A child's last 30 lines of output, kept for an error message; each line also goes to `log` and
+ * `onLine` as it comes.
+ */
+export function collectOutput(
+  child: ChildProcess,
+  log: LogLine,
+  onLine: (line: string) => void = () => undefined,
+): string[] {
+  const recent: string[] = [];
+  const partial = { stdout: '', stderr: '' };
+  const take = (line: string) => {
+    if (!line.trim()) return;
+    recent.push(line);
+    if (recent.length > 30) recent.shift();
+    log(line);
+    onLine(line);
+  };
+  const onOutput = (stream: 'stdout' | 'stderr') => (chunk: Buffer) => {
+    const lines = (partial[stream] + chunk.toString('utf8')).split('\n');
+    partial[stream] = lines.pop() ?? '';
+    lines.forEach(take);
+  };
+  child.stdout?.on('data', onOutput('stdout'));
+  child.stderr?.on('data', onOutput('stderr'));
+  // A last line without a newline.
+  child.once('close', () => [partial.stdout, partial.stderr].forEach(take));
+  return recent;
 }

@@ -13,6 +13,7 @@ import { resolveTemporalCli } from '../temporal/binaries';
 import { devServerSearchAttributeArgs } from '../temporal/search-attributes';
 import {
   canConnect,
+  collectOutput,
   delay,
   findFreePort,
   type LogLine,
@@ -154,18 +155,8 @@ async function startDevServerOnce(
 
   log(`temporal: ${path.basename(cli)} ${args.join(' ')}`);
   const child = spawn(cli, args, { stdio: ['ignore', 'pipe', 'pipe'], env: cliEnv() });
-  const recent: string[] = [];
-  const onOutput = (chunk: Buffer) => {
-    for (const line of chunk.toString('utf8').split('\n')) {
-      if (!line.trim()) continue;
-      recent.push(line);
-      if (recent.length > 30) recent.shift();
-      log(line);
-    }
-  };
+  const recent = collectOutput(child, log);
   if (pidFile && child.pid) fs.writeFileSync(pidFile, `${child.pid}\n`);
-  child.stdout?.on('data', onOutput);
-  child.stderr?.on('data', onOutput);
   // 'exit' can come before the last output: the reason of a failed start is read after 'close'.
   const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
   let spawnError: Error | undefined;
