@@ -68,7 +68,10 @@ export async function startEmbeddedPostgres(
   const log = opts.log ?? noLog;
   const warn = opts.warn ?? log;
   const cluster = await prepareCluster(opts, log, warn);
-  const first = await startOnFreePort(cluster, opts.port);
+  const first = await startOnFreePort(cluster, opts.port).catch((err: unknown) => {
+    if (!opts.persistent) removeCluster(cluster.dataDir, opts.dataDir);
+    throw err;
+  });
   const { port } = first;
   const supervisor = opts.supervise
     ? supervise(first.postmaster, {
@@ -145,10 +148,7 @@ async function startOnFreePort(
     try {
       return { postmaster: await startPostmaster({ ...cluster, port }), port };
     } catch (err) {
-      if (fixedPort || !(err instanceof PortInUseError) || attempt >= 3) {
-        if (!cluster.persistent) removeCluster(cluster.dataDir, cluster.dataDir);
-        throw err;
-      }
+      if (fixedPort || !(err instanceof PortInUseError) || attempt >= 3) throw err;
     }
   }
 }
