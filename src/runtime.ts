@@ -11,7 +11,6 @@ import type { Config } from './config';
 import { listenOn } from './config/ports';
 import { runMigrations } from './db/migrate';
 import { createPool } from './db/pool';
-import type { InstanceLock } from './dev/instance-lock';
 import { createApp } from './http/app';
 import { answerClientErrors } from './http/client-errors';
 import { RejectionRecorder } from './http/rejection-recorder';
@@ -103,15 +102,20 @@ function installTemporalRuntime(): void {
  */
 const loadLocalStack = () => import('./dev/local-stack.js');
 
+/** One local stack per data directory: released last, after its servers have stopped. */
+async function lockDataDir(config: Config, logger: Logger, stoppers: Stopper[]) {
+  const { acquireInstanceLock } = await loadLocalStack();
+  const lock = acquireInstanceLock(config.dataDir, (line) => logger.warn(line));
+  stoppers.push(() => Promise.resolve(lock.release()));
+  return lock;
+}
+
 async function ensureInfrastructure(config: Config, logger: Logger, stoppers: Stopper[]) {
-  let lock: InstanceLock | null = null;
-  if (!config.databaseUrl || !config.temporalAddress) {
-    // First of all: a second start must not mistake the running instance's servers for leftovers.
-    const { acquireInstanceLock } = await loadLocalStack();
-    const held = acquireInstanceLock(config.dataDir, (line) => logger.warn(line));
-    stoppers.push(() => Promise.resolve(held.release()));
-    lock = held;
-  }
+  // First of all: a second start must not mistake the running instance's servers for leftovers.
+  const lock =
+    config.databaseUrl && config.temporalAddress
+      ? null
+      : await lockDataDir(config, logger, stoppers);
   let databaseUrl = config.databaseUrl;
   if (!databaseUrl) {
     logger.info('starting embedded PostgreSQL under %s', path.join(config.dataDir, 'postgres'));
