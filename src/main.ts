@@ -74,7 +74,7 @@ async function main(): Promise<void> {
     process.stdout.write(`\n${signal}: shutting down…\n`);
     running
       .stop()
-      .then(() => process.exit(0))
+      .then(() => process.stdout.write('billing orchestrator stopped\n', () => process.exit(0)))
       .catch((err: unknown) => {
         process.stderr.write(
           `billing: shutdown failed: ${err instanceof Error ? err.message : String(err)}\n`,

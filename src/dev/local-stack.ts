@@ -18,6 +18,7 @@ export {
   type TemporalDevServerHandle,
   type TemporalDevServerOptions,
 } from './temporal-dev-server';
+export { acquireInstanceLock, type InstanceLock, InstanceRunningError } from './instance-lock';
 export { findFreePort, type LogLine } from './processes';
 
 /** A fresh directory under the OS temp dir that the `postgres` system user can enter. */

@@ -1,5 +1,6 @@
 // Process handling for the local servers: free ports, reachability, pid files left by a previous
 // run, and stopping a process with escalation. Supervision (restarts) is src/dev/supervisor.ts.
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 
@@ -54,6 +55,20 @@ export function isAlive(pid: number): boolean {
   }
 }
 
+/**
+ * When the kernel started `pid` (clock ticks since boot, /proc/<pid>/stat field 22): with the pid,
+ * it names one process for good. null where there is no /proc (macOS) or the process is gone.
+ */
+export function processStartTime(pid: number): string | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // "pid (comm) state ppid …": comm may hold spaces and parentheses, so count after the last ')'.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
 // Guards against a recycled pid: the process must still be the one the pid file was written for.
 export function processMatches(pid: number, ...needles: string[]): boolean {
   if (!isAlive(pid)) return false;
@@ -78,4 +93,34 @@ export async function terminate(
   process.kill(pid, 'SIGKILL');
   await delay(500);
   return !isAlive(pid);
+}
+
+/**
+ * A child's last 30 lines of output, kept for an error message; each line also goes to `log` and
+ * `onLine` as it comes.
+ */
+export function collectOutput(
+  child: ChildProcess,
+  log: LogLine,
+  onLine: (line: string) => void = () => undefined,
+): string[] {
+  const recent: string[] = [];
+  const partial = { stdout: '', stderr: '' };
+  const take = (line: string) => {
+    if (!line.trim()) return;
+    recent.push(line);
+    if (recent.length > 30) recent.shift();
+    log(line);
+    onLine(line);
+  };
+  const onOutput = (stream: 'stdout' | 'stderr') => (chunk: Buffer) => {
+    const lines = (partial[stream] + chunk.toString('utf8')).split('\n');
+    partial[stream] = lines.pop() ?? '';
+    lines.forEach(take);
+  };
+  child.stdout?.on('data', onOutput('stdout'));
+  child.stderr?.on('data', onOutput('stderr'));
+  // A last line without a newline.
+  child.once('close', () => [partial.stdout, partial.stderr].forEach(take));
+  return recent;
 }

@@ -39,6 +39,21 @@ export function describeExit(exit: ExitInfo): string {
 
 const seconds = (ms: number) => `${ms / 1000} s`;
 
+/** What `npm start` supervises, as its log lines (and RUNBOOK.md) name them. */
+export const SUPERVISED = {
+  postgres: 'embedded PostgreSQL',
+  temporal: 'temporal dev server',
+} as const;
+
+/** The supervisor's log lines, one per event; RUNBOOK.md quotes them (test/unit/runbook.test.ts). */
+export const supervisorLines = {
+  exited: (name: string, exit: ExitInfo, pauseMs: number) =>
+    `${name} exited (${describeExit(exit)}); restarting in ${seconds(pauseMs)}`,
+  restarted: (name: string, pid: number) => `${name} restarted (pid ${pid})`,
+  notRestarted: (name: string, reason: string, pauseMs: number) =>
+    `${name} could not be restarted (${reason}); retrying in ${seconds(pauseMs)}`,
+};
+
 export function supervise<P extends SupervisedProcess>(
   first: P,
   opts: SupervisorOptions<P>,
@@ -69,7 +84,7 @@ export function supervise<P extends SupervisedProcess>(
       if (stopped || proc !== current) return;
       if (Date.now() - upSince >= resetAfter) backoff = minBackoff;
       const pause = nextPause();
-      opts.warn(`${opts.name} exited (${describeExit(exit)}); restarting in ${seconds(pause)}`);
+      opts.warn(supervisorLines.exited(opts.name, exit, pause));
       schedule(pause);
     });
   };
@@ -83,13 +98,13 @@ export function supervise<P extends SupervisedProcess>(
       }
       current = next;
       upSince = Date.now();
-      opts.warn(`${opts.name} restarted (pid ${next.pid})`);
+      opts.warn(supervisorLines.restarted(opts.name, next.pid));
       watch(next);
     } catch (err) {
       if (stopped) return;
       const pause = nextPause();
-      const reason = err instanceof Error ? err.message.split('\n')[0] : String(err);
-      opts.warn(`${opts.name} could not be restarted (${reason}); retrying in ${seconds(pause)}`);
+      const reason = err instanceof Error ? (err.message.split('\n')[0] ?? '') : String(err);
+      opts.warn(supervisorLines.notRestarted(opts.name, reason, pause));
       schedule(pause);
     }
   };

@@ -8,10 +8,12 @@ import path from 'node:path';
 import { Connection } from '@temporalio/client';
 
 import { environment } from '../config';
+import { PortInUseError } from '../config/ports';
 import { resolveTemporalCli } from '../temporal/binaries';
 import { devServerSearchAttributeArgs } from '../temporal/search-attributes';
 import {
   canConnect,
+  collectOutput,
   delay,
   findFreePort,
   type LogLine,
@@ -20,7 +22,7 @@ import {
   readPidFile,
   terminate,
 } from './processes';
-import { type ExitInfo, supervise } from './supervisor';
+import { type ExitInfo, supervise, SUPERVISED } from './supervisor';
 
 export interface TemporalDevServerOptions {
   namespace: string;
@@ -76,14 +78,15 @@ export async function startTemporalDevServer(
       first = await startDevServerOnce(cli, opts);
       break;
     } catch (err) {
-      if (!(err instanceof PortInUseError) || attempt >= attempts) throw err;
+      if (!(err instanceof PortInUseError || err instanceof PortRaceError) || attempt >= attempts)
+        throw err;
     }
   }
   if (!opts.supervise) return first;
   // The same ports the clients and the worker already use, and the same SQLite file.
   const again = { ...opts, port: first.port, uiPort: first.uiPort };
   const supervisor = supervise(first, {
-    name: 'temporal dev server',
+    name: SUPERVISED.temporal,
     restart: () => startDevServerOnce(cli, again),
     ...opts.supervise,
   });
@@ -104,7 +107,35 @@ interface DevServerProcess extends TemporalDevServerHandle {
   exited: Promise<ExitInfo>;
 }
 
-class PortInUseError extends Error {}
+/** One of the ports the CLI picks itself (HTTP API, metrics) was taken: worth another try. */
+class PortRaceError extends Error {}
+
+// What the CLI prints when a port we gave it is taken, and the setting that moves that port.
+const OUR_PORTS = [
+  {
+    taken: /can't set frontend port (\d+)/i,
+    what: 'the Temporal dev server',
+    setting: 'LOCAL_TEMPORAL_PORT',
+  },
+  {
+    taken: /can't set UI port (\d+)/i,
+    what: 'the Temporal Web UI',
+    setting: 'LOCAL_TEMPORAL_UI_PORT',
+  },
+];
+
+function portInUse(output: string): PortInUseError | PortRaceError | undefined {
+  for (const { taken, what, setting } of OUR_PORTS) {
+    const port = taken.exec(output)?.[1];
+    if (port) return new PortInUseError(Number(port), what, setting);
+  }
+  if (/address already in use/i.test(output)) {
+    return new PortRaceError(
+      `The Temporal dev server could not listen on one of its ports (address already in use): ${output.split('\n').pop() ?? ''}`,
+    );
+  }
+  return undefined;
+}
 
 async function startDevServerOnce(
   cli: string,
@@ -124,18 +155,10 @@ async function startDevServerOnce(
 
   log(`temporal: ${path.basename(cli)} ${args.join(' ')}`);
   const child = spawn(cli, args, { stdio: ['ignore', 'pipe', 'pipe'], env: cliEnv() });
-  const recent: string[] = [];
-  const onOutput = (chunk: Buffer) => {
-    for (const line of chunk.toString('utf8').split('\n')) {
-      if (!line.trim()) continue;
-      recent.push(line);
-      if (recent.length > 30) recent.shift();
-      log(line);
-    }
-  };
+  const recent = collectOutput(child, log);
   if (pidFile && child.pid) fs.writeFileSync(pidFile, `${child.pid}\n`);
-  child.stdout?.on('data', onOutput);
-  child.stderr?.on('data', onOutput);
+  // 'exit' can come before the last output: the reason of a failed start is read after 'close'.
+  const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
   let spawnError: Error | undefined;
   const exited = new Promise<ExitInfo>((resolve) => {
     child.once('exit', (code, signal) => resolve({ code, signal }));
@@ -172,14 +195,10 @@ async function startDevServerOnce(
     await waitUntilServing(address, opts.namespace, opts.startTimeoutMs ?? 60_000, exitReason);
   } catch (err) {
     await stop();
+    await Promise.race([closed, delay(1000)]);
     const output = recent.slice(-8).join('\n');
-    if (/address already in use/i.test(output)) {
-      const ports = uiPort === undefined ? `${port}` : `${port} or ${uiPort}`;
-      throw new PortInUseError(
-        `The Temporal dev server could not listen on ${host} port ${ports}: address already in use.\n${output}`,
-        { cause: err },
-      );
-    }
+    const taken = portInUse(output);
+    if (taken) throw taken;
     throw new Error(
       `${(err as Error).message}\nLast output of the Temporal dev server:\n${output}`,
       {

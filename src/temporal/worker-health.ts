@@ -8,6 +8,8 @@ import type { Worker } from '@temporalio/worker';
 import type pg from 'pg';
 import { Gauge, Registry } from 'prom-client';
 
+import { listenOn } from '../config/ports';
+
 export interface WorkerHealth {
   url: string;
   stop(): Promise<void>;
@@ -97,9 +99,9 @@ export async function startWorkerHealth(
     }
     send(404, '{"error":{"code":"not_found","message":"Use /healthz, /readyz or /metrics."}}');
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '0.0.0.0', () => resolve());
+  await listenOn(server, port, '0.0.0.0', {
+    what: "the worker's health endpoint",
+    setting: 'WORKER_HEALTH_PORT',
   });
   const address = server.address();
   const actual = typeof address === 'object' && address ? address.port : port;

@@ -3,6 +3,7 @@
 // port picked free. Output is kept so a test can read the banner and the log lines, and goes to
 // the run's log directory as well (test-logs.ts).
 import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -41,11 +42,31 @@ function baseEnv(): NodeJS.ProcessEnv {
   );
 }
 
-export function spawnMain(opts: StartOptions & { cwd: string }): {
+/** The settings `startLocalStack` runs with: data in `dataDir`, every port picked free. */
+export function localStackEnv(dataDir: string): Record<string, string> {
+  return {
+    DATA_DIR: dataDir,
+    PORT: '0',
+    LOCAL_PG_PORT: '0',
+    LOCAL_TEMPORAL_PORT: '0',
+    LOCAL_TEMPORAL_UI_PORT: '0',
+    ADMIN_TOKEN: SECRETS.admin,
+    STRIPE_WEBHOOK_SECRET: SECRETS.stripe,
+    MYASP_TOKEN: SECRETS.myasp,
+    LOG_LEVEL: 'debug',
+  };
+}
+
+export interface MainProcess {
   child: ChildProcess;
+  /** stdout + stderr so far. */
   output(): string;
+  /** stderr alone: what start-up tells the user (the logs go to stdout). */
+  errors(): string;
   exited: Promise<number | null>;
-} {
+}
+
+export function spawnMain(opts: StartOptions & { cwd: string }): MainProcess {
   const tsx = pathToFileURL(require.resolve('tsx')).href;
   const child = spawn(process.execPath, ['--import', tsx, MAIN, ...(opts.args ?? [])], {
     cwd: opts.cwd,
@@ -54,12 +75,16 @@ export function spawnMain(opts: StartOptions & { cwd: string }): {
   });
   recordChildOutput(child, 'npm-start');
   let output = '';
+  let errors = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  child.stderr?.on('data', (chunk: Buffer) => {
+    output += chunk.toString('utf8');
+    errors += chunk.toString('utf8');
+  });
   const exited = new Promise<number | null>((resolve) =>
     child.once('exit', (code) => resolve(code)),
   );
-  return { child, output: () => output, exited };
+  return { child, output: () => output, errors: () => errors, exited };
 }
 
 /** Starts the local stack with its data in `dataDir` and waits for the banner. */
@@ -70,18 +95,7 @@ export async function startLocalStack(
   const { child, output, exited } = spawnMain({
     cwd: opts.cwd ?? path.dirname(dataDir),
     args: opts.args,
-    env: {
-      DATA_DIR: dataDir,
-      PORT: '0',
-      LOCAL_PG_PORT: '0',
-      LOCAL_TEMPORAL_PORT: '0',
-      LOCAL_TEMPORAL_UI_PORT: '0',
-      ADMIN_TOKEN: SECRETS.admin,
-      STRIPE_WEBHOOK_SECRET: SECRETS.stripe,
-      MYASP_TOKEN: SECRETS.myasp,
-      LOG_LEVEL: 'debug',
-      ...opts.env,
-    },
+    env: { ...localStackEnv(dataDir), ...opts.env },
   });
   const stop = async (signal: NodeJS.Signals = 'SIGINT') => {
     if (child.exitCode === null && child.signalCode === null) child.kill(signal);
@@ -123,4 +137,36 @@ export async function startLocalStack(
       }),
     stop,
   };
+}
+
+/** Processes whose command line names `dir` (a postmaster on its data, a dev server on its SQLite file). */
+export function processesUsing(dir: string): string[] {
+  return fs
+    .readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name) && Number(name) !== process.pid)
+    .flatMap((pid) => {
+      try {
+        const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+        return cmdline.includes(dir) ? [`${pid}: ${cmdline.trim()}`] : [];
+      } catch {
+        return []; // gone meanwhile
+      }
+    });
+}
+
+/** The exit code; a process still running after `timeoutMs` is stopped (Ctrl-C) and the test fails. */
+export async function exitCodeOf(
+  main: MainProcess,
+  timeoutMs = START_TIMEOUT_MS,
+): Promise<number | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>(
+    (resolve) => (timer = setTimeout(() => resolve('late'), timeoutMs)),
+  );
+  const first = await Promise.race([main.exited, late]);
+  clearTimeout(timer);
+  if (first !== 'late') return first;
+  main.child.kill('SIGINT');
+  await main.exited;
+  throw new Error(`npm start did not exit within ${timeoutMs / 1000} s:\n${main.output()}`);
 }

@@ -51,13 +51,17 @@ describe('npm start after Ctrl-C', () => {
     fs.rmSync(root, { recursive: true, force: true });
   });
 
-  it('when started, given an account, stopped with SIGINT and started again, then the account and its workflow are still there', async () => {
+  it('when started, given an account, stopped with SIGINT and started again, then it says when everything has stopped, and the account and its workflow are still there', async () => {
     const first = await startLocalStack(dataDir);
     try {
       await registerAccount(first, accountId);
     } finally {
       expect(await first.stop('SIGINT')).toBe(0);
     }
+    // Ctrl-C: one line when it begins, one when PostgreSQL, Temporal and the rest are down.
+    const after = first.output().slice(first.output().indexOf('SIGINT: shutting down'));
+    expect(after).toMatch(/^SIGINT: shutting down…\n/);
+    expect(after.trimEnd().split('\n').pop()).toBe('billing orchestrator stopped');
 
     const second = await startLocalStack(dataDir);
     try {
