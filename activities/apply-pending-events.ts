@@ -8,7 +8,7 @@ import {
   toBillingEvent,
   writeOutcomes,
 } from '../src/db/queries/billing-events';
-import { foldEvents } from '../src/domain/fold';
+import { foldEvents, nextDeadlineAt } from '../src/domain/fold';
 import type { AccountState, Outcome, Status } from '../src/domain/types';
 import type { ActivityDeps } from './deps';
 
@@ -114,7 +114,7 @@ export function createApplyPendingEventsActivity({ pool, logger, stripe }: Activ
         applied.map((a) => ({ id: a.event_id, outcome: a.outcome })),
       );
       if (state !== null && applied.some((a) => a.outcome === 'applied'))
-        await upsertAccount(client, state);
+        await upsertAccount(client, state, nextDeadlineAt(state));
       await insertAudits(client, audits);
       // On commit, the relay that sent this wake-up learns its events are done. Also when it found
       // nothing pending (an earlier batch took them): every event it can see is applied, and the

@@ -5,6 +5,7 @@ import { insertAudit } from '../src/db/queries/audit-logs';
 import { upsertAccount } from '../src/db/queries/billing-accounts';
 import { lockEventOutcome, writeOutcome } from '../src/db/queries/billing-events';
 import { FAILURE_TYPES } from '../src/domain/failure-types';
+import { nextDeadlineAt } from '../src/domain/fold';
 import type { BillingEvent, Decision, Outcome, Status } from '../src/domain/types';
 import type { ActivityDeps } from './deps';
 
@@ -38,7 +39,7 @@ export function createApplyTransitionActivity({ pool, logger }: ActivityDeps) {
       if (current.outcome !== null) return { outcome: current.outcome, already_processed: true };
       await writeOutcome(client, event.event_id, decision.outcome);
       if (decision.outcome === 'applied' && decision.state)
-        await upsertAccount(client, decision.state);
+        await upsertAccount(client, decision.state, nextDeadlineAt(decision.state));
       await insertAudit(client, {
         account_id: event.account_id,
         action: decision.audit.action,

@@ -135,3 +135,10 @@ export function foldForRead(
   };
 }
 
+/**
+ * When the account's status could next change with no new evidence: stored with the projection,
+ * so that a read knows, without the objects, when a deadline is due to be honoured.
+ */
+export function nextDeadlineAt(state: AccountState | null): string | null {
+  return nextTimer(state)?.due_at ?? null;
+}

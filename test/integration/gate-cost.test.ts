@@ -55,15 +55,19 @@ async function accountSetBy(
     data: { kind: 'unhandled' },
     ...event,
   });
-  await upsertAccount(db.pool, {
-    ...emptyAccount(accountId, 'stripe'),
-    status,
-    status_since: '2026-03-01T00:00:00.000Z',
-    status_event_id: stored.id,
-    last_event_id: stored.id,
-    status_object: 'stripe:sub_1',
-    status_reason: 'payment_failed',
-  });
+  await upsertAccount(
+    db.pool,
+    {
+      ...emptyAccount(accountId, 'stripe'),
+      status,
+      status_since: '2026-03-01T00:00:00.000Z',
+      status_event_id: stored.id,
+      last_event_id: stored.id,
+      status_object: 'stripe:sub_1',
+      status_reason: 'payment_failed',
+    },
+    null,
+  );
   return accountId;
 }
 

@@ -3,6 +3,7 @@
 import {
   foldEvents,
   foldForRead,
+  nextDeadlineAt,
   passDeadlines,
   timerEventFields,
 } from '../../src/domain/fold';
@@ -150,5 +151,17 @@ describe('foldForRead', () => {
     expect(read.deadlines.map((s) => s.event.event_type)).toEqual(['timer.cancel_at_period_end']);
     expect(read.state?.status).toBe('canceled');
     expect(read.not_folded).toBeNull();
+  });
+});
+
+describe('nextDeadlineAt', () => {
+  it('when the account has a deadline ahead, then it is the due time of the timer the workflow arms; with none, null', () => {
+    const { sim, cancelAt } = canceling();
+    expect(nextDeadlineAt(sim.state)).toBe(iso(cancelAt));
+    expect(nextDeadlineAt(sim.state)).toBe(nextTimer(sim.state)?.due_at);
+    sim.advanceTo(iso(cancelAt + 1));
+    expect(sim.status).toBe('canceled');
+    expect(nextDeadlineAt(sim.state)).toBeNull();
+    expect(nextDeadlineAt(null)).toBeNull();
   });
 });

@@ -61,14 +61,23 @@ export async function getAccountView(db: Db, accountId: string): Promise<Account
   };
 }
 
-/** Writes the whole projection row; called only inside applyTransition's transaction. */
-export async function upsertAccount(db: Db, s: AccountState): Promise<void> {
+/**
+ * Writes the whole projection row; called only inside the transaction that applies its events
+ * (or by rebuild-projection --apply). `nextDeadlineAt` is when the status could next change with
+ * no new evidence (`nextDeadlineAt(state)` in src/domain/fold.ts): a read reaching it folds the
+ * deadline in.
+ */
+export async function upsertAccount(
+  db: Db,
+  s: AccountState,
+  nextDeadlineAt: string | null,
+): Promise<void> {
   await db.query(
-    `INSERT INTO billing_accounts (${COLUMNS}, updated_at)
+    `INSERT INTO billing_accounts (${COLUMNS}, next_deadline_at, updated_at)
      VALUES ($1::text, $2::text, $3::text, $4::text, $5::text, $6::bigint, $7::text, $8::text, $9::text,
              $10::text, $11::timestamptz, $12::timestamptz, $13::timestamptz, $14::timestamptz, $15::bigint,
              $16::bigint, $17::timestamptz, $18::jsonb, $19::jsonb, $20::timestamptz, $21::text, $22::text,
-             now())
+             $23::timestamptz, now())
      ON CONFLICT (account_id) DO UPDATE SET
        provider = EXCLUDED.provider, status = EXCLUDED.status, provider_status = EXCLUDED.provider_status,
        plan = EXCLUDED.plan, amount = EXCLUDED.amount, email = EXCLUDED.email,
@@ -79,7 +88,8 @@ export async function upsertAccount(db: Db, s: AccountState): Promise<void> {
        last_event_id = EXCLUDED.last_event_id, last_event_ts = EXCLUDED.last_event_ts,
        object_versions = EXCLUDED.object_versions, objects = EXCLUDED.objects,
        as_of = EXCLUDED.as_of, status_object = EXCLUDED.status_object,
-       status_reason = EXCLUDED.status_reason, updated_at = now()`,
+       status_reason = EXCLUDED.status_reason, next_deadline_at = EXCLUDED.next_deadline_at,
+       updated_at = now()`,
     [
       s.account_id,
       s.provider,
@@ -103,6 +113,7 @@ export async function upsertAccount(db: Db, s: AccountState): Promise<void> {
       s.as_of ?? null,
       s.status_object ?? null,
       s.status_reason ?? null,
+      nextDeadlineAt,
     ],
   );
 }
