@@ -5,7 +5,7 @@ import { type Request, type Response, Router } from 'express';
 import { z } from 'zod';
 
 import { listAccountAudit } from '../db/queries/audit-logs';
-import { getAccountView, listAccounts } from '../db/queries/billing-accounts';
+import { listAccounts } from '../db/queries/billing-accounts';
 import { listAccountEvents } from '../db/queries/billing-events';
 import { checkAccountId } from '../domain/account-id';
 import { AppError } from '../domain/errors';
@@ -15,6 +15,7 @@ import {
   correctAccount,
   registerAccount,
 } from '../services/account-events';
+import { readAccount } from '../services/account-read';
 import type { AppDeps } from './deps';
 import { nowOf } from './deps';
 import { parseBody } from './validation';
@@ -140,15 +141,23 @@ export function accountsRouter(deps: AppDeps): Router {
     });
   });
 
+  // The account as if its workflow had applied every acknowledged event (SPEC §6).
   router.get('/accounts/:id', async (req, res) => {
-    const view = await getAccountView(deps.pool, param(req, 'id'));
-    if (!view)
+    const id = param(req, 'id');
+    const read = await readAccount(deps, id, nowOf(deps), 'account');
+    if (!read.state)
       throw new AppError(
         'account_not_found',
-        `No billing account ${param(req, 'id')}; register it with POST /v1/accounts.`,
+        `No billing account ${id}; register it with POST /v1/accounts.`,
         404,
       );
-    res.json(view);
+    res.json({
+      ...read.state,
+      created_at: read.created_at,
+      updated_at: read.updated_at,
+      last_event: read.last_event,
+      ...read.summary,
+    });
   });
 
   router.get('/accounts/:id/events', async (req, res) => {
