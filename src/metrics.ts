@@ -21,6 +21,8 @@ export interface Metrics {
   proposeTotal: client.Counter;
   /** Reads that folded in what the account's workflow had not applied yet (SPEC §6). */
   readFolds: client.Counter<'read' | 'kind'>;
+  /** Gate and account reads refused by their per-token budget (GATE_RATE_LIMIT_PER_MINUTE). */
+  gateRateLimited: client.Counter<'token'>;
 }
 
 export function createMetrics(pool: pg.Pool): Metrics {
@@ -77,6 +79,12 @@ export function createMetrics(pool: pg.Pool): Metrics {
       name: 'billing_read_folds_total',
       help: 'Gate answers and account reads that folded in what the account workflow had not applied yet, by read and kind: events (acknowledged, not yet applied), deadline (passed, timer not fired yet), not_folded (a pending event the answer could not include).',
       labelNames: ['read', 'kind'],
+      ...registers,
+    }),
+    gateRateLimited: new client.Counter({
+      name: 'billing_gate_rate_limited_total',
+      help: 'Gate and account reads answered 429 because their token used up GATE_RATE_LIMIT_PER_MINUTE, by kind of token (gate, admin).',
+      labelNames: ['token'],
       ...registers,
     }),
   };

@@ -1,7 +1,8 @@
-// /v1/accounts: register, read the projection, read an account's history, correct by hand.
+// /v1/accounts: register, read an account (read your writes), list, read an account's history,
+// correct by hand.
 import { randomUUID } from 'node:crypto';
 
-import { type Request, type Response, Router } from 'express';
+import { type Request, type RequestHandler, type Response, Router } from 'express';
 import { z } from 'zod';
 
 import { listAccountAudit } from '../db/queries/audit-logs';
@@ -110,6 +111,32 @@ function limitParam(req: Request, fallback: number, max: number): number {
   return Math.min(n, max);
 }
 
+/**
+ * GET /v1/accounts/:id: the account as if its workflow had applied every acknowledged event
+ * (SPEC §6), with how the read was folded. `guard`: a gate token or the admin token.
+ */
+export function accountReadRouter(deps: AppDeps, guard: RequestHandler[]): Router {
+  const router = Router();
+  router.get('/accounts/:id', ...guard, async (req, res) => {
+    const id = param(req, 'id');
+    const read = await readAccount(deps, id, nowOf(deps), 'account');
+    if (!read.state)
+      throw new AppError(
+        'account_not_found',
+        `No billing account ${id}; register it with POST /v1/accounts.`,
+        404,
+      );
+    res.json({
+      ...read.state,
+      created_at: read.created_at,
+      updated_at: read.updated_at,
+      last_event: read.last_event,
+      ...read.summary,
+    });
+  });
+  return router;
+}
+
 export function accountsRouter(deps: AppDeps): Router {
   const router = Router();
   const eventDeps = { ...deps, waitMs: 10_000 };
@@ -138,25 +165,6 @@ export function accountsRouter(deps: AppDeps): Router {
     res.json({
       accounts: page,
       next_cursor: rows.length > limit && last ? encodeCursor(last.account_id) : null,
-    });
-  });
-
-  // The account as if its workflow had applied every acknowledged event (SPEC §6).
-  router.get('/accounts/:id', async (req, res) => {
-    const id = param(req, 'id');
-    const read = await readAccount(deps, id, nowOf(deps), 'account');
-    if (!read.state)
-      throw new AppError(
-        'account_not_found',
-        `No billing account ${id}; register it with POST /v1/accounts.`,
-        404,
-      );
-    res.json({
-      ...read.state,
-      created_at: read.created_at,
-      updated_at: read.updated_at,
-      last_event: read.last_event,
-      ...read.summary,
     });
   });
 
