@@ -9,9 +9,9 @@ import {
   type PendingEvent,
 } from '../db/queries/account-reads';
 import { toBillingEvent } from '../db/queries/billing-events';
-import { foldForRead, type FoldStep, type ReadFold } from '../domain/fold';
+import { foldForRead, type ReadFold } from '../domain/fold';
 import type { GateAccount, ReadFoldSummary } from '../domain/gate';
-import type { AccountState, TimerFired } from '../domain/types';
+import type { AccountState, BillingEvent, TimerFired } from '../domain/types';
 import { countReadFold, type Metrics } from '../metrics';
 
 /** Pending events one read folds at most; past that its answer says so instead of reading on. */
@@ -45,13 +45,38 @@ export interface AccountRead {
   summary: ReadFoldSummary;
 }
 
-/** The events the read folded, by id, with the row each came from (none for a deadline). */
-function foldedById(fold: ReadFold, rows: PendingEvent[]) {
-  const rowOf = new Map(rows.map((r) => [r.id, r]));
-  const byId = new Map<string, { step: FoldStep; row: PendingEvent | null }>();
-  for (const step of [...fold.events, ...fold.deadlines])
-    byId.set(step.event.event_id, { step, row: rowOf.get(step.event.event_id) ?? null });
+/** A change the read folded in, with the provider's id of its event (a deadline: its dedupe key). */
+interface Folded {
+  event: BillingEvent;
+  ref: string;
+  pending: 'event' | 'deadline';
+}
+
+/** The events and deadlines the read folded, by event id. */
+function foldedById(fold: ReadFold, rows: PendingEvent[]): Map<string, Folded> {
+  const refOf = new Map(rows.map((r) => [r.id, r.ref]));
+  const byId = new Map<string, Folded>();
+  for (const { event } of fold.events)
+    byId.set(event.event_id, {
+      event,
+      ref: refOf.get(event.event_id) ?? event.dedupe_key,
+      pending: 'event',
+    });
+  for (const { event } of fold.deadlines)
+    byId.set(event.event_id, { event, ref: event.dedupe_key, pending: 'deadline' });
   return byId;
+}
+
+function answered(f: Folded): AnsweredEvent {
+  const e = f.event;
+  return {
+    id: f.pending === 'deadline' ? null : e.event_id,
+    source: e.source,
+    event_type: e.event_type,
+    dedupe_key: e.dedupe_key,
+    occurred_at: e.occurred_at,
+    pending: f.pending,
+  };
 }
 
 function summaryOf(fold: ReadFold, rows: PendingEvent[], asOf: string | null): ReadFoldSummary {
@@ -116,52 +141,32 @@ async function foldedRead(db: Db, accountId: string, now: Date): Promise<Account
   const { account, pending } = await getAccountWithPending(db, accountId, PENDING_FOLD_LIMIT + 1);
   const events = pending.slice(0, PENDING_FOLD_LIMIT).map(toBillingEvent);
   const fold = foldForRead(account && stateOf(account), events, now);
-  const byId = foldedById(fold, pending);
-  const pendingOf = (id: string | null): Pending => {
-    const f = id === null ? undefined : byId.get(id);
-    return f === undefined ? null : f.row === null ? 'deadline' : 'event';
-  };
+  const summary = summaryOf(fold, pending, account?.last_event_id ?? null);
   const state = fold.state;
   if (state === null) {
-    return {
-      state: null,
-      created_at: null,
-      updated_at: null,
-      last_event: null,
-      status_event: null,
-      summary: summaryOf(fold, pending, null),
-    };
+    const none = { created_at: null, updated_at: null, last_event: null, status_event: null };
+    return { state: null, ...none, summary };
   }
-  const last = byId.get(state.last_event_id ?? '');
-  const statusOf = byId.get(state.status_event_id ?? '');
-  const storedId = (id: string | null) => (pendingOf(id) === 'deadline' ? null : id);
+  const folded = foldedById(fold, pending);
+  const last = folded.get(state.last_event_id ?? '');
+  const status = folded.get(state.status_event_id ?? '');
+  // A deadline's timer event is not stored yet: it has no id to give.
+  const stored = (f: Folded | undefined, id: string | null) =>
+    f?.pending === 'deadline' ? null : id;
+  const projectionLast = account?.last_event ? { ...account.last_event, pending: null } : null;
   return {
     state: {
       ...state,
-      last_event_id: storedId(state.last_event_id),
-      status_event_id: storedId(state.status_event_id),
+      last_event_id: stored(last, state.last_event_id),
+      status_event_id: stored(status, state.status_event_id),
     },
     created_at: account?.created_at ?? null,
     updated_at: account?.updated_at ?? null,
-    last_event: last
-      ? {
-          id: storedId(last.step.event.event_id),
-          source: last.step.event.source,
-          event_type: last.step.event.event_type,
-          dedupe_key: last.step.event.dedupe_key,
-          occurred_at: last.step.event.occurred_at,
-          pending: pendingOf(last.step.event.event_id),
-        }
-      : account?.last_event
-        ? { ...account.last_event, pending: null }
-        : null,
-    status_event: statusOf
-      ? {
-          ref: statusOf.row?.ref ?? statusOf.step.event.dedupe_key,
-          pending: pendingOf(state.status_event_id),
-        }
+    last_event: last ? answered(last) : projectionLast,
+    status_event: status
+      ? { ref: status.ref, pending: status.pending }
       : { ref: account?.status_event_ref ?? null, pending: null },
-    summary: summaryOf(fold, pending, account?.last_event_id ?? null),
+    summary,
   };
 }
 
