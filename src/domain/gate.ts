@@ -15,6 +15,8 @@ export interface GateAccount {
   status_since: string | null;
   /** The provider's id of the event that set the status (e.g. `evt_123`), for provenance. */
   status_event_ref: string | null;
+  /** billing_events.id of that event; null for a passed deadline whose timer has not fired. */
+  status_event_id?: string | null;
   grace_until: string | null;
   /** The object that decided the status (`stripe:sub_123`, `myasp:42`, `manual`, `trial`). */
   status_object?: string | null;
@@ -78,6 +80,8 @@ export interface GateDecision extends ReadFoldSummary {
     status: Status;
     since: string | null;
     event: string | null;
+    /** billing_events.id of the event that set the status (null: a deadline not recorded yet). */
+    event_id: string | null;
     grace_until: string | null;
     object: string | null;
     reason: string | null;
@@ -226,6 +230,7 @@ export function decideGate(input: GateInput): GateDecision {
         status: account.status,
         since: account.status_since,
         event: account.status_event_ref,
+        event_id: account.status_event_id ?? null,
         grace_until: account.grace_until,
         object: account.status_object ?? null,
         reason: account.status_reason ?? null,

@@ -178,6 +178,7 @@ export function gateAccountOf(read: AccountRead): GateAccount | null {
     status: s.status,
     status_since: s.status_since,
     status_event_ref: read.status_event?.ref ?? null,
+    status_event_id: s.status_event_id,
     grace_until: s.grace_until,
     status_object: s.status_object ?? null,
     status_reason: s.status_reason ?? null,

@@ -95,7 +95,11 @@ describe('the cost of one gate answer', () => {
     expect(d).toMatchObject({
       allowed: false,
       reason: 'status:past_due',
-      provenance: { event: 'evt_gate_cost_1', object: 'stripe:sub_1' },
+      provenance: {
+        event: 'evt_gate_cost_1',
+        event_id: expect.any(String),
+        object: 'stripe:sub_1',
+      },
     });
     expect(counts).toEqual({ queries: 1, connects: 0 });
   });
@@ -160,7 +164,11 @@ describe('the cost of one gate answer', () => {
       reason: 'status:past_due',
       pending_events_folded: 1,
       as_of_event_id: pending.event.id,
-      provenance: { event: 'evt_gate_cost_pending', pending: true },
+      provenance: {
+        event: 'evt_gate_cost_pending',
+        event_id: pending.event.id,
+        pending: true,
+      },
     });
     expect(counts).toEqual({ queries: 2, connects: 0 });
   });

@@ -71,7 +71,7 @@ describe('with no worker running (--role=api)', () => {
       reason: 'status:active',
       pending_events_folded: 1,
       as_of_event_id: createdId,
-      provenance: { event: created.id, pending: true },
+      provenance: { event: created.id, event_id: createdId, pending: true },
     });
 
     const failed = fx.invoicePaymentFailed({ ...ids, created: t + 60 });
@@ -85,7 +85,12 @@ describe('with no worker running (--role=api)', () => {
       deadlines_passed: [],
       pending_event_not_folded: null,
       as_of_event_id: failedId,
-      provenance: { event: failed.id, reason: 'payment_failed', pending: true },
+      provenance: {
+        event: failed.id,
+        event_id: failedId,
+        reason: 'payment_failed',
+        pending: true,
+      },
     });
     expect(denied.message).toContain(`(${failed.id}, acknowledged, not yet applied)`);
     expect(await account(svc, id)).toMatchObject({
@@ -153,7 +158,12 @@ describe('with no worker running (--role=api)', () => {
       reason: 'status:canceled',
       pending_events_folded: 0,
       deadlines_passed: [{ timer: 'cancel_at_period_end', due_at: due }],
-      provenance: { since: due, reason: 'canceled_at_period_end', pending: true },
+      provenance: {
+        since: due,
+        event_id: null,
+        reason: 'canceled_at_period_end',
+        pending: true,
+      },
     });
     expect(canceled.message).toContain('deadline passed; its timer has not fired yet');
     expect(await account(svc, id)).toMatchObject({

@@ -155,7 +155,7 @@ export async function getGateInputs(
   >({
     name: 'gate-inputs',
     text: `SELECT a.account_id IS NOT NULL AS found, a.status, a.status_since, a.grace_until,
-            a.status_object, a.status_reason, a.last_event_id,
+            a.status_object, a.status_reason, a.status_event_id, a.last_event_id,
             ${eventRef('e')} AS status_event_ref,
             o.overrides,
             COALESCE(a.next_deadline_at <= $3::timestamptz, false)
