@@ -86,7 +86,9 @@ export async function getAccountWithPending(
                   'event_type', q.event_type, 'account_id', q.account_id,
                   'occurred_at', ${isoInJson('q.occurred_at')}, 'object_key', q.object_key,
                   'data', q.data, 'ref', ${eventRef('q')}) ORDER BY q.id), '[]'::json) AS pending
-           FROM (SELECT * FROM billing_events
+           FROM (SELECT id, source, dedupe_key, event_type, account_id, occurred_at, object_key,
+                        data, payload
+                   FROM billing_events
                   WHERE account_id = $1::text AND outcome IS NULL
                   ORDER BY id LIMIT $2::int) AS q) AS p`,
     [accountId, pendingLimit],
