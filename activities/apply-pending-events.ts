@@ -8,7 +8,7 @@ import {
   writeOutcomes,
 } from '../src/db/queries/billing-events';
 import { notifyEventsApplied } from '../src/delivery/applied-events-channel';
-import { transition } from '../src/domain/transition';
+import { foldEvents, nextDeadlineAt } from '../src/domain/fold';
 import type { AccountState, Outcome, Status } from '../src/domain/types';
 import type { ActivityDeps } from './deps';
 
@@ -65,38 +65,36 @@ async function startingState(
 /**
  * Applies every stored, unprocessed event of one account, in id order, in one PostgreSQL
  * transaction: each event's outcome, one audit row per event and the final projection row
- * (SPEC §4.4). The decision is the same pure `transition` the rebuild folds. A transaction-level
+ * (SPEC §4.4). The decision is `foldEvents` (src/domain/fold.ts): the same pure `transition` the
+ * rebuild folds, and the fold the gate and the account read answer from before this commits. A transaction-level
  * advisory lock on the account serialises attempts, and only rows whose outcome is still NULL
  * are taken, so a retried or duplicated attempt applies nothing twice.
  */
 export function createApplyPendingEventsActivity({ pool, logger, stripe }: ActivityDeps) {
   return async (input: ApplyPendingInput): Promise<ApplyPendingResult> => {
     const limit = input.limit ?? DEFAULT_BATCH_LIMIT;
-    const result = await withTransaction(pool, async (client) => {
+    const { result, notFolded } = await withTransaction(pool, async (client) => {
       await client.query(`SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))`, [
         `billing-account:${input.account_id}`,
       ]);
       const initial = await startingState(client, input.account_id, input.state);
       const rows = await lockPendingEvents(client, input.account_id, limit + 1);
-      const batch = rows.slice(0, limit);
-      let state = initial;
+      const fold = foldEvents(initial, rows.slice(0, limit).map(toBillingEvent));
       const applied: AppliedEvent[] = [];
       const audits: NewAuditRow[] = [];
       const conflicts = new Set<string>();
-      for (const row of batch) {
-        const event = toBillingEvent(row);
-        const decision = transition(state, event);
+      let from = initial?.status ?? null;
+      for (const { event, decision } of fold.steps) {
         if (decision.equal_second_conflict)
           conflicts.add(decision.equal_second_conflict.subscription_id);
-        const from = state?.status ?? null;
-        state = decision.state;
+        const to = decision.state?.status ?? null;
         applied.push({
           event_id: event.event_id,
           event_type: event.event_type,
           outcome: decision.outcome,
           action: decision.audit.action,
           from_status: from,
-          to_status: state?.status ?? null,
+          to_status: to,
         });
         audits.push({
           account_id: event.account_id,
@@ -105,16 +103,18 @@ export function createApplyPendingEventsActivity({ pool, logger, stripe }: Activ
           actor: decision.audit.actor,
           event_id: event.event_id,
           from_status: from,
-          to_status: state?.status ?? null,
+          to_status: to,
           details: { outcome: decision.outcome, ...decision.audit.details },
         });
+        from = to;
       }
+      const state = fold.state;
       await writeOutcomes(
         client,
         applied.map((a) => ({ id: a.event_id, outcome: a.outcome })),
       );
       if (state !== null && applied.some((a) => a.outcome === 'applied'))
-        await upsertAccount(client, state);
+        await upsertAccount(client, state, nextDeadlineAt(state));
       await insertAudits(client, audits);
       // On commit, the relay that sent this wake-up learns its events are done. Also when it found
       // nothing pending (an earlier batch took them): every event it can see is applied, and the
@@ -123,8 +123,20 @@ export function createApplyPendingEventsActivity({ pool, logger, stripe }: Activ
         applied.at(-1)?.event_id ?? (await latestProcessedEventId(client, input.account_id));
       if (upTo !== null) await notifyEventsApplied(client, input.account_id, upTo);
       const asks = stripe && conflicts.size > 0 ? { conflicts: [...conflicts] } : {};
-      return { applied, state, more: rows.length > limit, ...asks };
+      // An event that cannot be folded waits, and the events after it with it, in order.
+      const more = fold.not_folded === null && rows.length > limit;
+      return { result: { applied, state, more, ...asks }, notFolded: fold.not_folded };
     });
+    if (notFolded)
+      logger.warn(
+        {
+          account_id: input.account_id,
+          event_id: notFolded.event.event_id,
+          event_type: notFolded.event.event_type,
+          reason: notFolded.reason,
+        },
+        'event cannot be applied yet; it and the later events of the account wait',
+      );
     if (result.applied.length > 0)
       logger.info(
         {

@@ -1,4 +1,5 @@
 import { insertEvent, toBillingEvent } from '../src/db/queries/billing-events';
+import { timerEventFields } from '../src/domain/fold';
 import type { BillingEvent, TimerFired } from '../src/domain/types';
 import type { ActivityDeps } from './deps';
 
@@ -16,17 +17,8 @@ export interface TimerEventInput {
  */
 export function createRecordEventActivity({ pool }: ActivityDeps) {
   return async (input: TimerEventInput): Promise<BillingEvent> => {
-    const data: TimerFired = { kind: 'timer.fired', timer: input.timer, due_at: input.due_at };
-    const { event } = await insertEvent(pool, {
-      source: 'timer',
-      dedupe_key: `timer:${input.account_id}:${input.timer}:${input.due_at}:${input.after_event_id ?? '-'}`,
-      event_type: `timer.${input.timer}`,
-      account_id: input.account_id,
-      occurred_at: input.due_at,
-      object_key: null,
-      payload: data,
-      data,
-    });
+    const fields = timerEventFields(input);
+    const { event } = await insertEvent(pool, { ...fields, payload: fields.data });
     return toBillingEvent(event);
   };
 }

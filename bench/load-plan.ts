@@ -12,7 +12,7 @@ import {
   type StripeEventJson,
   subscriptionUpdated,
 } from '../test/fixtures/stripe';
-import { ADMIN, type eventIds, type Load, load, post } from './load';
+import { type eventIds, GATE, type Load, load, post, quantile } from './load';
 
 /** Request i's account: prefix + floor(i / per) % modulo (indexes below `first.below` use its prefix). */
 export interface Accounts {
@@ -22,11 +22,40 @@ export interface Accounts {
   first?: { below: number; prefix: string };
 }
 
+/**
+ * A host app asking the gate about an account right after its webhook's 200 (SPEC §6): GET
+ * url + account + suffix with a gate token. Sent without holding up the next webhook.
+ */
+export interface GateProbe {
+  url: string;
+  suffix: string;
+}
+
 export type Plan =
   /** Signed Stripe webhooks: `invoice.payment_failed`, or a renewal's three events in turn. */
-  | { kind: 'stripe'; url: string; accounts: Accounts; events?: 'payment_failed' | 'renewal' }
-  /** GET url + account + suffix, with the admin token when `admin`. */
-  | { kind: 'get'; url: string; accounts: Accounts; suffix?: string; admin?: boolean };
+  | {
+      kind: 'stripe';
+      url: string;
+      accounts: Accounts;
+      events?: 'payment_failed' | 'renewal';
+      probe?: GateProbe;
+    }
+  /** GET url + account + suffix, with a gate token when `gate` (a host app's credential). */
+  | { kind: 'get'; url: string; accounts: Accounts; suffix?: string; gate?: boolean };
+
+/** What the gate probes saw. */
+export interface ProbeResult {
+  probes: number;
+  p50: number;
+  p99: number;
+  /** Answers that folded acknowledged events the workflow had not applied yet. */
+  folded: number;
+  /**
+   * [event id, the answer's as_of_event_id] of each answer based on an older event than the one
+   * just acknowledged: stale if that event turns out to change the account (outcome `applied`).
+   */
+  behind: [string, string | null][];
+}
 
 export type Pace =
   | { concurrency: number }
@@ -43,6 +72,8 @@ export interface LoadJob {
 export type JobAnswer = { ok: true; result: JobResult } | { ok: false; message: string };
 
 export interface JobResult extends Load {
+  /** With a plan's `probe`: the gate answers right after each 200. */
+  probe?: ProbeResult;
   /** Requests skipped by an open-loop pace. */
   skipped: number;
   /** CPU seconds the generator used for the job. */
@@ -75,19 +106,77 @@ async function answered200(res: Response): Promise<void> {
   }
 }
 
-function sender(plan: Plan): (i: number) => Promise<void> {
+const GATE_HEADERS = { authorization: `Bearer ${GATE}` };
+
+interface ProbeSample {
+  ms: number;
+  folded: boolean;
+  /** Set when the answer is based on an event older than the one just acknowledged. */
+  behind: [string, string | null] | null;
+}
+
+async function probeGate(probe: GateProbe, accountId: string, eventId: string) {
+  const t0 = performance.now();
+  const res = await fetch(`${probe.url}${accountId}${probe.suffix}`, { headers: GATE_HEADERS });
+  const text = await res.text();
+  if (res.status !== 200) throw new Error(`${res.url} answered ${res.status}: ${text}`);
+  const ms = performance.now() - t0;
+  const answer = JSON.parse(text) as {
+    as_of_event_id?: string | null;
+    pending_events_folded?: number;
+  };
+  const asOf = answer.as_of_event_id ?? null;
+  const behind = asOf === null || BigInt(asOf) < BigInt(eventId);
+  return {
+    ms,
+    folded: (answer.pending_events_folded ?? 0) > 0,
+    behind: behind ? ([eventId, asOf] as [string, string | null]) : null,
+  } satisfies ProbeSample;
+}
+
+function summarize(samples: ProbeSample[]): ProbeResult {
+  const ms = samples.map((s) => s.ms).sort((a, b) => a - b);
+  return {
+    probes: samples.length,
+    p50: quantile(ms, 0.5),
+    p99: quantile(ms, 0.99),
+    folded: samples.filter((s) => s.folded).length,
+    behind: samples.flatMap((s) => (s.behind ? [s.behind] : [])),
+  };
+}
+
+interface Sender {
+  send: (i: number) => Promise<void>;
+  /** The probes sent so far, once all have answered (empty without a probe). */
+  probes: () => Promise<ProbeSample[]>;
+}
+
+function sender(plan: Plan): Sender {
+  const probes: Promise<ProbeSample>[] = [];
+  const settled = () => Promise.all(probes);
   if (plan.kind === 'stripe') {
     const make = (i: number) =>
       plan.events === 'renewal'
         ? (RENEWAL[i % RENEWAL.length] as (typeof RENEWAL)[number])
         : invoicePaymentFailed;
-    return (i) => post(plan.url, accountOf(plan.accounts, i), make(i));
+    const probe = plan.probe;
+    return {
+      send: async (i) => {
+        const accountId = accountOf(plan.accounts, i);
+        const eventId = await post(plan.url, accountId, make(i));
+        if (probe) probes.push(probeGate(probe, accountId, eventId));
+      },
+      probes: settled,
+    };
   }
-  const headers = plan.admin ? { authorization: `Bearer ${ADMIN}` } : undefined;
-  return (i) =>
-    fetch(`${plan.url}${accountOf(plan.accounts, i)}${plan.suffix ?? ''}`, { headers }).then(
-      answered200,
-    );
+  const headers = plan.gate ? GATE_HEADERS : undefined;
+  return {
+    send: (i) =>
+      fetch(`${plan.url}${accountOf(plan.accounts, i)}${plan.suffix ?? ''}`, { headers }).then(
+        answered200,
+      ),
+    probes: settled,
+  };
 }
 
 async function openLoop(
@@ -124,15 +213,21 @@ async function openLoop(
 
 /** Runs one job here, in this process. */
 export async function runJob(job: LoadJob): Promise<JobResult> {
-  const send = sender(job.plan);
+  const { send, probes } = sender(job.plan);
   const cpu0 = process.cpuUsage();
   const started = epochMs();
   const result =
     'concurrency' in job.pace
       ? { ...(await load(job.requests, job.pace.concurrency, send)), skipped: 0 }
       : await openLoop(job.requests, job.pace.rate, job.pace.maxInFlight, send);
+  const samples = await probes();
   const cpu = process.cpuUsage(cpu0);
-  return { ...result, cpu_seconds: (cpu.user + cpu.system) / 1e6, started_at_ms: started };
+  return {
+    ...result,
+    ...(job.plan.kind === 'stripe' && job.plan.probe ? { probe: summarize(samples) } : {}),
+    cpu_seconds: (cpu.user + cpu.system) / 1e6,
+    started_at_ms: started,
+  };
 }
 
 /** Signed Stripe webhooks to `url` at a fixed concurrency, in a generator process of its own. */
@@ -142,11 +237,12 @@ export function webhooks(
   requests: number,
   concurrency = 16,
   events: 'payment_failed' | 'renewal' = 'payment_failed',
+  probe?: GateProbe,
 ): Promise<JobResult> {
   return loadElsewhere({
     requests,
     pace: { concurrency },
-    plan: { kind: 'stripe', url, accounts, events },
+    plan: { kind: 'stripe', url, accounts, events, ...(probe ? { probe } : {}) },
   });
 }
 

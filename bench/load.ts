@@ -12,6 +12,8 @@ import { signStripePayload } from '../test/helpers/stripe-signing';
 
 export const SECRET = 'whsec_bench_secret';
 export const ADMIN = 'bench-admin-token';
+/** The service's GATE_TOKENS in the bench: what a host app holds. */
+export const GATE = 'bench-gate-token';
 
 export interface Load {
   requests: number;
@@ -63,12 +65,15 @@ export function eventIds(accountId: string) {
   };
 }
 
-/** Posts one signed Stripe event (default: `invoice.payment_failed`); it must answer 200. */
+/**
+ * Posts one signed Stripe event (default: `invoice.payment_failed`); it must answer 200. Returns
+ * the stored event's id (billing_events.id) the answer names.
+ */
 export async function post(
   url: string,
   accountId: string,
   make: (ids: ReturnType<typeof eventIds>) => StripeEventJson = invoicePaymentFailed,
-): Promise<void> {
+): Promise<string> {
   const body = toBody(make(eventIds(accountId)));
   const signature = signStripePayload(body, SECRET);
   const res = await fetch(url, {
@@ -77,7 +82,8 @@ export async function post(
     body,
   });
   if (res.status !== 200) throw new Error(`${url} answered ${res.status}: ${await res.text()}`);
-  await res.arrayBuffer();
+  const answer = (await res.json()) as { event_id?: string };
+  return answer.event_id ?? '';
 }
 
 export async function listen(app: express.Express): Promise<{ url: string; server: Server }> {

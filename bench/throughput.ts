@@ -19,7 +19,7 @@ import { startEmbeddedPostgres, startTemporalDevServer } from '../src/dev/local-
 import { type Role, type Running, runServices } from '../src/runtime';
 import { CpuSampler, cpuShares } from './cpu';
 import { type Figure, latencies } from './figure';
-import { ADMIN, classicService, drained, SECRET } from './load';
+import { ADMIN, classicService, drained, GATE, SECRET } from './load';
 import { generatorCpuSeconds, webhooks } from './load-plan';
 import {
   benchSettings,
@@ -52,11 +52,14 @@ async function startService(
     TEMPORAL_ADDRESS: temporalAddress,
     STRIPE_WEBHOOK_SECRET: SECRET,
     ADMIN_TOKEN: ADMIN,
+    GATE_TOKENS: GATE,
     PORT: '0',
     TEMPORAL_TASK_QUEUE: queue,
     LOG_LEVEL: 'silent',
-    // One address sends thousands of admin requests a minute here; the limit is for clients.
+    // One address sends thousands of admin requests a minute here, and one gate token tens of
+    // thousands of gate requests; the limits are for clients.
     ADMIN_RATE_LIMIT_PER_MINUTE: '100000000',
+    GATE_RATE_LIMIT_PER_MINUTE: '100000000',
     // Worker and delivery sizes under test (`DELIVERY_MAX_IN_FLIGHT=4 npm run bench`).
     ...tuningSettingsFromEnv(),
   });

@@ -56,6 +56,8 @@ export interface Config {
   stripeApiKey: string | null;
   myaspTokens: string[];
   adminToken: string;
+  /** GATE_TOKENS: read-only tokens for host apps (the gate and one account's read). */
+  gateTokens: string[];
   port: number;
   gatedActions: string[];
   defaultTrialDays: number;
@@ -69,6 +71,8 @@ export interface Config {
   dbStatementTimeoutMs: number;
   /** Admin API requests per client address and minute. */
   adminRateLimitPerMinute: number;
+  /** Gate and account reads per token and minute (not counted against the admin budget). */
+  gateRateLimitPerMinute: number;
   /** Failed authentications per client address and minute before refusals become 429. */
   authFailureLimitPerMinute: number;
   dataDir: string;
@@ -105,6 +109,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: LoadOptio
       'Neither STRIPE_WEBHOOK_SECRET nor MYASP_TOKEN is set; set the one for each provider you use (see .env.example).',
     );
   }
+  const gateTokens = list(e.GATE_TOKENS);
+  if (gateTokens.includes(adminToken)) {
+    throw new ConfigError(
+      'GATE_TOKENS contains ADMIN_TOKEN; a gate token is read-only and must differ from the admin token (see .env.example).',
+    );
+  }
   const gatedActions = e.GATED_ACTIONS === undefined ? ['confirm'] : list(e.GATED_ACTIONS);
   const neverGated = gatedActions.filter((a) => a === 'propose' || a === 'vote');
   if (neverGated.length > 0) {
@@ -121,6 +131,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: LoadOptio
     stripeApiKey: e.STRIPE_API_KEY || null,
     myaspTokens,
     adminToken,
+    gateTokens,
     port: e.PORT,
     gatedActions,
     defaultTrialDays: e.DEFAULT_TRIAL_DAYS,
@@ -131,6 +142,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: LoadOptio
     deliveryMaxInFlight: e.DELIVERY_MAX_IN_FLIGHT,
     dbStatementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
     adminRateLimitPerMinute: e.ADMIN_RATE_LIMIT_PER_MINUTE,
+    gateRateLimitPerMinute: e.GATE_RATE_LIMIT_PER_MINUTE,
     authFailureLimitPerMinute: e.AUTH_FAILURE_LIMIT_PER_MINUTE,
     dataDir: e.DATA_DIR,
     local: {

@@ -4,6 +4,7 @@ import client from 'prom-client';
 
 import { countDeadLetters } from './db/queries/event-deliveries';
 import { countReconcileCorrections } from './db/queries/reconciliation';
+import type { ReadFoldSummary } from './domain/gate';
 import { STATUSES } from './domain/types';
 
 export interface Metrics {
@@ -18,6 +19,10 @@ export interface Metrics {
   confirmTotal: client.Counter;
   confirmRejected: client.Counter;
   proposeTotal: client.Counter;
+  /** Reads that folded in what the account's workflow had not applied yet (SPEC §6). */
+  readFolds: client.Counter<'read' | 'kind'>;
+  /** Gate and account reads refused by their per-token budget (GATE_RATE_LIMIT_PER_MINUTE). */
+  gateRateLimited: client.Counter<'token'>;
 }
 
 export function createMetrics(pool: pg.Pool): Metrics {
@@ -68,6 +73,18 @@ export function createMetrics(pool: pg.Pool): Metrics {
     proposeTotal: new client.Counter({
       name: 'propose_total',
       help: 'Gate checks for propose (never blocked).',
+      ...registers,
+    }),
+    readFolds: new client.Counter({
+      name: 'billing_read_folds_total',
+      help: 'Gate answers and account reads that folded in what the account workflow had not applied yet, by read and kind: events (acknowledged, not yet applied), deadline (passed, timer not fired yet), not_folded (a pending event the answer could not include).',
+      labelNames: ['read', 'kind'],
+      ...registers,
+    }),
+    gateRateLimited: new client.Counter({
+      name: 'billing_gate_rate_limited_total',
+      help: 'Gate and account reads answered 429 because their token used up GATE_RATE_LIMIT_PER_MINUTE, by kind of token (gate, admin).',
+      labelNames: ['token'],
       ...registers,
     }),
   };
@@ -135,6 +152,20 @@ export function countGate(m: Metrics, action: string, allowed: boolean): void {
     if (!allowed) m.confirmRejected.inc();
   }
   if (action === 'propose') m.proposeTotal.inc();
+}
+
+/** What a read folded in, counted by kind (nothing counted when it folded nothing). */
+export function countReadFold(
+  m: Metrics,
+  read: 'gate' | 'account',
+  summary: Pick<
+    ReadFoldSummary,
+    'pending_events_folded' | 'deadlines_passed' | 'pending_event_not_folded'
+  >,
+): void {
+  if (summary.pending_events_folded > 0) m.readFolds.inc({ read, kind: 'events' });
+  if (summary.deadlines_passed.length > 0) m.readFolds.inc({ read, kind: 'deadline' });
+  if (summary.pending_event_not_folded) m.readFolds.inc({ read, kind: 'not_folded' });
 }
 
 /**

@@ -42,7 +42,7 @@ export async function gateFigure(
     url: `${all.info.apiUrl}/v1/gate/`,
     accounts: { prefix: `e${tag}_50_`, modulo: 50 },
     suffix: '/confirm',
-    admin: true,
+    gate: true,
   });
   // What any answer costs here: from memory behind the same express and generator, no database.
   const floor = await gets({

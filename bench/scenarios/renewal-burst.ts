@@ -1,12 +1,23 @@
 // Scale scenario: a renewal day, every account's renewal webhooks at once.
 import type { Figure } from '../figure';
-import { accountOf, type Accounts, epochMs, RENEWAL_EVENTS, webhooks } from '../load-plan';
+import {
+  accountOf,
+  type Accounts,
+  epochMs,
+  type GateProbe,
+  type ProbeResult,
+  RENEWAL_EVENTS,
+  webhooks,
+} from '../load-plan';
 import type { ScaleContext } from './context';
 
 /**
  * A renewal day: every account's `invoice.paid`, `invoice.payment_succeeded` and
  * `customer.subscription.updated` at once (concurrency 16), against the classic design taking the
- * same burst. Worst staleness: the longest any acknowledged event waited to be applied.
+ * same burst. Worst staleness: the longest any acknowledged event waited to be applied. Meanwhile
+ * a host app asks the gate about each account right after each 200 (SPEC §6, read your writes):
+ * how many answers were from before the event just acknowledged (target 0), how many needed the
+ * fold, and the gate's latency under the burst.
  */
 export async function renewalBurst(
   ctx: ScaleContext,
@@ -15,8 +26,8 @@ export async function renewalBurst(
   accounts: number,
 ): Promise<Figure> {
   const n = accounts * RENEWAL_EVENTS;
-  const burst = (url: string, to: Accounts) =>
-    webhooks(url, { ...to, per: RENEWAL_EVENTS }, n, 16, 'renewal');
+  const burst = (url: string, to: Accounts, probe?: GateProbe) =>
+    webhooks(url, { ...to, per: RENEWAL_EVENTS }, n, 16, 'renewal', probe);
   // The classic design's accounts: the same ids with a `c` in front.
   const classic: Accounts = {
     prefix: `c${who.prefix}`,
@@ -24,7 +35,10 @@ export async function renewalBurst(
   };
   const base = await burst(`${classicUrl}/webhooks/stripe`, classic);
   const since = new Date();
-  const acks = await burst(`${ctx.apiUrl}/webhooks/stripe`, who);
+  const acks = await burst(`${ctx.apiUrl}/webhooks/stripe`, who, {
+    url: `${ctx.apiUrl}/v1/gate/`,
+    suffix: '/confirm',
+  });
   const accountIds = Array.from({ length: accounts }, (_, a) => accountOf(who, a));
   const deadline = Date.now() + 30 * 60_000;
   for (;;) {
@@ -46,6 +60,7 @@ export async function renewalBurst(
     [since.toISOString(), accountIds],
   );
   const row = s.rows[0];
+  const probe = acks.probe;
   return {
     value: n / seconds,
     baseline: base.perSecond,
@@ -58,6 +73,29 @@ export async function renewalBurst(
       p50_staleness_s: row?.p50 ?? NaN,
       events_per_wakeup: n / Math.max(1, row?.wakeups ?? 0),
       baseline_seconds: base.seconds,
+      ...(probe ? await probeFigures(ctx, probe) : {}),
     },
+  };
+}
+
+/**
+ * The gate probes' figures. An answer based on an older event than the one just acknowledged is
+ * stale when that event changed the account (outcome `applied`, known once the burst is applied);
+ * one that changed nothing (stale, ignored) leaves the answer what it would have been with it.
+ */
+async function probeFigures(
+  ctx: ScaleContext,
+  probe: ProbeResult,
+): Promise<Record<string, number>> {
+  const r = await ctx.pool.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM billing_events WHERE id = ANY($1::bigint[]) AND outcome = 'applied'`,
+    [probe.behind.map(([eventId]) => eventId)],
+  );
+  return {
+    gate_probes: probe.probes,
+    gate_probes_stale: r.rows[0]?.n ?? NaN,
+    gate_probes_folded: probe.folded,
+    gate_probe_p50_ms: probe.p50,
+    gate_probe_p99_ms: probe.p99,
   };
 }

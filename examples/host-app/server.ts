@@ -2,7 +2,7 @@
 // the operations checklist's scenario as running code: with a stopped account, confirm → 403 and
 // propose → 200; with a registered or revived one, both → 200.
 //
-//   BILLING_URL=http://localhost:3000 BILLING_ADMIN_TOKEN=… PORT=4000 npx tsx examples/host-app/server.ts
+//   BILLING_URL=http://localhost:3000 BILLING_GATE_TOKEN=… PORT=4000 npx tsx examples/host-app/server.ts
 //   curl -X POST -H 'X-Account-Id: myasp:42' localhost:4000/api/schedules/s1/confirm
 import express, { type Express, type Request, type Response } from 'express';
 
@@ -11,7 +11,8 @@ import { type EntitlementDecision, type EntitlementOptions, requireEntitlement }
 
 export interface HostAppOptions {
   billingUrl: string;
-  billingAdminToken: string;
+  /** One of the billing service's GATE_TOKENS: read-only, it opens the gate and nothing else. */
+  billingGateToken: string;
   fetch?: typeof fetch;
   timeoutMs?: number;
   onUnavailable?: EntitlementOptions['onUnavailable'];
@@ -39,7 +40,7 @@ export function createHostApp(opts: HostAppOptions): Express {
   const gate = (action: string) =>
     requireEntitlement(action, {
       baseUrl: opts.billingUrl,
-      adminToken: opts.billingAdminToken,
+      token: opts.billingGateToken,
       accountId: accountOf,
       fetch: opts.fetch,
       timeoutMs: opts.timeoutMs,
@@ -67,14 +68,16 @@ export function createHostApp(opts: HostAppOptions): Express {
 }
 
 function main(): void {
-  const billingAdminToken = process.env.BILLING_ADMIN_TOKEN;
-  if (!billingAdminToken) {
-    console.error("BILLING_ADMIN_TOKEN is not set; set it to the billing service's ADMIN_TOKEN.");
+  const billingGateToken = process.env.BILLING_GATE_TOKEN;
+  if (!billingGateToken) {
+    console.error(
+      "BILLING_GATE_TOKEN is not set; set it to one of the billing service's GATE_TOKENS.",
+    );
     process.exit(2);
   }
   const billingUrl = process.env.BILLING_URL ?? 'http://localhost:3000';
   const port = Number(process.env.PORT ?? 4000);
-  createHostApp({ billingUrl, billingAdminToken }).listen(port, () => {
+  createHostApp({ billingUrl, billingGateToken }).listen(port, () => {
     console.log(`schedules host app on http://localhost:${port}, asking ${billingUrl}`);
   });
 }

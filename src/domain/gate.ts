@@ -1,5 +1,6 @@
 // The entitlement gate (SPEC §2): which actions an account may take now. Pure.
-import type { Status } from './types';
+import type { NotFoldedReason } from './fold';
+import type { Status, TimerKind } from './types';
 
 export const CONFIRM_ALLOWED: ReadonlySet<Status> = new Set<Status>([
   'free',
@@ -14,12 +15,49 @@ export interface GateAccount {
   status_since: string | null;
   /** The provider's id of the event that set the status (e.g. `evt_123`), for provenance. */
   status_event_ref: string | null;
+  /** billing_events.id of that event; null for a passed deadline whose timer has not fired. */
+  status_event_id?: string | null;
   grace_until: string | null;
   /** The object that decided the status (`stripe:sub_123`, `myasp:42`, `manual`, `trial`). */
   status_object?: string | null;
   /** Why, in a word (`subscription_active`, `payment_failed`, `trial_over`, …). */
   status_reason?: string | null;
+  /**
+   * The status comes from what the workflow has not applied yet (SPEC §6): a stored event folded
+   * by the read, or a deadline passed whose timer has not fired.
+   */
+  status_pending?: 'event' | 'deadline' | null;
 }
+
+/**
+ * How a read (the gate, GET /v1/accounts/:id) was folded, as its answer says (SPEC §6 "Read your
+ * writes"): it answers as if the account's workflow had applied every acknowledged event.
+ */
+export interface ReadFoldSummary {
+  /** Stored events the account's workflow has not applied yet, included in this answer. */
+  pending_events_folded: number;
+  /** Deadlines passed whose timers have not fired yet, honoured in this answer, oldest first. */
+  deadlines_passed: { timer: TimerKind; due_at: string }[];
+  /**
+   * The first pending event this answer could not include, or null. It and every later pending
+   * event are left out: the answer reflects the events before it.
+   */
+  pending_event_not_folded: {
+    event_id: string;
+    /** The provider's id (`evt_…`). */
+    event: string;
+    event_type: string;
+    reason: NotFoldedReason | 'too_many_pending';
+  } | null;
+  /** billing_events.id of the newest event the answer is based on (applied or folded). */
+  as_of_event_id: string | null;
+}
+
+export const NOTHING_FOLDED: Omit<ReadFoldSummary, 'as_of_event_id'> = {
+  pending_events_folded: 0,
+  deadlines_passed: [],
+  pending_event_not_folded: null,
+};
 
 export interface GateOverride {
   id: string;
@@ -30,7 +68,7 @@ export interface GateOverride {
   expires_at: string;
 }
 
-export interface GateDecision {
+export interface GateDecision extends ReadFoldSummary {
   allowed: boolean;
   action: string;
   status: Status | null;
@@ -42,9 +80,13 @@ export interface GateDecision {
     status: Status;
     since: string | null;
     event: string | null;
+    /** billing_events.id of the event that set the status (null: a deadline not recorded yet). */
+    event_id: string | null;
     grace_until: string | null;
     object: string | null;
     reason: string | null;
+    /** The deciding event or deadline is not applied by the workflow yet (folded by this read). */
+    pending: boolean;
   } | null;
 }
 
@@ -55,6 +97,8 @@ export interface GateInput {
   gatedActions: readonly string[];
   overrides: readonly GateOverride[];
   now: Date;
+  /** How the account was read; absent: from the projection alone. */
+  read?: ReadFoldSummary;
 }
 
 /** Actions that are never gated, whatever the configuration says (SPEC §2). */
@@ -86,13 +130,22 @@ const REASON_WORDS: Record<string, string> = {
   myasp_cancelled: 'status 4 (cancelled)',
 };
 
+/** The deciding evidence in brackets: the provider's event id, and whether it is applied yet. */
+function evidenceText(a: GateAccount): string {
+  if (a.status_pending === 'deadline') return ' (deadline passed; its timer has not fired yet)';
+  if (!a.status_event_ref) return '';
+  return a.status_pending === 'event'
+    ? ` (${a.status_event_ref}, acknowledged, not yet applied)`
+    : ` (${a.status_event_ref})`;
+}
+
 /**
  * Where the status comes from, for people: "active by stripe:sub_123 since … (evt_…)",
  * "past_due: stripe:sub_9 payment failed since … (evt_…)", "past_due by manual correction …".
  */
 function provenanceText(a: GateAccount): string {
   const since = a.status_since ? ` since ${a.status_since}` : '';
-  const ref = a.status_event_ref ? ` (${a.status_event_ref})` : '';
+  const ref = evidenceText(a);
   const object = a.status_object ?? null;
   if (object === null) {
     return `${a.status}${since}${a.status_event_ref ? ` by ${a.status_event_ref}` : ''}`;
@@ -116,24 +169,14 @@ function matchingOverride(input: GateInput, action: string): GateOverride | unde
   );
 }
 
-export function decideGate(input: GateInput): GateDecision {
+type Verdict = Pick<GateDecision, 'allowed' | 'reason' | 'message'>;
+
+/** The policy of SPEC §2 over the account as read. */
+function verdict(input: GateInput, action: string): Verdict {
   const { account } = input;
-  const action = normalizeAction(input.action);
-  const provenance = account
-    ? {
-        status: account.status,
-        since: account.status_since,
-        event: account.status_event_ref,
-        grace_until: account.grace_until,
-        object: account.status_object ?? null,
-        reason: account.status_reason ?? null,
-      }
-    : null;
-  const base = { action, status: account?.status ?? null, provenance };
   const described = account ? provenanceText(account) : 'no billing account';
   if (!isGated(action, input.gatedActions)) {
     return {
-      ...base,
       allowed: true,
       reason: 'not_gated',
       message: `${action} is never gated (${described}).`,
@@ -142,7 +185,6 @@ export function decideGate(input: GateInput): GateDecision {
   const override = matchingOverride(input, action);
   if (override) {
     return {
-      ...base,
       allowed: true,
       reason: `override:${override.id}`,
       message: `Allowed by gate override ${override.id} until ${override.expires_at} (${override.reason}); account is ${described}.`,
@@ -150,28 +192,60 @@ export function decideGate(input: GateInput): GateDecision {
   }
   if (!account) {
     return {
-      ...base,
       allowed: false,
       reason: 'no_billing_account',
       message: `${input.accountId} has no billing account, so ${action} is denied.`,
     };
   }
   if (CONFIRM_ALLOWED.has(account.status)) {
-    return { ...base, allowed: true, reason: `status:${account.status}`, message: `${described}.` };
+    return { allowed: true, reason: `status:${account.status}`, message: `${described}.` };
   }
   const grace = account.status === 'past_due' && account.grace_until;
   if (grace && Date.parse(grace) > input.now.getTime()) {
     return {
-      ...base,
       allowed: true,
       reason: `grace:${grace}`,
       message: `${described}; grace until ${grace}.`,
     };
   }
   return {
-    ...base,
     allowed: false,
     reason: `status:${account.status}`,
     message: `${described}, so ${action} is denied.`,
+  };
+}
+
+/** What the message adds when a pending event could not be folded: the answer may lag behind it. */
+function notFoldedText(read: ReadFoldSummary): string {
+  const e = read.pending_event_not_folded;
+  if (e === null) return '';
+  return ` Pending event ${e.event} (${e.event_type}) could not be included yet (${e.reason}); this answer reflects the events before it.`;
+}
+
+export function decideGate(input: GateInput): GateDecision {
+  const { account } = input;
+  const action = normalizeAction(input.action);
+  const provenance = account
+    ? {
+        status: account.status,
+        since: account.status_since,
+        event: account.status_event_ref,
+        event_id: account.status_event_id ?? null,
+        grace_until: account.grace_until,
+        object: account.status_object ?? null,
+        reason: account.status_reason ?? null,
+        pending: (account.status_pending ?? null) !== null,
+      }
+    : null;
+  const read = input.read ?? { ...NOTHING_FOLDED, as_of_event_id: null };
+  const v = verdict(input, action);
+  return {
+    allowed: v.allowed,
+    action,
+    status: account?.status ?? null,
+    reason: v.reason,
+    message: v.message + notFoldedText(read),
+    provenance,
+    ...read,
   };
 }

@@ -21,8 +21,16 @@ export const NEVER_BLOCKED_ACTIONS: readonly string[] = [...NEVER_GATED];
 export interface EntitlementOptions {
   /** Where the billing service listens, e.g. `http://billing.internal:3000`. */
   baseUrl: string;
-  /** The service's ADMIN_TOKEN (sent as `Authorization: Bearer …`). */
-  adminToken: string;
+  /**
+   * A gate token of the service (one of its GATE_TOKENS), sent as `Authorization: Bearer …`: it
+   * opens the gate and the account read, nothing that writes.
+   */
+  token?: string;
+  /**
+   * @deprecated Pass a gate token as `token`. The admin token still works here, but it also sets
+   * overrides and corrections: more power than a host app should hold.
+   */
+  adminToken?: string;
   /** The billing account behind this request (a header, the schedule's owner, the session…). */
   accountId: (req: Request) => string | Promise<string>;
   /** Injected for tests or proxies; default the global fetch. */
@@ -58,6 +66,27 @@ class GateUnavailable extends Error {
   override name = 'GateUnavailable';
 }
 
+const ANSWER_HINTS: Record<number, string> = {
+  401: ' (check the gate token)',
+  403: ' (the token may not ask the gate)',
+  429: " (the token used up its gate budget, the service's GATE_RATE_LIMIT_PER_MINUTE)",
+};
+
+function tokenOf(opts: EntitlementOptions): string {
+  return opts.token ?? opts.adminToken ?? '';
+}
+
+let warnedAdminToken = false;
+
+function warnAdminToken(): void {
+  if (warnedAdminToken) return;
+  warnedAdminToken = true;
+  process.emitWarning(
+    'requireEntitlement: adminToken is deprecated; pass a gate token (GATE_TOKENS) as token. The admin token also sets overrides and corrections.',
+    'DeprecationWarning',
+  );
+}
+
 function gateUrl(baseUrl: string, accountId: string, action: string): string {
   const base = baseUrl.replace(/\/+$/, '');
   return `${base}/v1/gate/${encodeURIComponent(accountId)}/${encodeURIComponent(action)}`;
@@ -78,7 +107,7 @@ async function askGate(
   let answer: globalThis.Response;
   try {
     answer = await doFetch(gateUrl(opts.baseUrl, accountId, action), {
-      headers: { authorization: `Bearer ${opts.adminToken}`, accept: 'application/json' },
+      headers: { authorization: `Bearer ${tokenOf(opts)}`, accept: 'application/json' },
       signal: AbortSignal.timeout(opts.timeoutMs ?? DEFAULT_TIMEOUT_MS),
     });
   } catch (err) {
@@ -86,8 +115,8 @@ async function askGate(
     throw new GateUnavailable(timedOut ? 'it did not answer in time' : 'it could not be reached');
   }
   if (answer.status !== 200) {
-    // 401 here means the host's adminToken is wrong: a configuration error, reported as such.
-    const hint = answer.status === 401 ? ' (check the admin token)' : '';
+    // 401 means the host's token is wrong, 429 that it used up its budget: configuration, said so.
+    const hint = ANSWER_HINTS[answer.status] ?? '';
     throw new GateUnavailable(`it answered HTTP ${answer.status}${hint}`);
   }
   const body: unknown = await answer.json().catch(() => null);
@@ -229,8 +258,11 @@ function refuse(res: Response, d: EntitlementDecision): void {
 export function requireEntitlement(action: string, opts: EntitlementOptions): RequestHandler {
   if (!opts.baseUrl)
     throw new Error('requireEntitlement needs baseUrl: where the billing service listens.');
-  if (!opts.adminToken)
-    throw new Error("requireEntitlement needs adminToken: the billing service's ADMIN_TOKEN.");
+  if (!tokenOf(opts))
+    throw new Error(
+      "requireEntitlement needs token: one of the billing service's GATE_TOKENS (read-only).",
+    );
+  if (opts.token === undefined) warnAdminToken();
   const neverBlock = NEVER_BLOCKED_ACTIONS.includes(action);
   return (req: Request, res: Response, next: NextFunction): void => {
     (neverBlock ? neverBlocked(opts, action, req) : gated(opts, action, req)).then(

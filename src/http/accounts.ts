@@ -1,11 +1,12 @@
-// /v1/accounts: register, read the projection, read an account's history, correct by hand.
+// /v1/accounts: register, read an account (read your writes), list, read an account's history,
+// correct by hand.
 import { randomUUID } from 'node:crypto';
 
-import { type Request, type Response, Router } from 'express';
+import { type Request, type RequestHandler, type Response, Router } from 'express';
 import { z } from 'zod';
 
 import { listAccountAudit } from '../db/queries/audit-logs';
-import { getAccountView, listAccounts } from '../db/queries/billing-accounts';
+import { listAccounts } from '../db/queries/billing-accounts';
 import { listAccountEvents } from '../db/queries/billing-events';
 import { checkAccountId } from '../domain/account-id';
 import { AppError } from '../domain/errors';
@@ -15,6 +16,7 @@ import {
   correctAccount,
   registerAccount,
 } from '../services/account-events';
+import { readAccount } from '../services/account-read';
 import type { AppDeps } from './deps';
 import { nowOf } from './deps';
 import { parseBody } from './validation';
@@ -109,6 +111,32 @@ function limitParam(req: Request, fallback: number, max: number): number {
   return Math.min(n, max);
 }
 
+/**
+ * GET /v1/accounts/:id: the account as if its workflow had applied every acknowledged event
+ * (SPEC §6), with how the read was folded. `guard`: a gate token or the admin token.
+ */
+export function accountReadRouter(deps: AppDeps, guard: RequestHandler[]): Router {
+  const router = Router();
+  router.get('/accounts/:id', ...guard, async (req, res) => {
+    const id = param(req, 'id');
+    const read = await readAccount(deps, id, nowOf(deps), 'account');
+    if (!read.state)
+      throw new AppError(
+        'account_not_found',
+        `No billing account ${id}; register it with POST /v1/accounts.`,
+        404,
+      );
+    res.json({
+      ...read.state,
+      created_at: read.created_at,
+      updated_at: read.updated_at,
+      last_event: read.last_event,
+      ...read.summary,
+    });
+  });
+  return router;
+}
+
 export function accountsRouter(deps: AppDeps): Router {
   const router = Router();
   const eventDeps = { ...deps, waitMs: 10_000 };
@@ -138,17 +166,6 @@ export function accountsRouter(deps: AppDeps): Router {
       accounts: page,
       next_cursor: rows.length > limit && last ? encodeCursor(last.account_id) : null,
     });
-  });
-
-  router.get('/accounts/:id', async (req, res) => {
-    const view = await getAccountView(deps.pool, param(req, 'id'));
-    if (!view)
-      throw new AppError(
-        'account_not_found',
-        `No billing account ${param(req, 'id')}; register it with POST /v1/accounts.`,
-        404,
-      );
-    res.json(view);
   });
 
   router.get('/accounts/:id/events', async (req, res) => {

@@ -1,9 +1,11 @@
-// createApp(deps): the HTTP front end. Webhooks read raw bodies; /v1 needs the admin token.
+// createApp(deps): the HTTP front end. Webhooks read raw bodies; /v1 needs the admin token, except
+// the reads a host app makes (the gate, one account), which also take a read-only gate token and
+// have a budget of their own.
 import express, { type Express } from 'express';
 
 import { AppError } from '../domain/errors';
-import { accountsRouter } from './accounts';
-import { requireAdmin } from './auth';
+import { accountReadRouter, accountsRouter } from './accounts';
+import { gateRateLimit, requireAdmin, requireReader, type Tokens } from './auth';
 import type { AppDeps } from './deps';
 import { apiErrorHandler, sendError } from './errors';
 import { gateRouter } from './gate';
@@ -30,12 +32,22 @@ export function createApp(given: AppDeps): Express {
   app.use(myaspWebhookRouter(deps));
   app.use(healthRouter(deps));
   app.use(opsPageRouter(deps));
+  const tokens: Tokens = { admin: deps.config.adminToken, gate: deps.config.gateTokens };
+  const reader = [
+    requireReader(tokens, deps.authFailures),
+    gateRateLimit(
+      new WindowCounter(deps.config.gateRateLimitPerMinute),
+      deps.config.gateRateLimitPerMinute,
+      (token) => deps.metrics.gateRateLimited.inc({ token }),
+    ),
+  ];
+  app.use('/v1', gateRouter(deps, reader));
+  app.use('/v1', accountReadRouter(deps, reader));
   const v1 = express.Router();
   v1.use(adminRateLimit(new WindowCounter(deps.config.adminRateLimitPerMinute)));
-  v1.use(requireAdmin(deps.config.adminToken, deps.authFailures));
+  v1.use(requireAdmin(tokens, deps.authFailures));
   v1.use(express.json({ limit: '64kb' }));
   v1.use(accountsRouter(deps));
-  v1.use(gateRouter(deps));
   v1.use(overridesRouter(deps));
   v1.use(opsRouter(deps));
   app.use('/v1', v1);

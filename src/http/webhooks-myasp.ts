@@ -13,7 +13,7 @@ import type { AppDeps } from './deps';
 import { nowOf } from './deps';
 import { sha256Hex } from './digest';
 import { webhookErrorHandler } from './errors';
-import { tokensEqual } from './tokens';
+import { matchingToken, tokensEqual } from './tokens';
 import { answerIngested } from './webhook-answer';
 
 export const MYASP_BODY_LIMIT = '64kb';
@@ -83,9 +83,7 @@ export function verifyMyaspToken(given: string, expectedTokens: readonly string[
       500,
     );
   }
-  let matched = false;
-  for (const expected of candidates) matched = tokensEqual(given, expected) || matched;
-  if (!matched) {
+  if (matchingToken(given, candidates) < 0) {
     throw new AppError(
       'invalid_token',
       "The MyASP token is not valid. Check the token in the URL configured in MyASP's external " +

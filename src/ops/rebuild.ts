@@ -13,6 +13,7 @@ import type pg from 'pg';
 import { withTransaction } from '../db/pool';
 import { lockAccountRow, upsertAccount } from '../db/queries/billing-accounts';
 import { countProcessedEvents, lastProcessedSeq } from '../db/queries/billing-events-checks';
+import { nextDeadlineAt } from '../domain/fold';
 import {
   type ColumnDiff,
   type Findings,
@@ -163,7 +164,7 @@ async function writeRebuilt(
         skipped.push(id);
         continue;
       }
-      await upsertAccount(client, state);
+      await upsertAccount(client, state, nextDeadlineAt(state));
       written.push(id);
     }
     return { written, skipped };

@@ -1,7 +1,7 @@
 // The daily check's judgement of the accounts themselves (the checklist's 異常な状態): is the
 // spread of statuses normal, did many accounts stop at once, who stopped lately, and does the
 // gate still deny a blocked account `confirm` while letting it `propose`.
-import { getGateAccount } from '../db/queries/billing-accounts';
+import { getGateAccount } from '../db/queries/account-reads';
 import {
   BLOCKED_STATUSES,
   countStoppedAccounts,

@@ -3,7 +3,7 @@
 // caller waits for the workflow's answer (update-with-start).
 import type pg from 'pg';
 
-import { type AccountView, getAccountView } from '../db/queries/billing-accounts';
+import { type AccountView, getAccountView } from '../db/queries/account-reads';
 import { insertEvent, type StoredEvent, toBillingEvent } from '../db/queries/billing-events';
 import type { EventDelivery } from '../delivery/outbox';
 import { checkAccountId } from '../domain/account-id';

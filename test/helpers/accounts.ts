@@ -15,13 +15,22 @@ export async function getAccount(svc: TestService, id: string): Promise<Row | nu
   return r.status === 200 ? r.body : null;
 }
 
+/** The account's read once it is what the workflow committed: nothing pending folded in. */
+function applied(a: Row | null): boolean {
+  return a?.pending_events_folded === 0 && (a.deadlines_passed as unknown[]).length === 0;
+}
+
+/**
+ * Waits until the account's workflow has applied it into `status`. The read answers as if every
+ * acknowledged event were applied at once (SPEC §6); this waits for the projection itself.
+ */
 export function statusBecomes(svc: TestService, id: string, status: string): Promise<Row> {
   return waitFor(
     async () => {
       const a = await getAccount(svc, id);
-      return a?.status === status ? a : undefined;
+      return a?.status === status && applied(a) ? a : undefined;
     },
-    { what: `${id} to become ${status}` },
+    { what: `${id} to become ${status} in its projection` },
   );
 }
 

@@ -23,6 +23,8 @@ export const TEST_SECRETS: readonly string[] = [
   SECRETS.myasp.slice(0, -6),
   SECRETS.admin,
   SECRETS.admin.slice(0, -6),
+  SECRETS.gate,
+  SECRETS.gateOld,
   // Wrong tokens tests send on purpose (rejections-recorded, host-app): refused, never logged.
   'wrong-token-in-the-query-0123456789',
   'not-the-admin-token',

@@ -5,4 +5,7 @@ export const SECRETS = {
   stripeOld: 'whsec_test_rotated_out_987654',
   myasp: 'myasp-token-0123456789abcdef',
   admin: 'admin-token-0123456789abcdef',
+  /** GATE_TOKENS of the test services: the current gate token and the one being rotated out. */
+  gate: 'gate-token-0123456789abcdef',
+  gateOld: 'gate-token-rotated-fedcba98',
 };

@@ -10,7 +10,7 @@ import { type Role, type Running, runServices } from '../../src/runtime';
 import { WORKFLOWS_PATH } from '../../src/temporal/worker';
 import { createTestDatabase, type TestDatabase } from './db';
 import { SECRETS } from './secrets';
-import { openTestLog } from './test-logs';
+import { createTestLogger, openTestLog } from './test-logs';
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | null = null;
 
@@ -70,6 +70,7 @@ export async function startService(opts: ServiceOptions = {}): Promise<TestServi
     STRIPE_WEBHOOK_SECRET: `${SECRETS.stripe},${SECRETS.stripeOld}`,
     MYASP_TOKEN: SECRETS.myasp,
     ADMIN_TOKEN: SECRETS.admin,
+    GATE_TOKENS: `${SECRETS.gate},${SECRETS.gateOld}`,
     PORT: '0',
     LOG_LEVEL: 'debug',
     ...opts.env,
@@ -116,4 +117,30 @@ export async function startService(opts: ServiceOptions = {}): Promise<TestServi
         },
       }),
   };
+}
+
+/**
+ * A worker process's services (`--role=worker`) for a service started with `role: 'api'`: the
+ * same database and task queue, so it applies what that API stored. Stop it to have an API with
+ * no worker again.
+ */
+export async function startWorkerFor(
+  svc: TestService,
+  env: Record<string, string> = {},
+): Promise<Running> {
+  const config = loadConfig({
+    DATABASE_URL: svc.db.databaseUrl,
+    TEMPORAL_ADDRESS: process.env.TEST_TEMPORAL_ADDRESS,
+    TEMPORAL_NAMESPACE: svc.config.temporalNamespace,
+    TEMPORAL_TASK_QUEUE: svc.config.taskQueue,
+    MYASP_TOKEN: SECRETS.myasp,
+    ADMIN_TOKEN: SECRETS.admin,
+    WORKER_HEALTH_PORT: '0',
+    ...env,
+  });
+  return runServices(config, 'worker', createTestLogger('worker').logger, {
+    workflowBundle: await workflowBundle(),
+    migrate: false,
+    schedules: false,
+  });
 }

@@ -42,7 +42,7 @@ function listen(server: Server): Promise<{ url: string; close(): Promise<void> }
 }
 
 function startHost(opts: Partial<HostAppOptions> = {}) {
-  const app = createHostApp({ billingUrl: svc.baseUrl, billingAdminToken: SECRETS.admin, ...opts });
+  const app = createHostApp({ billingUrl: svc.baseUrl, billingGateToken: SECRETS.gate, ...opts });
   return listen(createServer(app));
 }
 
@@ -223,15 +223,15 @@ describe('when the billing service cannot answer', () => {
     },
   );
 
-  it('when the host is configured with a wrong admin token, then confirm → 503 naming the token, propose → 200', async () => {
-    const misconfigured = await startHost({ billingAdminToken: 'not-the-admin-token' });
+  it('when the host is configured with a wrong gate token, then confirm → 503 naming the token, propose → 200', async () => {
+    const misconfigured = await startHost({ billingGateToken: 'not-a-gate-token' });
     try {
       const confirm = await act('confirm', 'myasp:anyone', misconfigured.url);
       expect(confirm.status).toBe(503);
       expect(confirm.body).toMatchObject({
         error: {
           code: 'billing_unavailable',
-          message: stringContaining('HTTP 401 (check the admin token)'),
+          message: stringContaining('HTTP 401 (check the gate token)'),
         },
       });
       expect((await act('propose', 'myasp:anyone', misconfigured.url)).status).toBe(200);

@@ -2,32 +2,17 @@
 // ready without a worker beside it; the worker has its own /readyz and /metrics that show it is
 // polling; and a worker that is told to stop finishes the activity it is running, takes no new
 // task, and leaves the rest to the next worker.
-import { loadConfig } from '../../src/config';
-import { type Running, runServices } from '../../src/runtime';
+import type { Running } from '../../src/runtime';
 import { uid } from '../helpers/ids';
-import { SECRETS } from '../helpers/secrets';
-import { startService, type TestService, workflowBundle } from '../helpers/service';
+import { startService, startWorkerFor, type TestService } from '../helpers/service';
 import { connectToDevServer, type DevServerClient } from '../helpers/temporal';
-import { createTestLogger } from '../helpers/test-logs';
 import { waitFor } from '../helpers/wait';
 
-async function startWorker(svc: TestService): Promise<Running> {
-  const config = loadConfig({
-    DATABASE_URL: svc.db.databaseUrl,
-    TEMPORAL_ADDRESS: process.env.TEST_TEMPORAL_ADDRESS,
-    TEMPORAL_NAMESPACE: svc.config.temporalNamespace,
-    TEMPORAL_TASK_QUEUE: svc.config.taskQueue,
-    MYASP_TOKEN: SECRETS.myasp,
-    ADMIN_TOKEN: SECRETS.admin,
-    WORKER_HEALTH_PORT: '0',
+function startWorker(svc: TestService): Promise<Running> {
+  return startWorkerFor(svc, {
     WORKER_SHUTDOWN_GRACE: '60s',
     // The shutdown test holds a row lock while the worker stops: give its statement time.
     DB_STATEMENT_TIMEOUT_MS: '60000',
-  });
-  return runServices(config, 'worker', createTestLogger('worker').logger, {
-    workflowBundle: await workflowBundle(),
-    migrate: false,
-    schedules: false,
   });
 }
 

@@ -193,11 +193,11 @@ describe('Temporal UI search attributes', () => {
 
 describe('API and health', () => {
   it('when /v1 is called without the admin token, then 401 with a JSON error', async () => {
-    const r = await json(fetch(`${svc.baseUrl}/v1/accounts/x`));
+    const r = await json(fetch(`${svc.baseUrl}/v1/accounts/x/events`));
     expect(r.status).toBe(401);
     expect(r.body).toEqual({ error: { code: 'missing_admin_token', message: expect.any(String) } });
     const wrong = await json(
-      fetch(`${svc.baseUrl}/v1/accounts/x`, { headers: { authorization: 'Bearer nope' } }),
+      fetch(`${svc.baseUrl}/v1/accounts/x/events`, { headers: { authorization: 'Bearer nope' } }),
     );
     expect(wrong.status).toBe(401);
   });

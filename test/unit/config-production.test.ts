@@ -179,3 +179,38 @@ describe('delivery settings', () => {
     },
   );
 });
+
+describe('gate tokens and the gate budget', () => {
+  it('when GATE_TOKENS is unset, then there are none (only the admin token opens the gate), and the budget is 60,000 reads a minute per token', () => {
+    expect(loadConfig(base)).toMatchObject({ gateTokens: [], gateRateLimitPerMinute: 60_000 });
+  });
+
+  it('when GATE_TOKENS lists several during a rotation, then each is kept, spaces and empty items dropped', () => {
+    const config = loadConfig({
+      ...base,
+      GATE_TOKENS: ' gate-new-0123456789 , gate-old-9876543210,,',
+      GATE_RATE_LIMIT_PER_MINUTE: '120000',
+    });
+    expect(config).toMatchObject({
+      gateTokens: ['gate-new-0123456789', 'gate-old-9876543210'],
+      gateRateLimitPerMinute: 120_000,
+    });
+  });
+
+  it('when GATE_TOKENS contains the admin token, then start-up refuses it: a gate token is read-only', () => {
+    expect(
+      message(() => loadConfig({ ...base, GATE_TOKENS: `gate-0123456789,${base.ADMIN_TOKEN}` })),
+    ).toBe(
+      'GATE_TOKENS contains ADMIN_TOKEN; a gate token is read-only and must differ from the admin token (see .env.example).',
+    );
+  });
+
+  it.each(['0', 'lots'])(
+    'when GATE_RATE_LIMIT_PER_MINUTE is %s, then start-up says what it takes',
+    (raw) => {
+      expect(message(() => loadConfig({ ...base, GATE_RATE_LIMIT_PER_MINUTE: raw }))).toBe(
+        'GATE_RATE_LIMIT_PER_MINUTE must be a whole number of 1 or more.',
+      );
+    },
+  );
+});

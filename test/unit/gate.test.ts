@@ -65,3 +65,85 @@ describe('gate provenance', () => {
     );
   });
 });
+
+describe('gate answers folded from what the workflow has not applied (SPEC §6)', () => {
+  const read = {
+    pending_events_folded: 2,
+    deadlines_passed: [],
+    pending_event_not_folded: null,
+    as_of_event_id: '42',
+  };
+  const decideRead = (a: GateAccount, r: typeof read | Record<string, unknown> = read) =>
+    decideGate({
+      accountId: 'acct_1',
+      action: 'confirm',
+      account: a,
+      gatedActions: ['confirm'],
+      overrides: [],
+      now: NOW,
+      read: { ...read, ...r },
+    });
+
+  it('when the deciding event is acknowledged but not applied, then provenance and message say so, and the answer counts what it folded', () => {
+    const d = decideRead(
+      account({
+        status: 'past_due',
+        status_reason: 'payment_failed',
+        status_event_ref: 'evt_9',
+        status_pending: 'event',
+      }),
+    );
+    expect(d).toMatchObject({
+      allowed: false,
+      reason: 'status:past_due',
+      pending_events_folded: 2,
+      as_of_event_id: '42',
+      provenance: { event: 'evt_9', reason: 'payment_failed', pending: true },
+    });
+    expect(d.message).toBe(
+      'past_due: stripe:sub_123 payment failed since 2026-02-01T00:00:00.000Z (evt_9, acknowledged, not yet applied), so confirm is denied.',
+    );
+  });
+
+  it('when a passed deadline decided and its timer has not fired, then the message says so instead of naming an event', () => {
+    const d = decideRead(
+      account({
+        status: 'canceled',
+        status_reason: 'canceled_at_period_end',
+        status_event_ref: 'timer:acct_1:cancel_at_period_end:2026-02-01T00:00:00.000Z:41',
+        status_pending: 'deadline',
+      }),
+      { deadlines_passed: [{ timer: 'cancel_at_period_end', due_at: '2026-02-01T00:00:00.000Z' }] },
+    );
+    expect(d.message).toBe(
+      'canceled: stripe:sub_123 canceled at period end since 2026-02-01T00:00:00.000Z (deadline passed; its timer has not fired yet), so confirm is denied.',
+    );
+    expect(d.provenance?.pending).toBe(true);
+    expect(d.deadlines_passed).toHaveLength(1);
+  });
+
+  it('when a pending event could not be folded, then the message says the answer reflects the events before it', () => {
+    const notFolded = {
+      event_id: '43',
+      event: 'evt_thin',
+      event_type: 'v1.customer.subscription.updated',
+      reason: 'unknown_event_kind',
+    };
+    const d = decideRead(account(), { pending_event_not_folded: notFolded });
+    expect(d.pending_event_not_folded).toEqual(notFolded);
+    expect(d.message).toContain(
+      'Pending event evt_thin (v1.customer.subscription.updated) could not be included yet (unknown_event_kind); this answer reflects the events before it.',
+    );
+  });
+
+  it('when nothing was pending, then the answer says none was folded and provenance is not pending', () => {
+    const d = decide('confirm', account());
+    expect(d).toMatchObject({
+      pending_events_folded: 0,
+      deadlines_passed: [],
+      pending_event_not_folded: null,
+      as_of_event_id: null,
+      provenance: { pending: false },
+    });
+  });
+});

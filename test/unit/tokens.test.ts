@@ -1,4 +1,4 @@
-import { tokensEqual } from '../../src/http/tokens';
+import { matchingToken, tokensEqual } from '../../src/http/tokens';
 import { resolveMyaspToken, verifyMyaspToken } from '../../src/http/webhooks-myasp';
 import { thrown } from '../helpers/errors';
 
@@ -126,5 +126,22 @@ describe('verifyMyaspToken', () => {
       code: 'myasp_not_configured',
       status: 500,
     });
+  });
+});
+
+describe('matchingToken', () => {
+  const ROTATION = [TOKEN, OTHER];
+  test.each([
+    { name: 'the first token of a rotation', given: TOKEN, index: 0 },
+    { name: 'the second token of a rotation', given: OTHER, index: 1 },
+    { name: 'a prefix of one', given: TOKEN.slice(0, 12), index: -1 },
+    { name: 'one with a character more', given: `${OTHER}0`, index: -1 },
+    { name: 'an empty token', given: '', index: -1 },
+  ])('when given $name, then its index is $index', ({ given, index }) => {
+    expect(matchingToken(given, ROTATION)).toBe(index);
+  });
+
+  it('when no token is configured, then nothing matches', () => {
+    expect(matchingToken(TOKEN, [])).toBe(-1);
   });
 });

@@ -1,16 +1,15 @@
-import type { GateAccount, GateOverride } from '../../domain/gate';
 import type { AccountState, Outcome } from '../../domain/types';
 import type { Db } from '../pool';
 import { ACCOUNT_PART_HASH, type AccountPart } from './account-part';
 
-const COLUMNS = `account_id, provider, status, provider_status, plan, amount, email, myasp_user_id,
+export const COLUMNS = `account_id, provider, status, provider_status, plan, amount, email, myasp_user_id,
   stripe_customer_id, stripe_subscription_id, trial_end, scheduled_cancel_at, grace_until,
   status_since, status_event_id, last_event_id, last_event_ts, object_versions, objects, as_of,
   status_object, status_reason`;
 
-type Row = Omit<AccountState, 'amount'> & { amount: string | null };
+export type Row = Omit<AccountState, 'amount'> & { amount: string | null };
 
-function toState(row: Row): AccountState {
+export function toState(row: Row): AccountState {
   return { ...row, amount: row.amount === null ? null : Number(row.amount) };
 }
 
@@ -22,53 +21,23 @@ export async function getAccount(db: Db, accountId: string): Promise<AccountStat
   return r.rows[0] ? toState(r.rows[0]) : null;
 }
 
-export interface AccountView extends AccountState {
-  created_at: string;
-  updated_at: string;
-  last_event: {
-    id: string;
-    source: string;
-    event_type: string;
-    dedupe_key: string;
-    occurred_at: string;
-  } | null;
-}
-
-export async function getAccountView(db: Db, accountId: string): Promise<AccountView | null> {
-  const r = await db.query<
-    Row & { created_at: string; updated_at: string; last_event: AccountView['last_event'] }
-  >(
-    `SELECT ${COLUMNS.split(',')
-      .map((c) => 'a.' + c.trim())
-      .join(', ')}, a.created_at, a.updated_at,
-            json_build_object('id', e.id::text, 'source', e.source, 'event_type', e.event_type,
-                              'dedupe_key', e.dedupe_key, 'occurred_at', e.occurred_at) AS last_event
-       FROM billing_accounts a JOIN billing_events e ON e.id = a.last_event_id
-      WHERE a.account_id = $1::text`,
-    [accountId],
-  );
-  const row = r.rows[0];
-  if (!row) return null;
-  const last = row.last_event && {
-    ...row.last_event,
-    occurred_at: new Date(row.last_event.occurred_at).toISOString(),
-  };
-  return {
-    ...toState(row),
-    created_at: row.created_at,
-    updated_at: row.updated_at,
-    last_event: last,
-  };
-}
-
-/** Writes the whole projection row; called only inside applyPendingEvents' transaction. */
-export async function upsertAccount(db: Db, s: AccountState): Promise<void> {
+/**
+ * Writes the whole projection row; called only inside the transaction that applies its events
+ * (or by rebuild-projection --apply). `nextDeadlineAt` is when the status could next change with
+ * no new evidence (`nextDeadlineAt(state)` in src/domain/fold.ts): a read reaching it folds the
+ * deadline in.
+ */
+export async function upsertAccount(
+  db: Db,
+  s: AccountState,
+  nextDeadlineAt: string | null,
+): Promise<void> {
   await db.query(
-    `INSERT INTO billing_accounts (${COLUMNS}, updated_at)
+    `INSERT INTO billing_accounts (${COLUMNS}, next_deadline_at, updated_at)
      VALUES ($1::text, $2::text, $3::text, $4::text, $5::text, $6::bigint, $7::text, $8::text, $9::text,
              $10::text, $11::timestamptz, $12::timestamptz, $13::timestamptz, $14::timestamptz, $15::bigint,
              $16::bigint, $17::timestamptz, $18::jsonb, $19::jsonb, $20::timestamptz, $21::text, $22::text,
-             now())
+             $23::timestamptz, now())
      ON CONFLICT (account_id) DO UPDATE SET
        provider = EXCLUDED.provider, status = EXCLUDED.status, provider_status = EXCLUDED.provider_status,
        plan = EXCLUDED.plan, amount = EXCLUDED.amount, email = EXCLUDED.email,
@@ -79,7 +48,8 @@ export async function upsertAccount(db: Db, s: AccountState): Promise<void> {
        last_event_id = EXCLUDED.last_event_id, last_event_ts = EXCLUDED.last_event_ts,
        object_versions = EXCLUDED.object_versions, objects = EXCLUDED.objects,
        as_of = EXCLUDED.as_of, status_object = EXCLUDED.status_object,
-       status_reason = EXCLUDED.status_reason, updated_at = now()`,
+       status_reason = EXCLUDED.status_reason, next_deadline_at = EXCLUDED.next_deadline_at,
+       updated_at = now()`,
     [
       s.account_id,
       s.provider,
@@ -103,6 +73,7 @@ export async function upsertAccount(db: Db, s: AccountState): Promise<void> {
       s.as_of,
       s.status_object,
       s.status_reason,
+      nextDeadlineAt,
     ],
   );
 }
@@ -120,51 +91,6 @@ export async function findLinkedAccount(
     [link.stripeCustomerId ?? null, link.myaspUserId ?? null],
   );
   return r.rows[0]?.account_id ?? null;
-}
-
-/** The projection facts the gate reads, with the provider id of the event that set the status. */
-export async function getGateAccount(db: Db, accountId: string): Promise<GateAccount | null> {
-  return (await getGateInputs(db, accountId, false)).account;
-}
-
-/**
- * Everything one gate answer reads, in one statement on one connection: the projection row by
- * primary key and, when the action is gated, the overrides in force for this account or all
- * accounts (partial index on live overrides). The provider's event id of a Stripe event is its
- * dedupe key without the `stripe:` prefix, so the payload is read only for other sources.
- * A named statement: each connection parses and plans it once, not on every answer.
- */
-export async function getGateInputs(
-  db: Db,
-  accountId: string,
-  withOverrides: boolean,
-): Promise<{ account: GateAccount | null; overrides: GateOverride[] }> {
-  const r = await db.query<GateAccount & { found: boolean; overrides: GateOverride[] }>({
-    name: 'gate-inputs',
-    text: `SELECT a.account_id IS NOT NULL AS found, a.status, a.status_since, a.grace_until,
-            a.status_object, a.status_reason,
-            CASE WHEN e.source = 'stripe' AND e.dedupe_key LIKE 'stripe:%'
-                 THEN substr(e.dedupe_key, 8)
-                 ELSE COALESCE(e.payload->>'id', e.payload->>'event_id', e.dedupe_key)
-            END AS status_event_ref,
-            o.overrides
-       FROM (SELECT $1::text AS account_id) AS wanted
-       LEFT JOIN billing_accounts a ON a.account_id = wanted.account_id
-       LEFT JOIN billing_events e ON e.id = a.status_event_id
-       CROSS JOIN LATERAL (
-         SELECT COALESCE(json_agg(json_build_object(
-                  'id', g.id, 'account_id', g.account_id, 'actions', g.actions, 'reason', g.reason,
-                  'expires_at', to_char(g.expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
-                  ORDER BY g.created_at), '[]'::json) AS overrides
-           FROM gate_overrides g
-          WHERE $2::boolean AND g.cleared_at IS NULL AND g.expires_at > now()
-            AND (g.account_id IS NULL OR g.account_id = $1::text)) AS o`,
-    values: [accountId, withOverrides],
-  });
-  const row = r.rows[0];
-  if (!row?.found) return { account: null, overrides: row?.overrides ?? [] };
-  const { found: _found, overrides, ...account } = row;
-  return { account, overrides };
 }
 
 export async function statusDistribution(db: Db): Promise<Record<string, number>> {

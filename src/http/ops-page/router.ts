@@ -3,8 +3,8 @@
 // the page writes: the daily check it shows is judged live and not kept.
 import { type NextFunction, type Request, type Response, Router } from 'express';
 
+import { getAccountView } from '../../db/queries/account-reads';
 import { accountTimeline } from '../../db/queries/audit-logs';
-import { getAccountView } from '../../db/queries/billing-accounts';
 import { runDailyCheck } from '../../ops/daily-check';
 import { temporalProbe } from '../../temporal/client';
 import { accountWorkflowId } from '../../temporal/ids';

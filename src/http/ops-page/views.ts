@@ -1,8 +1,8 @@
 // The operator page's two views: the daily check (items, status chart, recent stops, delivery
 // backlog) and one account (status with provenance, timeline of events and audit rows, link to
 // its workflow in the Temporal Web UI). Read-only: they render what the queries return.
+import type { AccountView } from '../../db/queries/account-reads';
 import type { TimelineRow } from '../../db/queries/audit-logs';
-import type { AccountView } from '../../db/queries/billing-accounts';
 import type { CheckItem } from '../../ops/check-item';
 import type { DailyCheckResult } from '../../ops/daily-check';
 import { type Html, html, label, page, stateBadge, statusChart, table } from './html';
