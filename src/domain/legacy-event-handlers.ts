@@ -258,7 +258,9 @@ export const HANDLERS: { [K in EventData['kind']]: Handler<K> } = {
   'account.registered': registerAccount,
   'manual.correction': correctManually,
   'timer.fired': timerFired,
-  // Reconciliation came after the status was derived per object: old histories never carry it.
+  // Reconciliation and closed invoices came after the status was derived per object: old
+  // histories never carry them.
+  'stripe.invoice_closed': () => ({ kind: 'ignore', reason: 'unhandled_event_type' }),
   'reconcile.subscription': () => ({ kind: 'ignore', reason: 'unhandled_event_type' }),
   'reconcile.membership': () => ({ kind: 'ignore', reason: 'unhandled_event_type' }),
   unhandled: () => ({ kind: 'ignore', reason: 'unhandled_event_type' }),

@@ -50,6 +50,7 @@ const SEEDED_SUBSCRIPTION_STATUS: Record<Status, string> = {
 function seedSubscription(s: AccountState, at: string): SubscriptionObject {
   const version = s.object_versions[`stripe:${s.stripe_subscription_id}`] ?? at;
   const failing = s.status === 'past_due' && s.grace_until !== null && s.status_since !== null;
+  const graceMs = failing ? ms(s.grace_until as string) - ms(s.status_since as string) : null;
   return {
     status: SEEDED_SUBSCRIPTION_STATUS[s.status],
     cancel_at: s.status === 'canceling' ? s.scheduled_cancel_at : null,
@@ -59,16 +60,17 @@ function seedSubscription(s: AccountState, at: string): SubscriptionObject {
     amount: s.amount,
     version,
     event_id: s.last_event_id,
-    payment: failing
-      ? {
-          state: 'failed',
-          at: version,
-          event_id: s.status_event_id ?? s.last_event_id ?? '',
-          failing_since: s.status_since,
-          grace_ms: ms(s.grace_until as string) - ms(s.status_since as string),
-        }
-      : null,
-    last_evidence: 'snapshot',
+    latest_invoice: null,
+    pending_update: false,
+    collection_method: null,
+    paused_reason: null,
+    grace_ms: graceMs,
+    snapshot_seq: 1,
+    invoices: {},
+    invoice_version: null,
+    live_at: null,
+    dunning_from: failing ? { at: s.status_since as string, grace_ms: graceMs } : null,
+    seq: 1,
     first_seen: version,
   };
 }
@@ -170,7 +172,7 @@ function versionsOf(objects: AccountObjects): Record<string, string> {
     const sub = objects.subscriptions[id] as SubscriptionObject;
     const key = `stripe:${id}`;
     if (sub.version !== null) versions[key] = sub.version;
-    if (sub.payment !== null) versions[`${key}#invoice`] = sub.payment.at;
+    if (sub.invoice_version != null) versions[`${key}#invoice`] = sub.invoice_version;
   }
   if (objects.membership)
     versions[`myasp:${objects.membership.user_id}`] = objects.membership.version;
@@ -267,7 +269,7 @@ export function transition(state: AccountState | null, event: BillingEvent): Dec
   const step = handler(before?.objects ?? emptyObjects(), event.data, event, before);
   switch (step.kind) {
     case 'stale':
-      return unchanged(state, event, 'stale', 'older_than_newest_evidence', {
+      return unchanged(state, event, 'stale', step.reason ?? 'older_than_newest_evidence', {
         object: step.object,
         newest_evidence_at: step.newest,
       });
