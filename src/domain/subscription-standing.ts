@@ -51,7 +51,10 @@ const PAUSED_AT_TRIAL_END = 'trial_end_without_payment_method';
 export type SnapshotKind = 'live' | 'dunning' | 'other';
 
 /** What a snapshot's status alone says, for the dunning spell (rule 10). */
-export function snapshotKind(status: string | null, pausedReason: string | null): SnapshotKind {
+export function snapshotKind(
+  status: string | null,
+  pausedReason: string | null | undefined,
+): SnapshotKind {
   if (status === null) return 'other';
   if (LIVE_STATUSES.has(status)) return 'live';
   if (status === 'past_due' || status === 'unpaid') return 'dunning';
@@ -62,6 +65,12 @@ export function snapshotKind(status: string | null, pausedReason: string | null)
 }
 
 type Entry = readonly [string, InvoiceEvidence];
+
+const NO_INVOICES: Readonly<Record<string, InvoiceEvidence>> = Object.freeze({});
+
+/** The kept invoices; none in state written before invoices were kept per id. */
+const invoicesOf = (sub: SubscriptionObject): Readonly<Record<string, InvoiceEvidence>> =>
+  sub.invoices ?? NO_INVOICES;
 
 /** a is newer than b: by the invoice's own `created`, equal seconds by arrival. */
 function newerInvoice(a: InvoiceEvidence, b: InvoiceEvidence): boolean {
@@ -75,13 +84,14 @@ function newerInvoice(a: InvoiceEvidence, b: InvoiceEvidence): boolean {
  * not name a newer one.
  */
 function latestAt(sub: SubscriptionObject, id: string, inv: InvoiceEvidence, at: string): boolean {
-  for (const other of Object.keys(sub.invoices)) {
-    const o = sub.invoices[other] as InvoiceEvidence;
+  const invoices = invoicesOf(sub);
+  for (const other of Object.keys(invoices)) {
+    const o = invoices[other] as InvoiceEvidence;
     if (other === id || (o.state === 'void' && ms(o.at) <= ms(at))) continue;
     if (newerInvoice(o, inv) && ms(o.created) <= ms(at)) return false;
   }
-  const named = sub.latest_invoice;
-  const unknownNamed = named !== null && named !== id && sub.invoices[named] === undefined;
+  const named = sub.latest_invoice ?? null;
+  const unknownNamed = named !== null && named !== id && invoices[named] === undefined;
   return !(
     unknownNamed &&
     sub.version !== null &&
@@ -96,13 +106,14 @@ function latestAt(sub: SubscriptionObject, id: string, inv: InvoiceEvidence, at:
  * snapshot names and no event has described yet: it corrects nothing.
  */
 export function latestInvoice(sub: SubscriptionObject): Entry | null {
+  const invoices = invoicesOf(sub);
   let best: Entry | null = null;
-  for (const id of Object.keys(sub.invoices)) {
-    const inv = sub.invoices[id] as InvoiceEvidence;
+  for (const id of Object.keys(invoices)) {
+    const inv = invoices[id] as InvoiceEvidence;
     if (inv.state !== 'void' && (best === null || newerInvoice(inv, best[1]))) best = [id, inv];
   }
-  const named = sub.latest_invoice;
-  if (named === null || sub.invoices[named] !== undefined || sub.version === null) return best;
+  const named = sub.latest_invoice ?? null;
+  if (named === null || invoices[named] !== undefined || sub.version === null) return best;
   // The named invoice existed at the snapshot's time, so only one created after that is newer.
   return best !== null && ms(best[1].created) > ms(sub.version) ? best : null;
 }
@@ -210,9 +221,10 @@ export function subscriptionBase(sub: SubscriptionObject): SubscriptionBase {
 
 /** The newest evidence of the subscription standing live: a snapshot, or its latest invoice paid. */
 function liveUntil(sub: SubscriptionObject): number {
-  let live = sub.live_at === null ? -Infinity : ms(sub.live_at);
-  for (const id of Object.keys(sub.invoices)) {
-    const inv = sub.invoices[id] as InvoiceEvidence;
+  let live = sub.live_at == null ? -Infinity : ms(sub.live_at);
+  const invoices = invoicesOf(sub);
+  for (const id of Object.keys(invoices)) {
+    const inv = invoices[id] as InvoiceEvidence;
     const paid = inv.state === 'paid' || inv.state === 'uncollectible';
     if (paid && ms(inv.at) > live && latestAt(sub, id, inv, inv.at)) live = ms(inv.at);
   }
@@ -227,12 +239,13 @@ function liveUntil(sub: SubscriptionObject): number {
 export function dunningSpell(sub: SubscriptionObject): { since: string; grace_ms: number } | null {
   const after = liveUntil(sub);
   const marks: { at: string; grace_ms: number | null }[] = [];
-  if (sub.dunning_from !== null) marks.push(sub.dunning_from);
+  if (sub.dunning_from != null) marks.push(sub.dunning_from);
   if (sub.version !== null && snapshotKind(sub.status, sub.paused_reason) === 'dunning') {
-    marks.push({ at: sub.version, grace_ms: sub.grace_ms });
+    marks.push({ at: sub.version, grace_ms: sub.grace_ms ?? null });
   }
-  for (const id of Object.keys(sub.invoices)) {
-    const inv = sub.invoices[id] as InvoiceEvidence;
+  const invoices = invoicesOf(sub);
+  for (const id of Object.keys(invoices)) {
+    const inv = invoices[id] as InvoiceEvidence;
     if (inv.failed_at === null || inv.state === 'void' || !failureCounts(sub, inv)) continue;
     if (latestAt(sub, id, inv, inv.failed_at))
       marks.push({ at: inv.failed_at, grace_ms: inv.grace_ms });
