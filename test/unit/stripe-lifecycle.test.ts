@@ -107,6 +107,19 @@ describe.each(PAYLOAD_SHAPES)("Stripe's own lifecycle (%s payloads)", (shape: Pa
       expect(confirm(sim.state, T + 60).allowed).toBe(true);
     });
 
+    it.each(orders(['created', 'paid'] as const))(
+      'when only %s and %s of one second have arrived (the active update still on its way), then the account is already active',
+      (...order) => {
+        const sim = new AccountSim();
+        deliverAll(
+          sim,
+          order.map((k) => checkout[k]),
+        );
+        expect(sim.status).toBe('active');
+        expect(sim.state?.status_reason).toBe('invoice_paid:in_co');
+      },
+    );
+
     it.each(orders(['created', 'paid', 'updated'] as const))(
       'when the triple arrives as %s, %s, %s, then the account is active, or early_payment in the trial',
       (...order) => {
