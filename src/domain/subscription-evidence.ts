@@ -210,13 +210,17 @@ function keptInvoices(
   const all = withKey(invoices, id, inv);
   const ids = Object.keys(all);
   if (ids.length <= INVOICES_KEPT) return all;
-  const byAge = ids.sort((a, b) => {
-    const x = all[a] as InvoiceEvidence;
-    const y = all[b] as InvoiceEvidence;
-    return ms(y.created) - ms(x.created) || y.seq - x.seq;
-  });
+  const newest = new Set(
+    [...ids]
+      .sort((a, b) => {
+        const x = all[a] as InvoiceEvidence;
+        const y = all[b] as InvoiceEvidence;
+        return ms(y.created) - ms(x.created) || y.seq - x.seq;
+      })
+      .slice(0, INVOICES_KEPT),
+  );
   const kept = keyedRecord<InvoiceEvidence>();
-  for (const key of byAge.slice(0, INVOICES_KEPT)) kept[key] = all[key] as InvoiceEvidence;
+  for (const key of ids) if (newest.has(key)) kept[key] = all[key] as InvoiceEvidence;
   return kept;
 }
 

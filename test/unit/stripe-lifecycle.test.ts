@@ -3,6 +3,7 @@
 // normalizer and the account loop with its timers. Each `describe` is one case the status used to
 // get wrong.
 import { decideGate } from '../../src/domain/gate';
+import { INVOICES_KEPT } from '../../src/domain/subscription-evidence';
 import type { AccountState } from '../../src/domain/types';
 import {
   checkoutSessionAsyncPaymentFailed,
@@ -604,5 +605,35 @@ describe('paused subscriptions told apart by status_details (API 2026-09-30.endi
     const sim = pausedFor('first_payment_failure');
     expect(sim.status).toBe('past_due');
     expect(sim.state?.grace_until).toBe(iso(T + 43 * DAY));
+  });
+});
+
+describe('evidence stays bounded', () => {
+  it('when a subscription renews monthly for three years, some renewals failing, then the account keeps a few invoices and its state stops growing', () => {
+    const sim = new AccountSim({ pastDueGraceMs: GRACE_MS });
+    const size = () => JSON.stringify(sim.state).length;
+    sim.deliver(
+      sim.stripe(subscriptionCreated({ subscriptionId: 'sub_b', customerId, created: T })),
+    );
+    const sizes: number[] = [];
+    for (let month = 1; month <= 36; month += 1) {
+      const created = T + month * 30 * DAY;
+      const o = { subscriptionId: 'sub_b', customerId, invoiceId: `in_b${month}`, created };
+      if (month % 5 === 0) {
+        sim.deliver(sim.stripe(invoicePaymentFailed(o)));
+        sim.deliver(
+          sim.stripe(invoicePaid({ ...o, created: created + 2 * DAY, invoiceCreated: created })),
+        );
+      } else {
+        sim.deliver(sim.stripe(invoicePaid(o)));
+      }
+      sizes.push(size());
+    }
+    expect(sim.status).toBe('active');
+    const kept = Object.keys(sim.state?.objects?.subscriptions.sub_b?.invoices ?? {});
+    expect(kept).toEqual(['in_b31', 'in_b32', 'in_b33', 'in_b34', 'in_b35', 'in_b36']);
+    expect(kept.length).toBe(INVOICES_KEPT);
+    // After the first few months each renewal replaces the oldest: the state no longer grows.
+    expect(Math.max(...sizes.slice(12))).toBeLessThanOrEqual(Math.max(...sizes.slice(6, 12)) + 16);
   });
 });
