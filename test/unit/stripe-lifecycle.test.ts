@@ -24,19 +24,12 @@ import {
   subscriptionUpdated,
 } from '../fixtures/stripe';
 import { AccountSim, iso } from '../helpers/account-sim';
+import { orders } from '../helpers/orders';
 
 const DAY = 86_400;
 const T = DEFAULT_CREATED;
 const GRACE_MS = 3 * DAY * 1000;
 const customerId = 'cus_lifecycle01';
-
-/** Every order of a list: Stripe does not keep the order of its webhooks. */
-function orders<X>(items: readonly X[]): X[][] {
-  if (items.length <= 1) return [items.slice()];
-  return items.flatMap((x, i) =>
-    orders([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [x, ...rest]),
-  );
-}
 
 /** The gate's answer to `confirm` from the account as it stands. */
 function confirm(state: AccountState | null, now: number) {
