@@ -1,13 +1,11 @@
 // What one event says about one provider object (SPEC §3 rules 1–2): each handler records the
 // event's evidence on the object it describes, or finds it older than what the object already
 // holds (stale). Deciding the account status from the objects is derive.ts's job. Pure. Stripe
-// subscriptions are in subscription-evidence.ts; the MyASP membership, registration, manual
-// corrections and timers are here, with the table of every kind.
+// subscriptions are in subscription-evidence.ts and invoice-evidence.ts; the MyASP membership,
+// registration, manual corrections and timers are here, with the table of every kind.
 import type { EvidenceHandler as Handler } from './evidence-step';
+import { invoiceClosed, paymentFailed, paymentSucceeded } from './invoice-evidence';
 import {
-  invoiceClosed,
-  paymentFailed,
-  paymentSucceeded,
   subscriptionDeleted,
   subscriptionReconciled,
   subscriptionStarted,
