@@ -4,9 +4,15 @@ import type { Provider, Status } from './vocabulary';
 
 /** What Stripe said last about one invoice of a subscription (SPEC §3 rule 7). */
 export interface InvoiceEvidence {
-  /** What the newest event about it said; `void` takes it out of the running for "latest". */
-  state: 'paid' | 'failed' | 'uncollectible' | 'void';
-  /** The invoice's own `created`: the newest invoice is the subscription's latest. */
+  /**
+   * What the newest event about it said; `void` takes it out of the running for "latest";
+   * `named`: a snapshot named it as its latest invoice and no event has described it yet.
+   */
+  state: 'paid' | 'failed' | 'uncollectible' | 'void' | 'named';
+  /**
+   * The invoice's own `created`: the newest invoice is the subscription's latest. For a `named`
+   * one, the time of the snapshot that named it (it was created by then).
+   */
   created: string;
   /** `created` of the newest event about it: an older one is stale. */
   at: string;

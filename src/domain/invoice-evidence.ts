@@ -29,6 +29,7 @@ export const INVOICES_KEPT = 6;
 
 /** An invoice's place in its own lifecycle: equal seconds never move it back. */
 const INVOICE_STAGE: Record<InvoiceEvidence['state'], number> = {
+  named: -1,
   failed: 0,
   uncollectible: 1,
   paid: 2,
@@ -58,6 +59,30 @@ function keptInvoices(
   return kept;
 }
 
+/**
+ * The subscription with the invoice its snapshot names as latest, kept as `named` until an event
+ * describes it: an older invoice paid after it existed was not the latest then (rule 10).
+ */
+export function withNamedInvoice(
+  sub: SubscriptionObject,
+  id: string | null,
+  at: string,
+): SubscriptionObject {
+  if (id === null || sub.invoices[id] !== undefined) return sub;
+  const named: InvoiceEvidence = {
+    state: 'named',
+    created: at,
+    at,
+    event_id: sub.event_id ?? '',
+    billing_reason: null,
+    collection_method: null,
+    failed_at: null,
+    grace_ms: null,
+    seq: sub.seq,
+  };
+  return { ...sub, invoices: keptInvoices(sub.invoices, id, named) };
+}
+
 interface InvoiceSaid {
   state: InvoiceEvidence['state'];
   /** The invoice id; events stored without one stand for an invoice of their own. */
@@ -80,7 +105,7 @@ function invoiceRefused(
     return { kind: 'ignore', reason: 'subscription_ended' };
   }
   const known = prev?.invoices?.[said.invoice_id];
-  if (known === undefined) return null;
+  if (known === undefined || known.state === 'named') return null;
   const d = ms(event.occurred_at) - ms(known.at);
   const object = `stripe:${id}#${said.invoice_id}`;
   if (d < 0) return { kind: 'stale', object, newest: known.at };

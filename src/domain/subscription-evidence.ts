@@ -4,7 +4,7 @@
 // Checkout sessions say is invoice-evidence.ts's; how the object then stands is
 // subscription-standing.ts's. Pure.
 import type { EvidenceHandler as Handler, EvidenceStep } from './evidence-step';
-import { CHECKOUT_ACTIONS, checkoutSession } from './invoice-evidence';
+import { CHECKOUT_ACTIONS, checkoutSession, withNamedInvoice } from './invoice-evidence';
 import { keyedRecord } from './keyed-record';
 import { stripeLinks, subscriptionOf, withSubscription } from './subscription-object';
 import { FINAL_STATUSES, snapshotKind, stageOf } from './subscription-standing';
@@ -109,17 +109,18 @@ function recordSnapshot(
   if (refused) return refused;
   const base = subscriptionOf(prev, event.occurred_at);
   const seq = base.seq + 1;
+  const described: SubscriptionObject = {
+    ...base,
+    ...snap,
+    plan: d.plan ?? base.plan,
+    amount: d.amount ?? base.amount,
+    version: event.occurred_at,
+    event_id: event.event_id,
+    snapshot_seq: seq,
+    seq,
+  };
   const sub = markSpell(
-    {
-      ...base,
-      ...snap,
-      plan: d.plan ?? base.plan,
-      amount: d.amount ?? base.amount,
-      version: event.occurred_at,
-      event_id: event.event_id,
-      snapshot_seq: seq,
-      seq,
-    },
+    withNamedInvoice(described, snap.latest_invoice, event.occurred_at),
     snap,
     event.occurred_at,
   );

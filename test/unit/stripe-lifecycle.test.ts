@@ -3,7 +3,7 @@
 // normalizer and the account loop with its timers. Each `describe` is one case the status used to
 // get wrong.
 import { decideGate } from '../../src/domain/gate';
-import { INVOICES_KEPT } from '../../src/domain/subscription-evidence';
+import { INVOICES_KEPT } from '../../src/domain/invoice-evidence';
 import type { AccountState } from '../../src/domain/types';
 import {
   checkoutSessionAsyncPaymentFailed,
@@ -485,6 +485,47 @@ describe.each(PAYLOAD_SHAPES)("Stripe's own lifecycle (%s payloads)", (shape: Pa
         ),
       );
       expect(sim.status).toBe('active');
+    });
+  });
+
+  describe('send_invoice: an older invoice paid after the next one was issued', () => {
+    it('when the customer pays the older transfer after the renewal invoice was issued, then the spell and its grace still count from the overdue snapshot', () => {
+      const billed = { collectionMethod: 'send_invoice' as const };
+      const sim = new AccountSim({ pastDueGraceMs: GRACE_MS });
+      sim.deliver(
+        sim.stripe(
+          subscriptionCreated(sub('sub_1', T, { ...billed, latestInvoiceId: 'in_first' })),
+        ),
+      );
+      // Overdue, then the renewal's invoice is issued (only the snapshot names it), then the
+      // first one is paid by transfer: the latest is still unpaid, so Stripe sends no snapshot.
+      deliverAll(sim, [
+        subscriptionUpdated(
+          sub('sub_1', T + 31 * DAY, {
+            ...billed,
+            status: 'past_due',
+            latestInvoiceId: 'in_first',
+          }),
+        ),
+        subscriptionUpdated(
+          sub('sub_1', T + 31 * DAY + 1, {
+            ...billed,
+            status: 'past_due',
+            latestInvoiceId: 'in_renewal',
+          }),
+        ),
+        invoicePaid(inv('sub_1', 'in_first', T + 31 * DAY + 2, { ...billed, invoiceCreated: T })),
+        subscriptionUpdated(
+          sub('sub_1', T + 32 * DAY, {
+            ...billed,
+            status: 'past_due',
+            latestInvoiceId: 'in_renewal',
+            cancelAt: T + 60 * DAY,
+          }),
+        ),
+      ]);
+      expect(sim.status).toBe('past_due');
+      expect(sim.state?.grace_until).toBe(iso(T + 34 * DAY));
     });
   });
 
