@@ -1,3 +1,6 @@
+import fs from 'node:fs';
+import path from 'node:path';
+
 import Stripe from 'stripe';
 
 import { AppError } from '../../src/domain/errors';
@@ -124,6 +127,15 @@ function idsFor(shape: fx.PayloadShape): Ids {
 describe('normalizeStripeEvent: every handled type in both payload shapes', () => {
   it('when the table is read, then it covers every handled type', () => {
     expect(new Set(HANDLED_CASES.map((c) => c.type))).toEqual(new Set(HANDLED_STRIPE_EVENT_TYPES));
+  });
+
+  it('when the deploy guide lists the events to send the Stripe endpoint, then they are exactly the handled types', () => {
+    const guide = fs.readFileSync(path.join(__dirname, '..', '..', 'docs', 'deploy.md'), 'utf8');
+    const section = guide.split('## The Stripe webhook endpoint')[1]?.split('\n## ')[0] ?? '';
+    const listed = [...section.matchAll(/`((?:checkout|customer|invoice)\.[a-z_.]+)`/g)].map(
+      (m) => m[1],
+    );
+    expect(new Set(listed)).toEqual(new Set(HANDLED_STRIPE_EVENT_TYPES));
   });
 
   it.each(SHAPE_X_TYPE)(
