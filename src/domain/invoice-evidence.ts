@@ -45,17 +45,15 @@ function keptInvoices(
   const all = withKey(invoices, id, inv);
   const ids = Object.keys(all);
   if (ids.length <= INVOICES_KEPT) return all;
-  const newest = new Set(
-    [...ids]
-      .sort((a, b) => {
-        const x = all[a] as InvoiceEvidence;
-        const y = all[b] as InvoiceEvidence;
-        return ms(y.created) - ms(x.created) || y.seq - x.seq;
-      })
-      .slice(0, INVOICES_KEPT),
-  );
+  // One comes at a time, so the oldest (by `created`, then arrival) few go; each parsed once.
+  const age = ids.map((key) => {
+    const kept = all[key] as InvoiceEvidence;
+    return { key, created: ms(kept.created), seq: kept.seq };
+  });
+  age.sort((a, b) => b.created - a.created || b.seq - a.seq);
+  const dropped = new Set(age.slice(INVOICES_KEPT).map((a) => a.key));
   const kept = keyedRecord<InvoiceEvidence>();
-  for (const key of ids) if (newest.has(key)) kept[key] = all[key] as InvoiceEvidence;
+  for (const key of ids) if (!dropped.has(key)) kept[key] = all[key] as InvoiceEvidence;
   return kept;
 }
 

@@ -64,68 +64,79 @@ export function snapshotKind(
     : 'dunning';
 }
 
-type Entry = readonly [string, InvoiceEvidence];
-
 const NO_INVOICES: Readonly<Record<string, InvoiceEvidence>> = Object.freeze({});
 
-/** The kept invoices; none in state written before invoices were kept per id. */
-const invoicesOf = (sub: SubscriptionObject): Readonly<Record<string, InvoiceEvidence>> =>
-  sub.invoices ?? NO_INVOICES;
+/** One kept invoice, its times parsed once per derivation. */
+interface Row {
+  id: string;
+  inv: InvoiceEvidence;
+  created: number;
+  at: number;
+}
+
+/** A subscription as one derivation reads it: its kept invoices (none in state written before). */
+interface Known {
+  sub: SubscriptionObject;
+  rows: Row[];
+  version: number | null;
+}
+
+function known(sub: SubscriptionObject): Known {
+  const invoices = sub.invoices ?? NO_INVOICES;
+  const rows: Row[] = [];
+  for (const id of Object.keys(invoices)) {
+    const inv = invoices[id] as InvoiceEvidence;
+    rows.push({ id, inv, created: ms(inv.created), at: ms(inv.at) });
+  }
+  return { sub, rows, version: sub.version === null ? null : ms(sub.version) };
+}
 
 /** a is newer than b: by the invoice's own `created`, equal seconds by arrival. */
-function newerInvoice(a: InvoiceEvidence, b: InvoiceEvidence): boolean {
-  const d = ms(a.created) - ms(b.created);
-  return d > 0 || (d === 0 && a.seq > b.seq);
+function newerInvoice(a: Row, b: Row): boolean {
+  return a.created > b.created || (a.created === b.created && a.inv.seq > b.inv.seq);
+}
+
+/** The snapshot names a latest invoice the account has no record of (state written before). */
+function unknownNamed(k: Known, except: string | null): boolean {
+  const named = k.sub.latest_invoice ?? null;
+  return named !== null && named !== except && !k.rows.some((r) => r.id === named);
 }
 
 /**
- * Whether invoice `id` was the subscription's latest at `at`: no other invoice it knows, created
+ * Whether invoice `row` was the subscription's latest at `at`: no other invoice it knows, created
  * after it and by then, was still standing (not voided by then), and the snapshot of that time did
  * not name a newer one.
  */
-function latestAt(sub: SubscriptionObject, id: string, inv: InvoiceEvidence, at: string): boolean {
-  const invoices = invoicesOf(sub);
-  for (const other of Object.keys(invoices)) {
-    const o = invoices[other] as InvoiceEvidence;
-    if (other === id || (o.state === 'void' && ms(o.at) <= ms(at))) continue;
-    if (newerInvoice(o, inv) && ms(o.created) <= ms(at)) return false;
+function latestAt(k: Known, row: Row, at: number): boolean {
+  for (const o of k.rows) {
+    if (o === row || (o.inv.state === 'void' && o.at <= at)) continue;
+    if (newerInvoice(o, row) && o.created <= at) return false;
   }
-  const named = sub.latest_invoice ?? null;
-  const unknownNamed = named !== null && named !== id && invoices[named] === undefined;
-  return !(
-    unknownNamed &&
-    sub.version !== null &&
-    ms(inv.created) <= ms(sub.version) &&
-    ms(sub.version) <= ms(at)
-  );
+  const v = k.version;
+  return !(unknownNamed(k, row.id) && v !== null && row.created <= v && v <= at);
 }
 
 /**
- * The subscription's latest invoice (rule 7): the newer of the snapshot's `latest_invoice` and
- * the newest invoice seen for it, voided ones dropping out. An entry with no evidence is one the
- * snapshot names and no event has described yet: it corrects nothing.
+ * The subscription's latest invoice (rule 7): the newest invoice seen for it or named by its
+ * snapshot, voided ones dropping out. One only named (no event yet) corrects nothing.
  */
-export function latestInvoice(sub: SubscriptionObject): Entry | null {
-  const invoices = invoicesOf(sub);
-  let best: Entry | null = null;
-  for (const id of Object.keys(invoices)) {
-    const inv = invoices[id] as InvoiceEvidence;
-    if (inv.state !== 'void' && (best === null || newerInvoice(inv, best[1]))) best = [id, inv];
+function latestInvoice(k: Known): Row | null {
+  let best: Row | null = null;
+  for (const r of k.rows) {
+    if (r.inv.state !== 'void' && (best === null || newerInvoice(r, best))) best = r;
   }
-  const named = sub.latest_invoice ?? null;
-  if (named === null || invoices[named] !== undefined || sub.version === null) return best;
+  if (k.version === null || !unknownNamed(k, null)) return best;
   // The named invoice existed at the snapshot's time, so only one created after that is newer.
-  return best !== null && ms(best[1].created) > ms(sub.version) ? best : null;
+  return best !== null && best.created > k.version ? best : null;
 }
 
 /** The invoice evidence is newer than the snapshot (rule 7), equal seconds as rule 8 says. */
-function newerThanSnapshot(sub: SubscriptionObject, inv: InvoiceEvidence): boolean {
-  if (sub.version === null) return true;
-  const d = ms(inv.at) - ms(sub.version);
-  if (d !== 0) return d > 0;
+function newerThanSnapshot(k: Known, row: Row): boolean {
+  if (k.version === null) return true;
+  if (row.at !== k.version) return row.at > k.version;
   // A paid invoice of the same second as an `incomplete` snapshot: Checkout, in any order.
-  if (inv.state === 'paid' && sub.status === 'incomplete') return true;
-  return inv.seq > sub.snapshot_seq;
+  if (row.inv.state === 'paid' && k.sub.status === 'incomplete') return true;
+  return row.inv.seq > k.sub.snapshot_seq;
 }
 
 function chargedBySendInvoice(sub: SubscriptionObject, inv: InvoiceEvidence): boolean {
@@ -139,7 +150,7 @@ function failureCounts(sub: SubscriptionObject, inv: InvoiceEvidence): boolean {
   return !(inv.billing_reason === 'subscription_update' && sub.pending_update);
 }
 
-export interface SubscriptionBase {
+interface SubscriptionBase {
   standing: Standing;
   reason: string;
   event_id: string | null;
@@ -148,33 +159,33 @@ export interface SubscriptionBase {
   graceable: boolean;
 }
 
-function byInvoice(id: string, inv: InvoiceEvidence) {
-  return { event_id: inv.event_id, invoice: id, graceable: true };
+function byInvoice(row: Row) {
+  return { event_id: row.inv.event_id, invoice: row.id, graceable: true };
 }
 
 /** What newer evidence about the latest invoice makes of the subscription; null: nothing. */
-function invoiceCorrection(sub: SubscriptionObject): SubscriptionBase | null {
+function invoiceCorrection(k: Known, latest: Row | null): SubscriptionBase | null {
+  const sub = k.sub;
   if (sub.status === 'paused' && sub.paused_reason === PAUSE_REQUESTED) return null;
-  const latest = latestInvoice(sub);
-  if (latest === null || !newerThanSnapshot(sub, latest[1])) return null;
-  const [id, inv] = latest;
+  if (latest === null || !newerThanSnapshot(k, latest)) return null;
+  const inv = latest.inv;
   if (inv.state === 'paid')
-    return { standing: 'live', reason: 'invoice_paid', ...byInvoice(id, inv) };
+    return { standing: 'live', reason: 'invoice_paid', ...byInvoice(latest) };
   if (inv.state === 'uncollectible') {
-    return { standing: 'live', reason: 'invoice_uncollectible', ...byInvoice(id, inv) };
+    return { standing: 'live', reason: 'invoice_uncollectible', ...byInvoice(latest) };
   }
   if (inv.state !== 'failed') return null;
   // Paid against an invoice: live from creation, and a failure starts nothing.
   if (chargedBySendInvoice(sub, inv)) {
     return sub.status === null
-      ? { standing: 'live', reason: 'send_invoice', ...byInvoice(id, inv) }
+      ? { standing: 'live', reason: 'send_invoice', ...byInvoice(latest) }
       : null;
   }
   if (inv.billing_reason === 'subscription_create' || sub.status === 'incomplete') {
-    return { standing: 'none', reason: 'first_payment_failed', ...byInvoice(id, inv) };
+    return { standing: 'none', reason: 'first_payment_failed', ...byInvoice(latest) };
   }
   if (!failureCounts(sub, inv)) return null;
-  return { standing: 'dunning', reason: 'payment_failed', ...byInvoice(id, inv) };
+  return { standing: 'dunning', reason: 'payment_failed', ...byInvoice(latest) };
 }
 
 function pausedBase(sub: SubscriptionObject, snapshot: Pick<SubscriptionBase, 'event_id'>) {
@@ -199,7 +210,8 @@ function pausedBase(sub: SubscriptionObject, snapshot: Pick<SubscriptionBase, 'e
 }
 
 /** What the subscription says before its cancel time is considered. */
-export function subscriptionBase(sub: SubscriptionObject): SubscriptionBase {
+function subscriptionBase(k: Known, latest: Row | null): SubscriptionBase {
+  const sub = k.sub;
   const snapshot = { event_id: sub.event_id, invoice: null, graceable: true };
   if (sub.status === 'canceled') {
     return { standing: 'ended', reason: 'subscription_canceled', ...snapshot };
@@ -207,7 +219,7 @@ export function subscriptionBase(sub: SubscriptionObject): SubscriptionBase {
   if (sub.status === 'incomplete_expired') {
     return { standing: 'none', reason: 'subscription_incomplete_expired', ...snapshot };
   }
-  const corrected = invoiceCorrection(sub);
+  const corrected = invoiceCorrection(k, latest);
   if (corrected) return corrected;
   const status = sub.status ?? 'unknown';
   if (status === 'paused') return pausedBase(sub, snapshot);
@@ -220,56 +232,55 @@ export function subscriptionBase(sub: SubscriptionObject): SubscriptionBase {
 }
 
 /** The newest evidence of the subscription standing live: a snapshot, or its latest invoice paid. */
-function liveUntil(sub: SubscriptionObject): number {
-  let live = sub.live_at == null ? -Infinity : ms(sub.live_at);
-  const invoices = invoicesOf(sub);
-  for (const id of Object.keys(invoices)) {
-    const inv = invoices[id] as InvoiceEvidence;
-    const paid = inv.state === 'paid' || inv.state === 'uncollectible';
-    if (paid && ms(inv.at) > live && latestAt(sub, id, inv, inv.at)) live = ms(inv.at);
+function liveUntil(k: Known): number {
+  let live = k.sub.live_at == null ? -Infinity : ms(k.sub.live_at);
+  for (const r of k.rows) {
+    const paid = r.inv.state === 'paid' || r.inv.state === 'uncollectible';
+    if (paid && r.at > live && latestAt(k, r, r.at)) live = r.at;
   }
   return live;
 }
 
 /**
- * The current dunning spell (rule 10): it begins at the first evidence of dunning — a counted
+ * The start of the current dunning spell (rule 10): the first evidence of dunning — a counted
  * payment failure of the then-latest invoice, or a `past_due`/`unpaid`/`paused` snapshot — after
  * the subscription last stood live, with the grace stamped on that evidence.
  */
-export function dunningSpell(sub: SubscriptionObject): { since: string; grace_ms: number } | null {
-  const after = liveUntil(sub);
-  const marks: { at: string; grace_ms: number | null }[] = [];
-  if (sub.dunning_from != null) marks.push(sub.dunning_from);
-  if (sub.version !== null && snapshotKind(sub.status, sub.paused_reason) === 'dunning') {
-    marks.push({ at: sub.version, grace_ms: sub.grace_ms ?? null });
+function dunningSpell(k: Known): { since: number; grace_ms: number } | null {
+  const sub = k.sub;
+  const after = liveUntil(k);
+  const marks: { at: number; grace_ms: number | null }[] = [];
+  if (sub.dunning_from != null) {
+    marks.push({ at: ms(sub.dunning_from.at), grace_ms: sub.dunning_from.grace_ms });
   }
-  const invoices = invoicesOf(sub);
-  for (const id of Object.keys(invoices)) {
-    const inv = invoices[id] as InvoiceEvidence;
+  if (k.version !== null && snapshotKind(sub.status, sub.paused_reason) === 'dunning') {
+    marks.push({ at: k.version, grace_ms: sub.grace_ms ?? null });
+  }
+  for (const r of k.rows) {
+    const inv = r.inv;
     if (inv.failed_at === null || inv.state === 'void' || !failureCounts(sub, inv)) continue;
-    if (latestAt(sub, id, inv, inv.failed_at))
-      marks.push({ at: inv.failed_at, grace_ms: inv.grace_ms });
+    const failedAt = ms(inv.failed_at);
+    if (latestAt(k, r, failedAt)) marks.push({ at: failedAt, grace_ms: inv.grace_ms });
   }
-  const spell = marks.filter((m) => ms(m.at) > after).sort((a, b) => ms(a.at) - ms(b.at));
+  const spell = marks.filter((m) => m.at > after).sort((a, b) => a.at - b.at);
   const first = spell[0];
   const grace = spell.find((m) => m.grace_ms !== null)?.grace_ms ?? null;
   return first === undefined || grace === null ? null : { since: first.at, grace_ms: grace };
 }
 
 /** A paid invoice dated at or after the cancel time: the subscription renewed, so it did not end. */
-function effectiveCancelAt(sub: SubscriptionObject): string | null {
+function effectiveCancelAt(sub: SubscriptionObject, latest: Row | null): string | null {
   if (sub.cancel_at === null) return null;
-  const latest = latestInvoice(sub)?.[1];
-  if (latest?.state === 'paid' && ms(latest.at) >= ms(sub.cancel_at)) return null;
+  if (latest?.inv.state === 'paid' && latest.at >= ms(sub.cancel_at)) return null;
   return sub.cancel_at;
 }
 
-function graceUntil(sub: SubscriptionObject, base: SubscriptionBase, at: string): string | null {
+function graceUntil(k: Known, base: SubscriptionBase, at: string): string | null {
   if (base.standing !== 'dunning' || !base.graceable) return null;
-  const spell = dunningSpell(sub);
+  const spell = dunningSpell(k);
   if (spell === null) return null;
-  const until = new Date(ms(spell.since) + spell.grace_ms).toISOString();
-  return ms(until) > ms(at) ? until : null;
+  const until = spell.since + spell.grace_ms;
+  return until > ms(at) ? new Date(until).toISOString() : null;
 }
 
 export function subscriptionStanding(
@@ -277,8 +288,10 @@ export function subscriptionStanding(
   sub: SubscriptionObject,
   at: string,
 ): ObjectStanding {
-  const base = subscriptionBase(sub);
-  const cancelAt = effectiveCancelAt(sub);
+  const k = known(sub);
+  const latest = latestInvoice(k);
+  const base = subscriptionBase(k, latest);
+  const cancelAt = effectiveCancelAt(sub, latest);
   const common = {
     object: `stripe:${id}`,
     provider: 'stripe' as const,
@@ -304,6 +317,6 @@ export function subscriptionStanding(
     invoice: canceling ? null : base.invoice,
     event_id: base.event_id,
     cancel_at: cancelAt,
-    grace_until: graceUntil(sub, base, at),
+    grace_until: graceUntil(k, base, at),
   };
 }
