@@ -1,10 +1,12 @@
 #!/usr/bin/env node
-// `npm test`: the whole suite in band, then the log scan (test/logs/, jest.logs.config.js) over
-// what the suite's services logged into .test-logs/. Two Jest runs, so the scan cannot start
-// before the last test file is done. Arguments go to the suite's run; the scan runs only when
-// none of them narrows the suite (a path, -t, --onlyChanged, …), since part of a run proves
-// nothing about the logs of all of it. With `--json --outputFile=F` (as .ci/run passes) F holds
-// both runs' results.
+// `npm test`: the whole suite in band on the Temporal dev server, then the server run (the
+// integration tests that prove the product's promises, against the self-hosted Temporal server on
+// PostgreSQL: jest.temporal-server.config.js), then the log scan (test/logs/, jest.logs.config.js)
+// over what both runs' services logged into .test-logs/. Separate Jest runs, so the scan cannot
+// start before the last test file is done. Arguments go to the suite's run; the server run and the
+// scan run only when none of them narrows the suite (a path, -t, --onlyChanged, …), since part of
+// a run proves nothing about the logs of all of it. With `--json --outputFile=F` (as .ci/run
+// passes) F holds every run's results.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -25,21 +27,31 @@ const suite = jest(args);
 const narrowing = args.filter((a) => !WHOLE_RUN_ARG.test(a));
 if (narrowing.length > 0) {
   console.log(
-    `\nlog scan skipped: ${narrowing.join(' ')} runs part of the suite ` +
-      '(after a whole run: npx jest --config jest.logs.config.js).',
+    `\nserver run and log scan skipped: ${narrowing.join(' ')} runs part of the suite ` +
+      '(run them alone: npx jest --config jest.temporal-server.config.js, ' +
+      'npx jest --config jest.logs.config.js after a whole run).',
   );
   process.exit(suite);
 }
 
-const scanOutput = outputFile && `${outputFile}.logs.json`;
-const scanArgs = args.map((a) =>
-  a === `--outputFile=${outputFile}` ? `--outputFile=${scanOutput}` : a,
-);
-const scan = jest(['--config', 'jest.logs.config.js', ...scanArgs]);
-if (outputFile && scanOutput) mergeResults(outputFile, scanOutput);
-process.exit(suite || scan);
+/** The same arguments, writing results to `<outputFile>.<suffix>.json` instead. */
+const withOutput = (suffix) => {
+  const file = outputFile && `${outputFile}.${suffix}.json`;
+  return {
+    file,
+    args: args.map((a) => (a === `--outputFile=${outputFile}` ? `--outputFile=${file}` : a)),
+  };
+};
 
-/** Adds the scan's Jest JSON results to the suite's, so one file tells the whole story. */
+const server = withOutput('temporal-server');
+const serverRun = jest(['--config', 'jest.temporal-server.config.js', ...server.args]);
+if (outputFile && server.file) mergeResults(outputFile, server.file);
+const scan = withOutput('logs');
+const scanRun = jest(['--config', 'jest.logs.config.js', ...scan.args]);
+if (outputFile && scan.file) mergeResults(outputFile, scan.file);
+process.exit(suite || serverRun || scanRun);
+
+/** Adds another run's Jest JSON results to the suite's, so one file tells the whole story. */
 function mergeResults(into, from) {
   const read = (file) => {
     try {
