@@ -19,6 +19,7 @@ import {
   type TemporalDevServerHandle,
   temporalPostgresOf,
 } from '../../src/dev/local-stack';
+import { isAlive } from '../../src/dev/processes';
 import { testServerExecutable } from '../../src/temporal/binaries';
 import { accountWorkflowId } from '../../src/temporal/ids';
 import { type ChildHandle, startHelperProcess, stopHelperProcess } from './child-process';
@@ -192,15 +193,6 @@ function privateHandle(
       await how.cleanUp();
     },
   };
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** gRPC's status code NOT_FOUND: fetchHistory of a workflow that does not exist. */
