@@ -10,7 +10,7 @@ import type { Figure } from './figure';
 interface ServerResult {
   mode: string;
   started_at: string;
-  machine: { load_before: number[] };
+  machine: { cores: number; load_before: number[] };
   temporal_server?: { version: string; shards: number };
   runs: Record<string, Figure>[];
   server_runs?: Record<string, Figure>[];
@@ -59,9 +59,22 @@ function extras(runs: Record<string, Figure>[], name: string, key: string): numb
   });
 }
 
+/**
+ * CPU milliseconds per unit of the figure (per event applied, per acknowledgement) of each group:
+ * its share of the machine × cores ÷ the figure's rate. What each process spends per event.
+ */
+function cpuMsPer(runs: Record<string, Figure>[], name: string, key: string, cores: number) {
+  return runs.flatMap((r) => {
+    const f = r[name];
+    const share = f?.extra?.[key];
+    return f && typeof share === 'number' && f.value > 0 ? [(share * cores * 1000) / f.value] : [];
+  });
+}
+
 function table(results: ServerResult[]): string {
   const dev = results.flatMap((r) => r.runs);
   const server = results.flatMap((r) => r.server_runs ?? []);
+  const cores = results[0]?.machine.cores ?? 2;
   const names = [...new Set(server.flatMap((r) => Object.keys(r)))];
   const head = [
     'figure',
@@ -72,6 +85,8 @@ function table(results: ServerResult[]): string {
     `CPU shares on the dev server: ${CPU_GROUPS.filter(([k]) => k !== 'cpu_temporal_postgres')
       .map(([, h]) => h)
       .join(' / ')}`,
+    'CPU ms per unit, dev: node / Temporal',
+    "CPU ms per unit, server: node / Temporal / Temporal's PG",
   ];
   const rows = names.map((name) => {
     const cpu = (runs: Record<string, Figure>[], keys: [string, string][]) =>
@@ -89,6 +104,12 @@ function table(results: ServerResult[]): string {
         dev,
         CPU_GROUPS.filter(([k]) => k !== 'cpu_temporal_postgres'),
       ),
+      ['cpu_node', 'cpu_temporal']
+        .map((k) => fixed(median(cpuMsPer(dev, name, k, cores)), 1))
+        .join(' / '),
+      ['cpu_node', 'cpu_temporal', 'cpu_temporal_postgres']
+        .map((k) => fixed(median(cpuMsPer(server, name, k, cores)), 1))
+        .join(' / '),
     ];
   });
   return [head, head.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
