@@ -94,8 +94,6 @@ export async function startSelfHostedTemporal(
   if (!cli) throw new TemporalCliMissingError();
   const log = opts.log ?? noLog;
   const deadline = Date.now() + (opts.startTimeoutMs ?? 120_000);
-  const searchPath = (dir: string) => [dir, environment().PATH ?? ''].join(path.delimiter);
-
   await runScript('temporal schema', TEMPORAL_SCHEMA_SCRIPT, deadline, log, {
     PATH: searchPath(path.dirname(tools.sqlTool)),
     ...temporalSchemaEnv(opts.postgres),
@@ -106,22 +104,34 @@ export async function startSelfHostedTemporal(
     const ports = opts.ports ?? (await freePorts());
     try {
       const handle = await startServer(tools.server, opts, ports, deadline, log);
-      try {
-        await runScript('temporal setup', TEMPORAL_SETUP_SCRIPT, deadline, log, {
-          PATH: searchPath(path.dirname(cli)),
-          HOME: environment().HOME ?? '',
-          TEMPORAL_ADDRESS: handle.address,
-          TEMPORAL_NAMESPACE: handle.namespace,
-        });
-      } catch (err) {
-        await handle.stop();
-        throw err;
-      }
+      await runSetupJob(cli, handle, deadline, log);
       log(`temporal-server: ready on ${handle.address} (${handle.historyShards} history shards)`);
       return handle;
     } catch (err) {
       if (!(err instanceof PortInUseError) || opts.ports || attempt >= 3) throw err;
     }
+  }
+}
+
+const searchPath = (dir: string) => [dir, environment().PATH ?? ''].join(path.delimiter);
+
+/** The namespace and search attributes; the server is stopped again when that fails. */
+async function runSetupJob(
+  cli: string,
+  handle: SelfHostedTemporalHandle,
+  deadline: number,
+  log: LogLine,
+): Promise<void> {
+  try {
+    await runScript('temporal setup', TEMPORAL_SETUP_SCRIPT, deadline, log, {
+      PATH: searchPath(path.dirname(cli)),
+      HOME: environment().HOME ?? '',
+      TEMPORAL_ADDRESS: handle.address,
+      TEMPORAL_NAMESPACE: handle.namespace,
+    });
+  } catch (err) {
+    await handle.stop();
+    throw err;
   }
 }
 
