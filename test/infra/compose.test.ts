@@ -232,3 +232,27 @@ describe('Dockerfile', () => {
     expect(pkg.dependencies.tsx).toBeDefined();
   });
 });
+
+describe("docs/deploy.md's self-hosted section: what an operator runs is what the tests run", () => {
+  const doc = fs.readFileSync(path.join(repoRoot, 'docs', 'deploy.md'), 'utf8');
+  const start = doc.indexOf('## Self-hosted Temporal on PostgreSQL');
+  const section = doc.slice(start, doc.indexOf('\n## ', start + 1));
+  const shellBlocks = [...section.matchAll(/```sh\n([\s\S]*?)\n```/g)].map((m) => m[1]);
+
+  it('when an operator reads it, then it names the release the tests build and run', () => {
+    expect(section).toContain(`Temporal server **${TEMPORAL_SERVER_VERSION}**`);
+    expect(section).toContain(`go.temporal.io/server/cmd/tools/sql@v${TEMPORAL_SERVER_VERSION}`);
+  });
+
+  it('when an operator copies the schema and setup jobs, then they are the scripts the tests run, word for word', () => {
+    expect(shellBlocks.slice(0, 2)).toEqual([TEMPORAL_SCHEMA_SCRIPT, TEMPORAL_SETUP_SCRIPT]);
+  });
+
+  it("when an operator sets the server's environment, then the table lists every key the tests set besides ports", () => {
+    const keys = Object.keys(
+      temporalServerEnv({ postgres: pg, historyShards: 4, bindOnIp: 'x', dynamicConfigFile: 'x' }),
+    );
+    const listed = [...section.matchAll(/^\| `([A-Z_]+)` +\|/gm)].map((m) => m[1]);
+    expect(listed.sort()).toEqual(keys.sort());
+  });
+});
