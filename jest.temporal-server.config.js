@@ -20,10 +20,10 @@ const TEMPORAL_SERVER_TESTS = [
   'test/integration/overrides.test.ts',
   // Replay: a history the server wrote, with a fired timer, replays against today's code.
   'test/integration/history-replay.test.ts',
-  // The delivery outbox: backlogs, holds, isolation of refused events, order across a crash.
+  // The delivery outbox: a backlog stored while Temporal was away, order across a crash. (The
+  // relay's own decisions — holds, isolation of refused events — do not depend on which Temporal
+  // answers; they run on the dev server only, to keep CI under 20 minutes.)
   'test/integration/delivery-backlog.test.ts',
-  'test/integration/delivery-hold.test.ts',
-  'test/integration/delivery-isolation.test.ts',
   'test/integration/delivery-order.test.ts',
   // Temporal down, stopped and started again, and continue-as-new at the history limit.
   'test/integration/faults-temporal.test.ts',
