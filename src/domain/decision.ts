@@ -31,6 +31,7 @@ export type AuditAction =
   | 'billing.manual_correction'
   | 'billing.reconciled'
   | 'billing.event_ignored'
+  | 'billing.event_duplicate'
   | 'billing.event_stale'
   | 'billing.event_rejected'
   | 'gate.override_set'

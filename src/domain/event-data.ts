@@ -19,6 +19,7 @@ export type EventData =
   | TimerFired
   | ReconciledSubscription
   | ReconciledMembership
+  | StripeThinEvent
   | Unhandled;
 
 /** Fields every Stripe-derived event may carry to link the account to Stripe objects. */
@@ -169,4 +170,16 @@ export interface ReconciledMembership {
 
 export interface Unhandled {
   kind: 'unhandled';
+}
+
+/**
+ * A Stripe thin event (`object: "v2.core.event"`, SPEC §3 rule 11): the notification names the
+ * changed object only. It is never applied itself: the full event and the related object fetched
+ * for it are stored as their own event (dedupe key of the v1 snapshot event of the same change), and
+ * that event is applied; this one is a `duplicate` of it once fetched, and waits until then.
+ */
+export interface StripeThinEvent {
+  kind: 'stripe.thin_event';
+  /** The object the event is about, as the notification names it. */
+  related_object: { id: string; type: string; url: string } | null;
 }

@@ -143,5 +143,7 @@ export const EVIDENCE: { [K in EventData['kind']]: Handler<K> } = {
   'timer.fired': timerFired,
   'reconcile.subscription': subscriptionReconciled,
   'reconcile.membership': membershipReconciled,
+  // Stored once its fetch is stored: the fetched event carries the change (fold.ts holds it till then).
+  'stripe.thin_event': () => ({ kind: 'duplicate', reason: 'carried_by_fetched_event' }),
   unhandled: () => ({ kind: 'ignore', reason: 'unhandled_event_type' }),
 };

@@ -32,8 +32,8 @@ import type { Handler, NormalizeStripeOptions } from './stripe/interpreted';
 import { invoiceClosed, paymentFailed, paymentSucceeded } from './stripe/invoice';
 import {
   accountIdIn,
+  customerOf,
   field,
-  idOf,
   isoFromSeconds,
   type Json,
   malformed,
@@ -51,6 +51,7 @@ import {
   subscriptionStarted,
   subscriptionUpdated,
 } from './stripe/subscription';
+import type { ThinNotification } from './stripe/thin';
 import type { AccountHint, NormalizedEvent, ReconciledSubscription } from './types';
 
 export type { NormalizeStripeOptions } from './stripe/interpreted';
@@ -65,7 +66,7 @@ function genericHint(object: Json): AccountHint {
     explicit_account_id: accountIdIn(field<{ metadata: Stripe.Metadata }>(object, 'metadata')),
     stripe_customer_id: isCustomer
       ? text(field<Stripe.Customer>(object, 'id'))
-      : idOf(field<{ customer: string }>(object, 'customer')),
+      : customerOf(object),
     myasp_user_id: null,
   };
 }
@@ -170,6 +171,28 @@ export function normalizeStripeEvent(
     object_key: data.kind === 'unhandled' ? null : `stripe:${subscriptionId ?? objectId}`,
     data,
     account_hint,
+  };
+}
+
+/**
+ * A thin event notification as stored (SPEC §3 rule 11): it waits, under the account its related
+ * object is already linked to (a customer or a subscription we know), until the fetch is stored.
+ */
+export function normalizeThinEvent(thin: ThinNotification): NormalizedEvent {
+  const related = thin.related_object;
+  return {
+    source: 'stripe',
+    dedupe_key: `stripe:${thin.id}`,
+    event_type: thin.type,
+    occurred_at: thin.created,
+    object_key: null,
+    data: { kind: 'stripe.thin_event', related_object: related },
+    account_hint: {
+      explicit_account_id: null,
+      stripe_customer_id: related?.type === 'customer' ? related.id : null,
+      stripe_subscription_id: related?.type === 'subscription' ? related.id : null,
+      myasp_user_id: null,
+    },
   };
 }
 

@@ -28,7 +28,8 @@ export interface StripeApiOptions {
 const PAGE_SIZE = 100;
 const MAX_BACKOFF_MS = 30_000;
 
-function baseOptions(apiUrl: string | null | undefined): Stripe.StripeConfig {
+/** stripe-node's options for Stripe's API, or another base (stripe-mock, a stand-in). */
+export function stripeClientOptions(apiUrl: string | null | undefined): Stripe.StripeConfig {
   const options: Stripe.StripeConfig = { maxNetworkRetries: 2, timeout: 30_000 };
   if (!apiUrl) return options;
   const url = new URL(apiUrl);
@@ -79,7 +80,7 @@ function unreachable(err: unknown, what: string): AppError {
 }
 
 export function createStripeApi(opts: StripeApiOptions): StripeSubscriptionsApi {
-  const stripe = new Stripe(opts.apiKey, baseOptions(opts.apiUrl));
+  const stripe = new Stripe(opts.apiKey, stripeClientOptions(opts.apiUrl));
   const attempts = opts.rateLimitAttempts ?? 6;
   const backoff = opts.backoffMs ?? 500;
   const sleep = opts.sleep ?? ((ms: number) => new Promise((r) => setTimeout(r, ms)));
