@@ -106,8 +106,12 @@ function normalizeFetched(
     fetchedAtSeconds: Math.floor(fetchedAt.getTime() / 1000),
   });
   const payload = { ...envelope, full_event: fullEvent };
+  // The object's version is the fetch instant, to the millisecond: two fetches of one object are
+  // never "the same second", the later one is the newer state.
+  const at = fetchedAt.toISOString();
   try {
-    return { normalized: normalizeStripeEvent(envelope, { pastDueGraceMs }), payload };
+    const normalized = normalizeStripeEvent(envelope, { pastDueGraceMs });
+    return { normalized: { ...normalized, occurred_at: at }, payload };
   } catch (err) {
     if (!(err instanceof AppError) || !isDeletedObject(object)) throw err;
     const stub = { ...envelope, data: { object: { id: object.id, object: object.object } } };
@@ -115,7 +119,10 @@ function normalizeFetched(
       { ...stub, type: 'deleted_object' },
       { pastDueGraceMs },
     );
-    return { normalized: { ...normalized, event_type: String(envelope.type) }, payload };
+    return {
+      normalized: { ...normalized, event_type: String(envelope.type), occurred_at: at },
+      payload,
+    };
   }
 }
 
