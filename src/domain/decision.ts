@@ -32,6 +32,8 @@ export type AuditAction =
   | 'billing.reconciled'
   | 'billing.event_ignored'
   | 'billing.event_duplicate'
+  | 'billing.plan_change_scheduled'
+  | 'billing.entitlements_updated'
   | 'billing.event_stale'
   | 'billing.event_rejected'
   | 'gate.override_set'

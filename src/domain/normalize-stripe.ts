@@ -41,6 +41,7 @@ import {
   text,
   whole,
 } from './stripe/read-json';
+import { entitlementsChanged, entitlementSummaryId, scheduleChanged } from './stripe/schedule';
 import {
   requiredStatus,
   scheduledCancelAt,
@@ -76,9 +77,18 @@ function genericHint(object: Json): AccountHint {
 
 interface HandlerEntry {
   /** The `object` value data.object must have. */
-  object: 'checkout.session' | 'subscription' | 'invoice';
+  object:
+    | 'checkout.session'
+    | 'subscription'
+    | 'invoice'
+    | 'subscription_schedule'
+    | 'entitlements.active_entitlement_summary';
   handle: Handler;
+  /** The object's id where it has none of its own (an entitlement summary is the customer's). */
+  idOf?: (object: Json) => string | null;
 }
+
+const SCHEDULE: HandlerEntry = { object: 'subscription_schedule', handle: scheduleChanged };
 
 const HANDLED: ReadonlyArray<readonly [Stripe.Event['type'], HandlerEntry]> = [
   ['checkout.session.completed', { object: 'checkout.session', handle: checkoutCompleted }],
@@ -100,6 +110,21 @@ const HANDLED: ReadonlyArray<readonly [Stripe.Event['type'], HandlerEntry]> = [
   ['invoice.payment_succeeded', { object: 'invoice', handle: paymentSucceeded }],
   ['invoice.voided', { object: 'invoice', handle: invoiceClosed }],
   ['invoice.marked_uncollectible', { object: 'invoice', handle: invoiceClosed }],
+  ['subscription_schedule.created', SCHEDULE],
+  ['subscription_schedule.updated', SCHEDULE],
+  ['subscription_schedule.released', SCHEDULE],
+  ['subscription_schedule.canceled', SCHEDULE],
+  ['subscription_schedule.completed', SCHEDULE],
+  ['subscription_schedule.aborted', SCHEDULE],
+  ['subscription_schedule.expiring', SCHEDULE],
+  [
+    'entitlements.active_entitlement_summary.updated',
+    {
+      object: 'entitlements.active_entitlement_summary',
+      handle: entitlementsChanged,
+      idOf: entitlementSummaryId,
+    },
+  ],
 ];
 
 /** A Map, not an object literal: a type named "constructor" must not find a handler. */
@@ -143,7 +168,7 @@ function checkObject(entry: HandlerEntry, env: Envelope): string {
       `A ${env.type} event must carry a ${entry.object}, not ${JSON.stringify(kind)}.`,
     );
   }
-  const id = text(field<{ id: string }>(env.object, 'id'));
+  const id = entry.idOf ? entry.idOf(env.object) : text(field<{ id: string }>(env.object, 'id'));
   if (id === null) throw malformed(`The ${entry.object} in a ${env.type} event has no id.`);
   return id;
 }

@@ -12,9 +12,15 @@ import {
   readThinNotification,
   snapshotTypeOf,
 } from '../../src/domain/stripe/thin';
+import { accountExtras } from '../../src/domain/schedule-evidence';
 import { transition } from '../../src/domain/transition';
 import type { AccountState, BillingEvent, NormalizedEvent } from '../../src/domain/types';
 import * as fx from '../fixtures/stripe';
+import {
+  mockEntitlementSummary,
+  mockEvent,
+  mockSubscriptionSchedule,
+} from '../fixtures/stripe-mock';
 import { signStripePayload } from '../helpers/stripe-signing';
 import { thinOf } from '../helpers/stripe-thin';
 
@@ -199,5 +205,82 @@ describe('thin event notifications', () => {
     expect(() => readThinNotification({ ...body, id: 'x' })).toThrow(/id starting with "evt_"/);
     expect(() => readThinNotification({ ...body, type: '' })).toThrow(/needs a type/);
     expect(() => readThinNotification({ ...body, created: 12 })).toThrow(/ISO-8601/);
+  });
+});
+
+describe('subscription schedules and entitlement summaries are shown, never deciding the status', () => {
+  function folded(state: AccountState | null, ...events: fx.StripeEventJson[]) {
+    return foldEvents(
+      state,
+      events.map((e) => stored(normalizeStripeEvent(JSON.parse(fx.toBody(e)), OPTS))),
+    );
+  }
+
+  it('when a schedule will switch the plan, then the account shows what and when, and its status stays', () => {
+    const o = ids();
+    const active = accountAfter(fx.subscriptionCreated({ ...o, created: NOW }));
+    const schedule = mockSubscriptionSchedule({
+      ...o,
+      currentPrice: 'price_monthly',
+      nextPrice: 'price_yearly',
+      startedAt: NOW,
+      switchAt: NOW + 30 * DAY,
+    });
+    const fold = folded(
+      active,
+      mockEvent('subscription_schedule.created', schedule, NOW + 60, 'basil'),
+    );
+    expect(fold.steps[0]?.decision).toMatchObject({
+      outcome: 'applied',
+      audit: { action: 'billing.plan_change_scheduled' },
+    });
+    expect(fold.state?.status).toBe('active');
+    expect(accountExtras(fold.state?.objects)).toEqual({
+      pending_plan_change: {
+        schedule_id: schedule.id,
+        subscription_id: o.subscriptionId,
+        plan: 'price_yearly',
+        at: iso(NOW + 30 * DAY),
+      },
+      active_features: null,
+    });
+    const released = folded(
+      fold.state,
+      mockEvent(
+        'subscription_schedule.released',
+        { ...schedule, status: 'released' },
+        NOW + 120,
+        'basil',
+      ),
+    );
+    expect(accountExtras(released.state?.objects).pending_plan_change).toBeNull();
+    expect(released.state?.status).toBe('active');
+  });
+
+  it('when an entitlement summary is updated, then the account shows its active feature lookup keys, and its status stays', () => {
+    const o = ids();
+    const pastDue = accountAfter(
+      fx.subscriptionCreated({ ...o, created: NOW }),
+      fx.subscriptionUpdated({ ...o, created: NOW + 60, status: 'past_due' }),
+    );
+    expect(pastDue?.status).toBe('past_due');
+    const summary = mockEntitlementSummary(o.customerId, ['export', 'api_access']);
+    const event = mockEvent(
+      'entitlements.active_entitlement_summary.updated',
+      summary,
+      NOW + 120,
+      'basil',
+    );
+    const n = normalizeStripeEvent(event, OPTS);
+    expect(n.account_hint.stripe_customer_id).toBe(o.customerId);
+    const fold = folded(pastDue, event);
+    expect(fold.state?.status).toBe('past_due');
+    expect(accountExtras(fold.state?.objects).active_features).toEqual(['api_access', 'export']);
+    const older = mockEntitlementSummary(o.customerId, []);
+    const stale = folded(
+      fold.state,
+      mockEvent('entitlements.active_entitlement_summary.updated', older, NOW + 90, 'basil'),
+    );
+    expect(stale.steps[0]?.decision.outcome).toBe('stale');
   });
 });
