@@ -4,6 +4,11 @@
 // real PostgreSQL and the real Temporal dev server. The same table of SPEC §3 that
 // stripe-lifecycle.test.ts drives with snapshot payloads, driven here with thin ones.
 import * as fx from '../fixtures/stripe';
+import {
+  mockEntitlementSummary,
+  mockEvent,
+  mockSubscriptionSchedule,
+} from '../fixtures/stripe-mock';
 import { getAccount, outcomeOf, register, statusBecomes } from '../helpers/accounts';
 import { json, postStripe } from '../helpers/http';
 import { nowS } from '../helpers/ids';
@@ -178,6 +183,54 @@ describe('a thin destination drives the table of SPEC §3', () => {
   });
 });
 
+describe('subscription schedules and entitlement summaries are shown on the account', () => {
+  it('when a thin subscription_schedule.created and an entitlement summary arrive, then GET /v1/accounts/:id and /ops show the pending plan change and the features, and the status stays', async () => {
+    const acct = `acct_sched_${Date.now()}`;
+    const ids = {
+      shape: 'basil' as const,
+      customerId: fx.stripeId('cus'),
+      subscriptionId: fx.stripeId('sub'),
+      accountId: acct,
+    };
+    const created = nowS();
+    await postStripe(svc.baseUrl, fx.subscriptionCreated({ ...ids, created }));
+    await statusBecomes(svc, acct, 'active');
+    const switchAt = created + 30 * 86_400;
+    const schedule = mockSubscriptionSchedule({
+      ...ids,
+      currentPrice: 'price_monthly',
+      nextPrice: 'price_yearly',
+      startedAt: created,
+      switchAt,
+    });
+    const { carrier } = await sendThin(
+      mockEvent('subscription_schedule.created', schedule, nowS(), 'basil'),
+    );
+    expect(await outcomeOf(svc, carrier.id)).toBe('applied');
+    const summary = mockEntitlementSummary(ids.customerId, ['api_access', 'export']);
+    const r = await postStripe(
+      svc.baseUrl,
+      mockEvent('entitlements.active_entitlement_summary.updated', summary, nowS(), 'basil'),
+    );
+    expect(r.body).toMatchObject({ account_id: acct });
+    expect(await outcomeOf(svc, r.body.event_id)).toBe('applied');
+    const a = await statusBecomes(svc, acct, 'active');
+    expect(a).toMatchObject({
+      pending_plan_change: {
+        schedule_id: schedule.id,
+        subscription_id: ids.subscriptionId,
+        plan: 'price_yearly',
+        at: new Date(switchAt * 1000).toISOString(),
+      },
+      active_features: ['api_access', 'export'],
+    });
+    const page = await svc.admin(`/ops/accounts/${acct}`);
+    const html = await page.text();
+    expect(html).toContain('price_yearly');
+    expect(html).toContain('api_access, export');
+  });
+});
+
 describe('a thin and a snapshot delivery of one change apply once, whichever comes first', () => {
   const ids = () => ({
     shape: 'basil' as const,
@@ -225,6 +278,7 @@ describe('thin events and Stripe being slow, down or refusing', () => {
     const thin = thinOf(snapshot);
     serveThin(stripe, thin);
     stripe.unavailableNext = 2;
+    stripe.rateLimitNext = 1;
     const r = await postStripe(svc.baseUrl, thin.body);
     expect(r.status).toBe(200);
     const carrier = await carrierOf(r.body.event_id);

@@ -6,13 +6,13 @@ import Stripe from 'stripe';
 
 import { foldEvents, whyNotFoldable } from '../../src/domain/fold';
 import { normalizeStripeEvent, normalizeThinEvent } from '../../src/domain/normalize-stripe';
+import { accountExtras } from '../../src/domain/schedule-evidence';
 import {
   fetchedSnapshotEvent,
   isThinNotification,
   readThinNotification,
   snapshotTypeOf,
 } from '../../src/domain/stripe/thin';
-import { accountExtras } from '../../src/domain/schedule-evidence';
 import { transition } from '../../src/domain/transition';
 import type { AccountState, BillingEvent, NormalizedEvent } from '../../src/domain/types';
 import * as fx from '../fixtures/stripe';
