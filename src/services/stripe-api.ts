@@ -42,7 +42,7 @@ export function stripeClientOptions(apiUrl: string | null | undefined): Stripe.S
   };
 }
 
-interface StripeErrorLike {
+export interface StripeErrorLike {
   statusCode?: number;
   type?: string;
   code?: string;
@@ -55,7 +55,8 @@ function isRateLimited(err: unknown): err is StripeErrorLike {
   return e?.statusCode === 429 || e?.type === 'StripeRateLimitError';
 }
 
-function retryAfterMs(err: StripeErrorLike): number | null {
+/** Stripe's Retry-After header of an error, in ms; null without one. */
+export function retryAfterMs(err: StripeErrorLike): number | null {
   const raw = err.headers?.['retry-after'];
   const seconds = raw === undefined ? NaN : Number(raw);
   return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : null;

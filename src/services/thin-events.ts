@@ -32,7 +32,7 @@ import { transition } from '../domain/transition';
 import type { NormalizedEvent } from '../domain/types';
 import type { Logger } from '../log';
 import { insertResolved } from './ingest';
-import { stripeClientOptions } from './stripe-api';
+import { retryAfterMs, stripeClientOptions, type StripeErrorLike } from './stripe-api';
 
 export interface ThinFetcherOptions {
   apiKey: string;
@@ -58,17 +58,6 @@ export type ThinFetchResult =
 
 const MAX_BACKOFF_MS = 5 * 60_000;
 
-interface StripeErrorLike {
-  statusCode?: number;
-  message?: string;
-  headers?: Record<string, string | undefined>;
-}
-
-function retryAfterMs(err: StripeErrorLike): number | null {
-  const raw = err.headers?.['retry-after'];
-  const seconds = raw === undefined ? NaN : Number(raw);
-  return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : null;
-}
 
 /** The related object, or Stripe's report of a deleted one after a 404. */
 async function fetchObject(

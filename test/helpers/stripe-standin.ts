@@ -21,6 +21,8 @@ export class StripeStandin {
   readonly requests: StandinRequest[] = [];
   /** Other objects Stripe holds (invoices, checkout sessions, …), by id: thin events point at them. */
   readonly objects = new Map<string, Json>();
+  /** Ids of objects Stripe no longer has: answered 404, whatever the upstream holds. */
+  readonly gone = new Set<string>();
   /** The full v2 events (`GET /v2/core/events/:id`), by the thin event's id. */
   readonly events = new Map<string, Json>();
   /** The next this many requests are answered 429 (rate limited). */
@@ -85,8 +87,12 @@ export class StripeStandin {
       if (!event) return error(404, 'invalid_request_error', `No such event: '${v2[1]}'`);
       return send(200, event);
     }
-    const held = this.objects.get(decodeURIComponent(url.pathname.split('/').pop() ?? ''));
+    const lastSegment = decodeURIComponent(url.pathname.split('/').pop() ?? '');
+    if (this.gone.has(lastSegment))
+      return error(404, 'invalid_request_error', `No such object: '${lastSegment}'`);
+    const held = this.objects.get(lastSegment);
     if (req.method === 'GET' && held && url.pathname.startsWith('/v1/')) return send(200, held);
+    if (this.upstream !== null) return this.forward(req, res);
     if (req.method === 'GET' && url.pathname === '/v1/subscriptions') {
       const customer = url.searchParams.get('customer');
       const limit = Number(url.searchParams.get('limit') ?? 10);
@@ -107,7 +113,6 @@ export class StripeStandin {
       if (!sub) return error(404, 'invalid_request_error', `No such subscription: '${one[1]}'`);
       return send(200, sub);
     }
-    if (this.upstream !== null) return this.forward(req, res);
     return error(
       404,
       'invalid_request_error',

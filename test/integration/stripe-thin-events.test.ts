@@ -15,23 +15,31 @@ import { json, postStripe } from '../helpers/http';
 import { nowS } from '../helpers/ids';
 import { SECRETS } from '../helpers/secrets';
 import { startService, type TestService } from '../helpers/service';
+import { startStripeMock, type StripeMock } from '../helpers/stripe-mock-process';
 import { StripeStandin } from '../helpers/stripe-standin';
 import { serveThin, type ThinDelivery, thinOf } from '../helpers/stripe-thin';
 import { waitFor } from '../helpers/wait';
 
-const API_KEY = 'sk_test_thin_events_0123456789';
+/** A key stripe-mock takes as "valid looking" (letters and digits after `sk_test_`). */
+const API_KEY = 'sk_test_thinEvents0123456789';
 
 let svc: TestService;
 let stripe: StripeStandin;
+let mock: StripeMock;
 
+// stripe-mock (Stripe's contract, stateless, no v2 API) serves every v1 object the stand-in holds
+// nothing for; the stand-in serves the full v2 events and the objects a test puts in (objects
+// that change between the event and the fetch, 503s, 429s, objects that are gone).
 beforeAll(async () => {
-  stripe = new StripeStandin(API_KEY);
+  mock = await startStripeMock();
+  stripe = new StripeStandin(API_KEY, mock.url);
   const url = await stripe.start();
   svc = await startService({ env: { STRIPE_API_KEY: API_KEY, STRIPE_API_URL: url } });
 });
 afterAll(async () => {
   await svc?.stop();
   await stripe?.stop();
+  await mock?.stop();
 });
 
 /** The event that carries a thin event's change, once the fetcher has stored it. */
@@ -292,6 +300,25 @@ describe('thin events and Stripe being slow, down or refusing', () => {
     await statusBecomes(svc, acct, 'active');
   });
 
+  it('when the related object is gone (404), then the fetch is stored as Stripe reports it, deleted, and changes nothing', async () => {
+    const snapshot = fx.customerUpdated({ customerId: fx.stripeId('cus'), created: nowS() });
+    const thin = thinOf(snapshot);
+    stripe.events.set(thin.id, thin.fullEvent);
+    stripe.gone.add(String(snapshot.data.object.id));
+    const r = await postStripe(svc.baseUrl, thin.body);
+    const carrier = await carrierOf(r.body.event_id);
+    expect(await outcomeOf(svc, carrier.id)).toBe('ignored');
+    const row = await svc.db.pool.query<{ payload: { data: { object: unknown } } }>(
+      'SELECT payload FROM billing_events WHERE id = $1::bigint',
+      [carrier.id],
+    );
+    expect(row.rows[0]?.payload.data.object).toEqual({
+      id: snapshot.data.object.id,
+      object: 'customer',
+      deleted: true,
+    });
+  });
+
   it('when a thin event is signed with another secret, then 400 invalid_signature, recorded; the rotated-out secret still works', async () => {
     const thin = thinOf(fx.customerUpdated({ customerId: fx.stripeId('cus'), created: nowS() }));
     serveThin(stripe, thin);
@@ -367,4 +394,43 @@ describe('without STRIPE_API_KEY, thin events wait stored', () => {
     expect(await outcomeOf(keyed, r.body.event_id)).toBe('duplicate');
     await statusBecomes(keyed, acct, 'canceled');
   });
+});
+
+describe("thin events against Stripe's contract (stripe-mock serves the related objects)", () => {
+  it.each([
+    ['subscription', () => fx.subscriptionUpdated({ created: nowS() })],
+    ['invoice', () => fx.invoicePaid({ created: nowS() })],
+    ['checkout session', () => fx.checkoutSessionCompleted({ created: nowS() })],
+  ])(
+    'when a thin event points at a %s, then stripe-mock serves it and the fetched event is stored under the snapshot id',
+    async (_what, build) => {
+      const snapshot = build();
+      const thin = thinOf(snapshot);
+      stripe.events.set(thin.id, thin.fullEvent);
+      const r = await postStripe(svc.baseUrl, thin.body);
+      expect(r.status).toBe(200);
+      const fetched = await waitFor(
+        async () => {
+          const row = await svc.db.pool.query<{
+            outcome: string;
+            payload: { data: { object: { id: string } } };
+          }>(
+            `SELECT outcome, payload FROM billing_events WHERE dedupe_key = $1::text AND outcome IS NOT NULL`,
+            [`stripe:${snapshot.id}`],
+          );
+          return row.rows[0];
+        },
+        { what: 'the fetched event to be applied' },
+      );
+      expect(fetched.payload.data.object.id).toBe(
+        thin.notification.related_object && (thin.notification.related_object as { id: string }).id,
+      );
+      expect(await outcomeOf(svc, r.body.event_id)).toBe('duplicate');
+      const forwarded = stripe.requests.filter(
+        (q) => q.path === (thin.notification.related_object as { url: string }).url,
+      );
+      expect(forwarded).toHaveLength(1);
+      expect(fetched.payload.data.object).not.toHaveProperty('deleted');
+    },
+  );
 });
