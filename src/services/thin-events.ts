@@ -58,7 +58,6 @@ export type ThinFetchResult =
 
 const MAX_BACKOFF_MS = 5 * 60_000;
 
-
 /** The related object, or Stripe's report of a deleted one after a 404. */
 async function fetchObject(
   notification: Stripe.V2.Core.EventNotification,
