@@ -24,7 +24,6 @@ import { normalizeStripeEvent } from '../domain/normalize-stripe';
 import { record } from '../domain/stripe/read-json';
 import {
   fetchedSnapshotEvent,
-  isDeletedObject,
   readThinNotification,
   type ThinNotification,
 } from '../domain/stripe/thin';
@@ -78,7 +77,8 @@ async function fetchObject(
 
 /**
  * The fetched change as a stored event: the snapshot event it stands for, read like a webhook.
- * An object this service cannot read (a deleted stub of a handled type) is kept as `unhandled`.
+ * An object this service cannot read (a deleted stub of a handled type, a shape it does not know)
+ * is kept as `unhandled`: stored and audited, never fetched again and again.
  */
 function normalizeFetched(
   thin: ThinNotification,
@@ -101,7 +101,8 @@ function normalizeFetched(
     const normalized = normalizeStripeEvent(envelope, { pastDueGraceMs });
     return { normalized: { ...normalized, occurred_at: at }, payload };
   } catch (err) {
-    if (!(err instanceof AppError) || !isDeletedObject(object)) throw err;
+    // Stored all the same, as `unhandled` (ignored, audited): retrying would fetch the same object.
+    if (!(err instanceof AppError)) throw err;
     const stub = { ...envelope, data: { object: { id: object.id, object: object.object } } };
     const normalized = normalizeStripeEvent(
       { ...stub, type: 'deleted_object' },

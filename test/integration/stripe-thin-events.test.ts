@@ -319,6 +319,21 @@ describe('thin events and Stripe being slow, down or refusing', () => {
     });
   });
 
+  it('when the fetched object cannot be read (a subscription with no status), then it is stored and ignored, not fetched again and again', async () => {
+    const snapshot = fx.subscriptionUpdated({
+      shape: 'basil',
+      customerId: fx.stripeId('cus'),
+      subscriptionId: fx.stripeId('sub'),
+      created: nowS(),
+    });
+    const { eventId, carrier } = await sendThin(snapshot, {
+      ...snapshot.data.object,
+      status: null,
+    });
+    expect(await outcomeOf(svc, eventId)).toBe('duplicate');
+    expect(await outcomeOf(svc, carrier.id)).toBe('ignored');
+  });
+
   it('when a thin event is signed with another secret, then 400 invalid_signature, recorded; the rotated-out secret still works', async () => {
     const thin = thinOf(fx.customerUpdated({ customerId: fx.stripeId('cus'), created: nowS() }));
     serveThin(stripe, thin);

@@ -66,12 +66,6 @@ export function snapshotEventIdOf(fullEvent: unknown): string | null {
   return id !== null && id.startsWith('evt_') ? id : null;
 }
 
-/** A deleted object as Stripe reports it: `deleted: true` (or nothing at all, after a 404). */
-export function isDeletedObject(object: unknown): boolean {
-  const o = record(object);
-  return o === null || field<{ deleted: boolean }>(o, 'deleted') === true;
-}
-
 /**
  * The snapshot event (v1 shape) the fetch stands for: the related object as `data.object`, the
  * fetch time as `created`, and the id of the snapshot event of the same change — or, when Stripe
