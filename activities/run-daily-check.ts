@@ -15,9 +15,12 @@ export interface DailyCheckSummary {
  * daily_check_runs; the workflow history gets a short summary. Temporal is not probed here: a
  * worker running this activity is itself the proof that it is reachable.
  */
-export function createRunDailyCheckActivity({ pool, logger }: ActivityDeps) {
+export function createRunDailyCheckActivity({ pool, logger, stripe }: ActivityDeps) {
   return async (): Promise<DailyCheckSummary> => {
-    const result = await runDailyCheck(pool, { trigger: 'schedule' });
+    const result = await runDailyCheck(pool, {
+      trigger: 'schedule',
+      stripeApiKeySet: stripe !== null && stripe !== undefined,
+    });
     const problems = result.items
       .filter((i) => i.status !== 'ok')
       .map((i) => `${i.name}: ${i.message}`);

@@ -4,6 +4,7 @@ import http from 'node:http';
 import path from 'node:path';
 
 import { DefaultLogger, Runtime, type WorkflowBundleOption } from '@temporalio/worker';
+import type pg from 'pg';
 
 import type { StripeActivityDeps } from '../activities';
 import { createActivities } from '../activities';
@@ -18,6 +19,7 @@ import { RejectionRecorder } from './http/rejection-recorder';
 import type { Logger } from './log';
 import { createMetrics } from './metrics';
 import { createStripeApi } from './services/stripe-api';
+import { ThinEventFetcher } from './services/thin-events';
 import { applyThrough, type BillingTemporal, connectTemporal } from './temporal/client';
 import { ensureDailyCheckSchedule, ensureReconcileSchedule } from './temporal/schedules';
 import { ensureSearchAttributes } from './temporal/search-attributes';
@@ -45,6 +47,8 @@ export interface Running {
   temporalClient(): BillingTemporal;
   /** The delivery outbox of an API process (null for a worker): tests await its events. */
   delivery: EventDelivery | null;
+  /** The Stripe thin-event fetcher of an API process with STRIPE_API_KEY (else null). */
+  thinEvents: ThinEventFetcher | null;
   stop(): Promise<void>;
 }
 
@@ -63,6 +67,8 @@ export interface RuntimeOverrides {
   sweepBatch?: number;
   /** The relay's hold of an account whose accepted wake-up is not applied yet (tests). */
   deliveryHoldMs?: number;
+  /** How often the thin-event fetcher looks for waiting thin events (tests make it short). */
+  thinPollMs?: number;
 }
 
 /** Stripe's API for reconciliation, only where STRIPE_API_KEY is set. */
@@ -75,6 +81,28 @@ function stripeDeps(config: Config, temporal: BillingTemporal): StripeActivityDe
     apply: applyThrough(temporal),
     concurrency,
   };
+}
+
+/** Stripe thin events are fetched where webhooks are answered, only with STRIPE_API_KEY. */
+function startThinEventFetcher(
+  config: Config,
+  pool: pg.Pool,
+  delivery: EventDelivery,
+  logger: Logger,
+  pollMs: number | undefined,
+): ThinEventFetcher | null {
+  const { stripeApiKey, stripeApiUrl } = config.reconcile;
+  if (stripeApiKey === null) return null;
+  const fetcher = new ThinEventFetcher(pool, {
+    apiKey: stripeApiKey,
+    apiUrl: stripeApiUrl,
+    pastDueGraceMs: config.pastDueGraceMs,
+    wake: (event) => delivery.deliverSoon(event),
+    logger,
+    pollMs,
+  });
+  fetcher.start();
+  return fetcher;
 }
 
 function redact(url: string): string {
@@ -227,6 +255,7 @@ export async function runServices(
 
     let apiUrl: string | null = null;
     let outbox: EventDelivery | null = null;
+    let thinEvents: ThinEventFetcher | null = null;
     if (role !== 'worker') {
       const delivery = new EventDelivery(pool, temporal, logger, {
         waitMs: config.deliveryWaitMs,
@@ -239,6 +268,8 @@ export async function runServices(
       delivery.start();
       stoppers.push(() => delivery.stop());
       outbox = delivery;
+      thinEvents = startThinEventFetcher(config, pool, delivery, logger, overrides.thinPollMs);
+      if (thinEvents) stoppers.push(() => thinEvents?.stop() ?? Promise.resolve());
       const metrics = createMetrics(pool);
       const rejections = new RejectionRecorder(pool, metrics, logger);
       stoppers.push(() => rejections.stop());
@@ -247,6 +278,7 @@ export async function runServices(
         pool,
         temporal,
         delivery,
+        thinEvents,
         metrics,
         rejections,
         logger,
@@ -276,6 +308,7 @@ export async function runServices(
       },
       temporalClient: () => temporal,
       delivery: outbox,
+      thinEvents,
       stop,
     };
   } catch (err) {

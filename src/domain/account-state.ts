@@ -1,5 +1,6 @@
 // The account as the workflow holds it and billing_accounts stores it, with the provider objects
 // its status is derived from. Pure types.
+import type { PendingPlanChange } from './event-data';
 import type { Provider, Status } from './vocabulary';
 
 /** What Stripe said last about one invoice of a subscription (SPEC §3 rule 7). */
@@ -107,6 +108,23 @@ export interface AccountObjects {
    * while it has not (an account first seen from a webhook). Absent in state written before.
    */
   registered_at?: string | null;
+  /** Subscription schedules by id (Stripe): the plan change each will make. Absent before. */
+  schedules?: Record<string, ScheduleObject>;
+  /** The customer's active entitlements (Stripe), newest summary. Absent before. */
+  entitlements?: EntitlementsObject | null;
+}
+
+export interface ScheduleObject {
+  status: string | null;
+  pending_change: PendingPlanChange | null;
+  version: string;
+  event_id: string;
+}
+
+export interface EntitlementsObject {
+  feature_lookup_keys: string[];
+  version: string;
+  event_id: string;
 }
 
 /** The account projection as the workflow holds it and `billing_accounts` stores it. */

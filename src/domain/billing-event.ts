@@ -40,5 +40,7 @@ export interface AccountHint {
   /** metadata.account_id on the object or its subscription details, or a checkout session's client_reference_id. */
   explicit_account_id: string | null;
   stripe_customer_id: string | null;
+  /** A subscription already linked to an account (a thin event names only its object). */
+  stripe_subscription_id?: string | null;
   myasp_user_id: string | null;
 }

@@ -19,6 +19,9 @@ export type EventData =
   | TimerFired
   | ReconciledSubscription
   | ReconciledMembership
+  | StripeThinEvent
+  | StripeScheduleChanged
+  | StripeEntitlementsChanged
   | Unhandled;
 
 /** Fields every Stripe-derived event may carry to link the account to Stripe objects. */
@@ -169,4 +172,47 @@ export interface ReconciledMembership {
 
 export interface Unhandled {
   kind: 'unhandled';
+}
+
+/**
+ * A Stripe thin event (`object: "v2.core.event"`, SPEC §3 rule 11): the notification names the
+ * changed object only. It is never applied itself: the full event and the related object fetched
+ * for it are stored as their own event (dedupe key of the v1 snapshot event of the same change), and
+ * that event is applied; this one is a `duplicate` of it once fetched, and waits until then.
+ */
+export interface StripeThinEvent {
+  kind: 'stripe.thin_event';
+  /** The object the event is about, as the notification names it. */
+  related_object: { id: string; type: string; url: string } | null;
+}
+
+/** A plan change a subscription schedule will make: to what, and when. */
+export interface PendingPlanChange {
+  schedule_id: string;
+  /** The subscription the schedule drives; null before it has started one. */
+  subscription_id: string | null;
+  /** The price id of the next phase's first item. */
+  plan: string | null;
+  /** When the next phase starts; ISO-8601. */
+  at: string;
+}
+
+/**
+ * `subscription_schedule.*`: the schedule as it stands. Shown on the account as a pending plan
+ * change; it never changes the status (the switch itself arrives as
+ * `customer.subscription.updated`). `subscription_id` stays null: the schedule is its own object.
+ */
+export interface StripeScheduleChanged extends StripeLinks {
+  kind: 'stripe.schedule_changed';
+  schedule_id: string;
+  /** `not_started`, `active`, `completed`, `released`, `canceled`. */
+  schedule_status: string | null;
+  pending_change: PendingPlanChange | null;
+}
+
+/** `entitlements.active_entitlement_summary.updated`: the customer's active features. */
+export interface StripeEntitlementsChanged extends StripeLinks {
+  kind: 'stripe.entitlements_changed';
+  /** The `lookup_key` of each active entitlement. */
+  feature_lookup_keys: string[];
 }

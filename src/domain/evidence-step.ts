@@ -38,6 +38,8 @@ export type EvidenceStep =
       reason?: 'behind_in_lifecycle';
     }
   | { kind: 'ignore'; reason: string }
+  /** The change this event notifies is carried by another stored event (a thin notification). */
+  | { kind: 'duplicate'; reason: string }
   | { kind: 'reject'; reason: string };
 
 export type EvidenceHandler<K extends EventData['kind']> = (

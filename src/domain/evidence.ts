@@ -5,6 +5,7 @@
 // registration, manual corrections and timers are here, with the table of every kind.
 import type { EvidenceHandler as Handler } from './evidence-step';
 import { invoiceClosed, paymentFailed, paymentSucceeded } from './invoice-evidence';
+import { entitlementsChanged, scheduleChanged } from './schedule-evidence';
 import {
   subscriptionDeleted,
   subscriptionReconciled,
@@ -143,5 +144,9 @@ export const EVIDENCE: { [K in EventData['kind']]: Handler<K> } = {
   'timer.fired': timerFired,
   'reconcile.subscription': subscriptionReconciled,
   'reconcile.membership': membershipReconciled,
+  // Stored once its fetch is stored: the fetched event carries the change (fold.ts holds it till then).
+  'stripe.schedule_changed': scheduleChanged,
+  'stripe.entitlements_changed': entitlementsChanged,
+  'stripe.thin_event': () => ({ kind: 'duplicate', reason: 'carried_by_fetched_event' }),
   unhandled: () => ({ kind: 'ignore', reason: 'unhandled_event_type' }),
 };

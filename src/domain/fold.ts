@@ -15,7 +15,12 @@ export interface FoldStep {
 /** Why a stored event cannot be folded yet; the events after it wait with it, in order. */
 export type NotFoldedReason =
   /** Its kind has no evidence handler here (stored by a newer version of the service). */
-  'unknown_event_kind';
+  | 'unknown_event_kind'
+  /**
+   * A Stripe thin event whose full event and object are not fetched yet (SPEC §3 rule 11): what it
+   * changes is not known until then (without STRIPE_API_KEY it waits for the key).
+   */
+  | 'thin_event_not_fetched';
 
 export interface NotFolded {
   event: BillingEvent;
@@ -33,6 +38,7 @@ export interface Fold {
 /** Null when `transition` can decide the event; else why not. */
 export function whyNotFoldable(event: BillingEvent): NotFoldedReason | null {
   const kind = (event.data as { kind?: unknown } | null)?.kind;
+  if (kind === 'stripe.thin_event') return 'thin_event_not_fetched';
   return typeof kind === 'string' && Object.hasOwn(EVIDENCE, kind) ? null : 'unknown_event_kind';
 }
 

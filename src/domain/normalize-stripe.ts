@@ -32,8 +32,8 @@ import type { Handler, NormalizeStripeOptions } from './stripe/interpreted';
 import { invoiceClosed, paymentFailed, paymentSucceeded } from './stripe/invoice';
 import {
   accountIdIn,
+  customerOf,
   field,
-  idOf,
   isoFromSeconds,
   type Json,
   malformed,
@@ -41,6 +41,7 @@ import {
   text,
   whole,
 } from './stripe/read-json';
+import { entitlementsChanged, entitlementSummaryId, scheduleChanged } from './stripe/schedule';
 import {
   requiredStatus,
   scheduledCancelAt,
@@ -51,6 +52,7 @@ import {
   subscriptionStarted,
   subscriptionUpdated,
 } from './stripe/subscription';
+import type { ThinNotification } from './stripe/thin';
 import type { AccountHint, NormalizedEvent, ReconciledSubscription } from './types';
 
 export type { NormalizeStripeOptions } from './stripe/interpreted';
@@ -65,7 +67,7 @@ function genericHint(object: Json): AccountHint {
     explicit_account_id: accountIdIn(field<{ metadata: Stripe.Metadata }>(object, 'metadata')),
     stripe_customer_id: isCustomer
       ? text(field<Stripe.Customer>(object, 'id'))
-      : idOf(field<{ customer: string }>(object, 'customer')),
+      : customerOf(object),
     myasp_user_id: null,
   };
 }
@@ -75,9 +77,18 @@ function genericHint(object: Json): AccountHint {
 
 interface HandlerEntry {
   /** The `object` value data.object must have. */
-  object: 'checkout.session' | 'subscription' | 'invoice';
+  object:
+    | 'checkout.session'
+    | 'subscription'
+    | 'invoice'
+    | 'subscription_schedule'
+    | 'entitlements.active_entitlement_summary';
   handle: Handler;
+  /** The object's id where it has none of its own (an entitlement summary is the customer's). */
+  idOf?: (object: Json) => string | null;
 }
+
+const SCHEDULE: HandlerEntry = { object: 'subscription_schedule', handle: scheduleChanged };
 
 const HANDLED: ReadonlyArray<readonly [Stripe.Event['type'], HandlerEntry]> = [
   ['checkout.session.completed', { object: 'checkout.session', handle: checkoutCompleted }],
@@ -99,6 +110,21 @@ const HANDLED: ReadonlyArray<readonly [Stripe.Event['type'], HandlerEntry]> = [
   ['invoice.payment_succeeded', { object: 'invoice', handle: paymentSucceeded }],
   ['invoice.voided', { object: 'invoice', handle: invoiceClosed }],
   ['invoice.marked_uncollectible', { object: 'invoice', handle: invoiceClosed }],
+  ['subscription_schedule.created', SCHEDULE],
+  ['subscription_schedule.updated', SCHEDULE],
+  ['subscription_schedule.released', SCHEDULE],
+  ['subscription_schedule.canceled', SCHEDULE],
+  ['subscription_schedule.completed', SCHEDULE],
+  ['subscription_schedule.aborted', SCHEDULE],
+  ['subscription_schedule.expiring', SCHEDULE],
+  [
+    'entitlements.active_entitlement_summary.updated',
+    {
+      object: 'entitlements.active_entitlement_summary',
+      handle: entitlementsChanged,
+      idOf: entitlementSummaryId,
+    },
+  ],
 ];
 
 /** A Map, not an object literal: a type named "constructor" must not find a handler. */
@@ -142,7 +168,7 @@ function checkObject(entry: HandlerEntry, env: Envelope): string {
       `A ${env.type} event must carry a ${entry.object}, not ${JSON.stringify(kind)}.`,
     );
   }
-  const id = text(field<{ id: string }>(env.object, 'id'));
+  const id = entry.idOf ? entry.idOf(env.object) : text(field<{ id: string }>(env.object, 'id'));
   if (id === null) throw malformed(`The ${entry.object} in a ${env.type} event has no id.`);
   return id;
 }
@@ -170,6 +196,28 @@ export function normalizeStripeEvent(
     object_key: data.kind === 'unhandled' ? null : `stripe:${subscriptionId ?? objectId}`,
     data,
     account_hint,
+  };
+}
+
+/**
+ * A thin event notification as stored (SPEC §3 rule 11): it waits, under the account its related
+ * object is already linked to (a customer or a subscription we know), until the fetch is stored.
+ */
+export function normalizeThinEvent(thin: ThinNotification): NormalizedEvent {
+  const related = thin.related_object;
+  return {
+    source: 'stripe',
+    dedupe_key: `stripe:${thin.id}`,
+    event_type: thin.type,
+    occurred_at: thin.created,
+    object_key: null,
+    data: { kind: 'stripe.thin_event', related_object: related },
+    account_hint: {
+      explicit_account_id: null,
+      stripe_customer_id: related?.type === 'customer' ? related.id : null,
+      stripe_subscription_id: related?.type === 'subscription' ? related.id : null,
+      myasp_user_id: null,
+    },
   };
 }
 

@@ -72,19 +72,21 @@ function baseDetails(event: BillingEvent): Record<string, unknown> {
   };
 }
 
+const UNCHANGED_ACTIONS = {
+  stale: 'billing.event_stale',
+  rejected: 'billing.event_rejected',
+  ignored: 'billing.event_ignored',
+  duplicate: 'billing.event_duplicate',
+} as const;
+
 function unchanged(
   state: AccountState | null,
   event: BillingEvent,
-  outcome: 'stale' | 'ignored' | 'rejected',
+  outcome: 'stale' | 'ignored' | 'rejected' | 'duplicate',
   reason: string,
   extra: Record<string, unknown> = {},
 ): Decision {
-  const action =
-    outcome === 'stale'
-      ? 'billing.event_stale'
-      : outcome === 'rejected'
-        ? 'billing.event_rejected'
-        : 'billing.event_ignored';
+  const action = UNCHANGED_ACTIONS[outcome];
   return {
     outcome,
     state,
@@ -211,6 +213,8 @@ export function transition(state: AccountState | null, event: BillingEvent): Dec
       return unchanged(state, event, 'ignored', step.reason);
     case 'reject':
       return unchanged(state, event, 'rejected', step.reason);
+    case 'duplicate':
+      return unchanged(state, event, 'duplicate', step.reason);
     case 'record':
       return decideRecorded(state, event, step);
   }

@@ -10,6 +10,7 @@ import { listAccounts } from '../db/queries/billing-accounts';
 import { listAccountEvents } from '../db/queries/billing-events';
 import { checkAccountId } from '../domain/account-id';
 import { AppError } from '../domain/errors';
+import { accountExtras } from '../domain/schedule-evidence';
 import { STATUSES } from '../domain/types';
 import {
   type AccountEventResult,
@@ -128,6 +129,7 @@ export function accountReadRouter(deps: AppDeps, guard: RequestHandler[]): Route
       );
     res.json({
       ...read.state,
+      ...accountExtras(read.state.objects),
       created_at: read.created_at,
       updated_at: read.updated_at,
       last_event: read.last_event,

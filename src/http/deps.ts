@@ -13,6 +13,8 @@ export interface AppDeps {
   pool: pg.Pool;
   temporal: BillingTemporal;
   delivery: EventDelivery;
+  /** Fetches Stripe thin events after their 200; null without STRIPE_API_KEY (they wait). */
+  thinEvents?: { poke(): void } | null;
   metrics: Metrics;
   /** webhook_rejections, with a buffer for answers given while PostgreSQL is down. */
   rejections: RejectionRecorder;

@@ -26,6 +26,7 @@ export function opsRouter(deps: AppDeps): Router {
       now: asOf(req.query.as_of),
       temporal: temporalProbe(deps.temporal),
       gatedActions: deps.config.gatedActions,
+      stripeApiKeySet: deps.config.reconcile.stripeApiKey !== null,
     });
     res.json(result);
   });

@@ -3,7 +3,8 @@ import express, { type Request, type Response, Router } from 'express';
 import Stripe from 'stripe';
 
 import { AppError } from '../domain/errors';
-import { normalizeStripeEvent } from '../domain/normalize-stripe';
+import { normalizeStripeEvent, normalizeThinEvent } from '../domain/normalize-stripe';
+import { isThinNotification, readThinNotification } from '../domain/stripe/thin';
 import { ingestEvent } from '../services/ingest';
 import { parseContentType } from './body-decoding/content-type';
 import { decodeJsonBody } from './body-decoding/json';
@@ -39,7 +40,7 @@ export function verifyStripeSignature(
   secrets: readonly string[],
   toleranceSeconds: number,
   now: Date,
-): void {
+): string {
   if (!header)
     throw new AppError(
       'missing_signature',
@@ -54,22 +55,46 @@ export function verifyStripeSignature(
       400,
     );
   }
-  const valid = secrets.some((secret) => {
+  const valid = secrets.find((secret) => {
     try {
       // Tolerance already checked both ways above; Stripe checks that any v1 matches.
       if (!stripeSignature) return false;
-      stripeSignature.verifyHeader(raw, header, secret, 0x7fffffff);
+      stripeSignature.verifyHeader(raw, header, secret, ANY_AGE);
       return true;
     } catch {
       return false;
     }
   });
-  if (!valid)
+  if (valid === undefined)
     throw new AppError(
       'invalid_signature',
       'The Stripe signature does not match any configured STRIPE_WEBHOOK_SECRET; check the endpoint secret.',
       400,
     );
+  return valid;
+}
+
+/** Our own check of the timestamp comes first (both ways, SPEC §9); Stripe's then checks none. */
+const ANY_AGE = 0x7fffffff;
+
+/** stripe-node's thin-event parser; no API key is needed to parse (fetching is the fetcher's). */
+const thinParser = new Stripe('sk_parse_only');
+
+/**
+ * A thin event (`object: "v2.core.event"`): parsed by stripe-node's own `parseEventNotification`
+ * with the secret whose signature matched (it verifies again, and refuses a v1 snapshot event).
+ */
+function normalizeThin(raw: Buffer, header: string, secret: string, payload: unknown) {
+  try {
+    thinParser.parseEventNotification(raw, header, secret, ANY_AGE);
+  } catch (err) {
+    throw new AppError(
+      'malformed_event',
+      `Stripe's thin-event parser refused the notification: ${err instanceof Error ? err.message : String(err)}`,
+      400,
+    );
+  }
+  return normalizeThinEvent(readThinNotification(payload));
 }
 
 export function stripeWebhookRouter(deps: AppDeps): Router {
@@ -95,17 +120,18 @@ export function stripeWebhookRouter(deps: AppDeps): Router {
           415,
         );
       }
-      verifyStripeSignature(
+      const header = req.get('stripe-signature');
+      const secret = verifyStripeSignature(
         raw,
-        req.get('stripe-signature'),
+        header,
         secrets,
         deps.config.stripeToleranceSeconds,
         nowOf(deps),
       );
       const payload = decodeJsonBody(raw, contentType.charset);
-      const normalized = normalizeStripeEvent(payload, {
-        pastDueGraceMs: deps.config.pastDueGraceMs,
-      });
+      const normalized = isThinNotification(payload)
+        ? normalizeThin(raw, header ?? '', secret, payload)
+        : normalizeStripeEvent(payload, { pastDueGraceMs: deps.config.pastDueGraceMs });
       const result = await ingestEvent(deps, normalized, payload);
       answerIngested(res, deps, 'stripe', result);
     },

@@ -23,6 +23,8 @@ export interface DailyCheckCtx {
   temporal?: TemporalProbe;
   /** One probe per run, shared by the items that need it; null when no connection was given. */
   temporalReachable: () => Promise<boolean | null>;
+  /** Whether STRIPE_API_KEY is set; null when the caller does not know (the CLI). */
+  stripeApiKeySet: boolean | null;
 }
 
 export const ago = (ctx: DailyCheckCtx, ms: number): string =>

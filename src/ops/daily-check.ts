@@ -17,6 +17,7 @@ import { backlog, deadLetters, overdue, temporal } from './processing-checks';
 import { reconciliation } from './reconciliation-check';
 import { gateProbe, massStop, recentStops, statusDistribution } from './status-checks';
 import { tableGrowth } from './table-growth';
+import { thinEvents } from './thin-events-check';
 import { defaultThresholds, loadThresholds, type Thresholds } from './thresholds';
 
 export type DailyCheckTrigger = 'cli' | 'api' | 'schedule';
@@ -40,6 +41,8 @@ export interface DailyCheckOptions {
   gatedActions?: readonly string[];
   /** false: judge without keeping the result (the read-only /ops page). Default true. */
   keep?: boolean;
+  /** Whether STRIPE_API_KEY is set where the check runs (Stripe thin events need it). */
+  stripeApiKeySet?: boolean;
 }
 
 // One line per checklist item, in the checklist's order. A new item is one more line here (its
@@ -59,6 +62,7 @@ export const DAILY_CHECKS: readonly Check<DailyCheckCtx>[] = [
   { name: 'overdue_cancels', run: overdue },
   { name: 'temporal', run: temporal },
   { name: 'reconciliation', run: reconciliation },
+  { name: 'stripe_thin_events', run: thinEvents },
   { name: 'table_growth', run: (ctx) => tableGrowth(ctx, T.DAY_TIME_ZONE) },
 ];
 
@@ -80,6 +84,7 @@ export async function runDailyCheck(
     gatedActions: opts.gatedActions ?? ['confirm'],
     temporal,
     temporalReachable: reachable,
+    stripeApiKeySet: opts.stripeApiKeySet ?? null,
   });
   const result = summarize(items, now, opts.trigger);
   if (opts.keep === false) return result;

@@ -1,6 +1,7 @@
 // The one story of an incoming event: resolve the account → store (idempotent) → deliver.
 import type pg from 'pg';
 
+import type { Db } from '../db/pool';
 import { insertEvent, type StoredEvent } from '../db/queries/billing-events';
 import type { EventDelivery, Handover } from '../delivery/outbox';
 import { checkAccountId } from '../domain/account-id';
@@ -9,6 +10,8 @@ import type { NormalizedEvent, Outcome } from '../domain/types';
 export interface IngestDeps {
   pool: pg.Pool;
   delivery: EventDelivery;
+  /** The Stripe thin-event fetcher (src/services/thin-events.ts); absent without STRIPE_API_KEY. */
+  thinEvents?: { poke(): void } | null;
 }
 
 /**
@@ -32,8 +35,8 @@ export interface IngestResult {
  * as it is; otherwise the account linked to the customer or MyASP user, looked up inside the
  * INSERT, falling back to `stripe:<customer>` / `myasp:<user>`.
  */
-async function insertResolved(
-  pool: pg.Pool,
+export async function insertResolved(
+  pool: Db,
   e: NormalizedEvent,
   row: Omit<Parameters<typeof insertEvent>[1], 'account_id'>,
 ): ReturnType<typeof insertEvent> {
@@ -54,7 +57,11 @@ async function insertResolved(
   return insertEvent(
     pool,
     { ...row, account_id: fallback },
-    { stripeCustomerId: hint.stripe_customer_id, myaspUserId: hint.myasp_user_id },
+    {
+      stripeCustomerId: hint.stripe_customer_id,
+      myaspUserId: hint.myasp_user_id,
+      stripeSubscriptionId: hint.stripe_subscription_id ?? null,
+    },
   );
 }
 
@@ -83,6 +90,12 @@ export async function ingestEvent(
   // A processed duplicate is answered from what is stored.
   if (duplicate && event.outcome !== null)
     return { event, duplicate, delivery: 'processed', outcome: event.outcome };
+  // A thin event waits for its fetch (SPEC §3 rule 11): the fetcher stores what it carries as an
+  // event of its own and wakes that event's account; there is nothing to apply before.
+  if (e.data.kind === 'stripe.thin_event') {
+    deps.thinEvents?.poke();
+    return { event, duplicate, delivery: 'queued', outcome: null };
+  }
   // An unprocessed one may be the provider's retry after this service died between commit and
   // wake-up: the account is woken again now. A wake-up applies every stored, unprocessed event of
   // the account in id order, so an earlier event left behind by a crash is never overtaken.

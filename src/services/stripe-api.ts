@@ -28,7 +28,8 @@ export interface StripeApiOptions {
 const PAGE_SIZE = 100;
 const MAX_BACKOFF_MS = 30_000;
 
-function baseOptions(apiUrl: string | null | undefined): Stripe.StripeConfig {
+/** stripe-node's options for Stripe's API, or another base (stripe-mock, a stand-in). */
+export function stripeClientOptions(apiUrl: string | null | undefined): Stripe.StripeConfig {
   const options: Stripe.StripeConfig = { maxNetworkRetries: 2, timeout: 30_000 };
   if (!apiUrl) return options;
   const url = new URL(apiUrl);
@@ -41,7 +42,7 @@ function baseOptions(apiUrl: string | null | undefined): Stripe.StripeConfig {
   };
 }
 
-interface StripeErrorLike {
+export interface StripeErrorLike {
   statusCode?: number;
   type?: string;
   code?: string;
@@ -54,7 +55,8 @@ function isRateLimited(err: unknown): err is StripeErrorLike {
   return e?.statusCode === 429 || e?.type === 'StripeRateLimitError';
 }
 
-function retryAfterMs(err: StripeErrorLike): number | null {
+/** Stripe's Retry-After header of an error, in ms; null without one. */
+export function retryAfterMs(err: StripeErrorLike): number | null {
   const raw = err.headers?.['retry-after'];
   const seconds = raw === undefined ? NaN : Number(raw);
   return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : null;
@@ -79,7 +81,7 @@ function unreachable(err: unknown, what: string): AppError {
 }
 
 export function createStripeApi(opts: StripeApiOptions): StripeSubscriptionsApi {
-  const stripe = new Stripe(opts.apiKey, baseOptions(opts.apiUrl));
+  const stripe = new Stripe(opts.apiKey, stripeClientOptions(opts.apiUrl));
   const attempts = opts.rateLimitAttempts ?? 6;
   const backoff = opts.backoffMs ?? 500;
   const sleep = opts.sleep ?? ((ms: number) => new Promise((r) => setTimeout(r, ms)));

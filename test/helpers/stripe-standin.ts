@@ -19,11 +19,23 @@ export class StripeStandin {
   /** The subscriptions Stripe holds, by id. */
   readonly subscriptions = new Map<string, Json>();
   readonly requests: StandinRequest[] = [];
+  /** Other objects Stripe holds (invoices, checkout sessions, …), by id: thin events point at them. */
+  readonly objects = new Map<string, Json>();
+  /** Ids of objects Stripe no longer has: answered 404, whatever the upstream holds. */
+  readonly gone = new Set<string>();
+  /** The full v2 events (`GET /v2/core/events/:id`), by the thin event's id. */
+  readonly events = new Map<string, Json>();
   /** The next this many requests are answered 429 (rate limited). */
   rateLimitNext = 0;
+  /** The next this many requests are answered 503 (Stripe down). */
+  unavailableNext = 0;
   private server: http.Server | null = null;
 
-  constructor(private readonly apiKey: string) {}
+  /** `upstream`: a stripe-mock URL that answers the v1 requests this stand-in holds nothing for. */
+  constructor(
+    private readonly apiKey: string,
+    private readonly upstream: string | null = null,
+  ) {}
 
   put(subscription: Json): void {
     this.subscriptions.set(String(subscription.id), subscription);
@@ -65,6 +77,22 @@ export class StripeStandin {
         { 'retry-after': '0' },
       );
     }
+    if (this.unavailableNext > 0) {
+      this.unavailableNext -= 1;
+      return send(503, { error: { type: 'api_error', message: 'Service unavailable.' } });
+    }
+    const v2 = /^\/v2\/core\/events\/([^/]+)$/.exec(url.pathname);
+    if (req.method === 'GET' && v2) {
+      const event = this.events.get(decodeURIComponent(v2[1] ?? ''));
+      if (!event) return error(404, 'invalid_request_error', `No such event: '${v2[1]}'`);
+      return send(200, event);
+    }
+    const lastSegment = decodeURIComponent(url.pathname.split('/').pop() ?? '');
+    if (this.gone.has(lastSegment))
+      return error(404, 'invalid_request_error', `No such object: '${lastSegment}'`);
+    const held = this.objects.get(lastSegment);
+    if (req.method === 'GET' && held && url.pathname.startsWith('/v1/')) return send(200, held);
+    if (this.upstream !== null) return this.forward(req, res);
     if (req.method === 'GET' && url.pathname === '/v1/subscriptions') {
       const customer = url.searchParams.get('customer');
       const limit = Number(url.searchParams.get('limit') ?? 10);
@@ -90,5 +118,21 @@ export class StripeStandin {
       'invalid_request_error',
       `Unrecognized request URL (${req.method}: ${url.pathname}).`,
     );
+  }
+
+  /** The request as it came, to stripe-mock, and its answer back as it came. */
+  private forward(req: http.IncomingMessage, res: http.ServerResponse): void {
+    fetch(`${this.upstream}${req.url ?? '/'}`, {
+      method: req.method,
+      headers: { authorization: req.headers.authorization ?? '' },
+    })
+      .then(async (answer) => {
+        res.writeHead(answer.status, { 'content-type': 'application/json' });
+        res.end(await answer.text());
+      })
+      .catch((err: unknown) => {
+        res.writeHead(502, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: { type: 'api_error', message: String(err) } }));
+      });
   }
 }

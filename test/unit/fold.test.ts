@@ -59,7 +59,7 @@ describe('foldEvents', () => {
     const created = sim.stripe(fx.subscriptionCreated({ ...ids, created: T0 }));
     const unknown: BillingEvent = {
       ...sim.stripe(fx.invoicePaymentFailed({ ...ids, created: T0 + 10 })),
-      data: { kind: 'stripe.thin_event' } as unknown as BillingEvent['data'],
+      data: { kind: 'stripe.some_future_kind' } as unknown as BillingEvent['data'],
     };
     const later = sim.stripe(fx.invoicePaymentFailed({ ...ids, created: T0 + 20 }));
     const fold = foldEvents(null, [created, unknown, later]);

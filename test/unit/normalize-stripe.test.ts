@@ -109,6 +109,21 @@ const HANDLED_CASES: HandledCase[] = [
   },
 ];
 
+/**
+ * Handled types that are shown on the account and never decide its status (schedules, entitlement
+ * summaries): read and folded in stripe-2026-shapes.test.ts.
+ */
+const SHOWN_ONLY = [
+  'subscription_schedule.created',
+  'subscription_schedule.updated',
+  'subscription_schedule.released',
+  'subscription_schedule.canceled',
+  'subscription_schedule.completed',
+  'subscription_schedule.aborted',
+  'subscription_schedule.expiring',
+  'entitlements.active_entitlement_summary.updated',
+];
+
 const SHAPE_X_TYPE = fx.PAYLOAD_SHAPES.flatMap((shape) =>
   HANDLED_CASES.map((c) => ({ shape, ...c })),
 );
@@ -126,15 +141,19 @@ function idsFor(shape: fx.PayloadShape): Ids {
 
 describe('normalizeStripeEvent: every handled type in both payload shapes', () => {
   it('when the table is read, then it covers every handled type', () => {
-    expect(new Set(HANDLED_CASES.map((c) => c.type))).toEqual(new Set(HANDLED_STRIPE_EVENT_TYPES));
+    expect(new Set([...HANDLED_CASES.map((c) => c.type), ...SHOWN_ONLY])).toEqual(
+      new Set(HANDLED_STRIPE_EVENT_TYPES),
+    );
   });
 
   it('when the deploy guide lists the events to send the Stripe endpoint, then they are exactly the handled types', () => {
     const guide = fs.readFileSync(path.join(__dirname, '..', '..', 'docs', 'deploy.md'), 'utf8');
     const section = guide.split('## The Stripe webhook endpoint')[1]?.split('\n## ')[0] ?? '';
-    const listed = [...section.matchAll(/`((?:checkout|customer|invoice)\.[a-z_.]+)`/g)].map(
-      (m) => m[1],
-    );
+    const listed = [
+      ...section.matchAll(
+        /`((?:checkout|customer|invoice|subscription_schedule|entitlements)\.[a-z_.]+)`/g,
+      ),
+    ].map((m) => m[1]);
     expect(new Set(listed)).toEqual(new Set(HANDLED_STRIPE_EVENT_TYPES));
   });
 

@@ -23,6 +23,8 @@ const COLUMNS = `id, source, dedupe_key, event_type, account_id, occurred_at, re
 export interface AccountLink {
   stripeCustomerId?: string | null;
   myaspUserId?: string | null;
+  /** A Stripe subscription the account already holds (a thin event names only its object). */
+  stripeSubscriptionId?: string | null;
 }
 
 /**
@@ -35,11 +37,13 @@ export async function insertEvent(
   e: NewEvent,
   link?: AccountLink,
 ): Promise<{ event: StoredEvent; duplicate: boolean }> {
-  const linked = link && (link.stripeCustomerId || link.myaspUserId);
+  const linked = link && (link.stripeCustomerId || link.myaspUserId || link.stripeSubscriptionId);
   const account = linked
     ? `COALESCE((SELECT account_id FROM billing_accounts
                   WHERE ($9::text IS NOT NULL AND stripe_customer_id = $9::text)
                      OR ($10::text IS NOT NULL AND myasp_user_id = $10::text)
+                     OR ($11::text IS NOT NULL AND (stripe_subscription_id = $11::text
+                          OR object_versions ? ('stripe:' || $11::text)))
                   ORDER BY updated_at DESC LIMIT 1), $4::text)`
     : '$4::text';
   const inserted = await db.query<StoredEvent>(
@@ -56,7 +60,13 @@ export async function insertEvent(
       e.object_key,
       JSON.stringify(e.payload),
       JSON.stringify(e.data),
-      ...(linked ? [link.stripeCustomerId ?? null, link.myaspUserId ?? null] : []),
+      ...(linked
+        ? [
+            link.stripeCustomerId ?? null,
+            link.myaspUserId ?? null,
+            link.stripeSubscriptionId ?? null,
+          ]
+        : []),
     ],
   );
   const row = inserted.rows[0];
@@ -165,6 +175,8 @@ export async function listUndelivered(
          LEFT JOIN event_deliveries d ON d.event_id = e.id
         WHERE e.outcome IS NULL
           AND d.dead_at IS NULL
+          -- A thin event waits for its fetch (src/services/thin-events.ts), not for a wake-up.
+          AND e.data->>'kind' IS DISTINCT FROM 'stripe.thin_event'
           AND e.received_at < now() - make_interval(secs => $1::double precision / 1000)
      ), per_account AS (
        SELECT *, COALESCE(bool_or(recently_attempted AND last_failed)

@@ -133,6 +133,7 @@ export async function unprocessedBacklog(db: Db, receivedBefore: string): Promis
     `SELECT id::text AS id, account_id, event_type, received_at, (count(*) OVER ())::text AS total
        FROM billing_events e
       WHERE outcome IS NULL AND received_at < $1::timestamptz
+        AND data->>'kind' IS DISTINCT FROM 'stripe.thin_event'
         AND NOT EXISTS (SELECT 1 FROM event_deliveries d WHERE d.event_id = e.id AND d.dead_at IS NOT NULL)
       ORDER BY received_at, id LIMIT 10`,
     [receivedBefore],

@@ -7,6 +7,7 @@ import type { AccountHint, StripeLinks } from '../types';
 import type { Interpreted } from './interpreted';
 import {
   accountIdIn,
+  customerOf,
   field,
   idOf,
   isoFromSeconds,
@@ -26,7 +27,7 @@ export function checkoutHint(session: Json): AccountHint {
       accountIdIn(field<Stripe.Subscription>(expanded, 'metadata')) ??
       text(field<Stripe.Checkout.Session>(session, 'client_reference_id'))?.trim() ??
       null,
-    stripe_customer_id: idOf(field<Stripe.Checkout.Session>(session, 'customer')),
+    stripe_customer_id: customerOf(session),
     myasp_user_id: null,
   };
 }
@@ -41,10 +42,7 @@ export function checkoutCompleted(session: Json, type: string): Interpreted {
   const expanded = record(subscription);
   const fromSubscription = expanded ? subscriptionLinks(expanded) : null;
   const links: StripeLinks = {
-    customer_id:
-      idOf(field<Stripe.Checkout.Session>(session, 'customer')) ??
-      fromSubscription?.customer_id ??
-      null,
+    customer_id: customerOf(session) ?? fromSubscription?.customer_id ?? null,
     subscription_id: subscriptionId,
     plan: fromSubscription?.plan ?? null,
     amount:

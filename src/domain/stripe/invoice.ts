@@ -6,6 +6,7 @@ import type { AccountHint, InvoiceFacts, StripeLinks } from '../types';
 import type { Interpreted, NormalizeStripeOptions } from './interpreted';
 import {
   accountIdIn,
+  customerOf,
   field,
   firstOf,
   idOf,
@@ -97,7 +98,7 @@ function invoiceLinks(invoice: Json, amountField: 'amount_paid' | 'amount_due'):
   const lines = invoiceLines(invoice);
   const regular = lines.filter((line) => !isProration(line));
   return {
-    customer_id: idOf(field<Stripe.Invoice>(invoice, 'customer')),
+    customer_id: customerOf(invoice),
     subscription_id: idOf(invoiceSubscription(invoice)) ?? firstOf(lines, lineSubscriptionId),
     plan: firstOf(regular, linePriceId) ?? firstOf(lines, linePriceId),
     amount: whole(field<Stripe.Invoice>(invoice, amountField)),
@@ -116,7 +117,7 @@ function invoiceHint(invoice: Json): AccountHint {
       ) ??
       accountIdIn(field<LegacySubscriptionDetails>(legacyDetails, 'metadata')) ??
       accountIdIn(field<Stripe.Subscription>(expanded, 'metadata')),
-    stripe_customer_id: idOf(field<Stripe.Invoice>(invoice, 'customer')),
+    stripe_customer_id: customerOf(invoice),
     myasp_user_id: null,
   };
 }

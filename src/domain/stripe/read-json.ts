@@ -29,6 +29,17 @@ export function idOf(value: unknown): string | null {
   return text(value) ?? text(field<{ id: string }>(record(value), 'id'));
 }
 
+/**
+ * The Stripe customer an object belongs to: `customer` (an id or the expanded object), else
+ * `customer_account` (`acct_…`, an Accounts v2 account acting as the customer on v1 objects).
+ */
+export function customerOf(obj: Json | null): string | null {
+  return (
+    idOf(field<{ customer: string }>(obj, 'customer')) ??
+    text(field<{ customer_account: string }>(obj, 'customer_account'))
+  );
+}
+
 /** The records in a Stripe list object (`{object: 'list', data: [...]}`). */
 export function listData(value: unknown): Json[] {
   const data = field<Stripe.ApiList<unknown>>(record(value), 'data');

@@ -6,6 +6,7 @@ import type { AccountHint, StripeLinks, SubscriptionFacts } from '../types';
 import type { Interpreted, NormalizeStripeOptions } from './interpreted';
 import {
   accountIdIn,
+  customerOf,
   field,
   firstOf,
   idOf,
@@ -44,7 +45,7 @@ function recurringAmount(items: readonly Json[]): number | null {
 export function subscriptionLinks(sub: Json): StripeLinks {
   const items = subscriptionItems(sub);
   return {
-    customer_id: idOf(field<Stripe.Subscription>(sub, 'customer')),
+    customer_id: customerOf(sub),
     subscription_id: text(field<Stripe.Subscription>(sub, 'id')),
     plan: firstOf(items, (item) => idOf(field<Stripe.SubscriptionItem>(item, 'price'))),
     amount: recurringAmount(items),
@@ -101,7 +102,7 @@ export function subscriptionFacts(sub: Json): Required<SubscriptionFacts> {
 export function subscriptionHint(sub: Json): AccountHint {
   return {
     explicit_account_id: accountIdIn(field<Stripe.Subscription>(sub, 'metadata')),
-    stripe_customer_id: idOf(field<Stripe.Subscription>(sub, 'customer')),
+    stripe_customer_id: customerOf(sub),
     myasp_user_id: null,
   };
 }

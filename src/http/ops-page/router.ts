@@ -66,6 +66,7 @@ export function opsPageRouter(deps: AppDeps): Router {
       trigger: 'api',
       temporal: temporalProbe(deps.temporal),
       gatedActions: deps.config.gatedActions,
+      stripeApiKeySet: deps.config.reconcile.stripeApiKey !== null,
       keep: false,
     });
     sendPage(res, dailyCheckPage(check));

@@ -3,6 +3,7 @@
 // its workflow in the Temporal Web UI). Read-only: they render what the queries return.
 import type { AccountView } from '../../db/queries/account-reads';
 import type { TimelineRow } from '../../db/queries/audit-logs';
+import { accountExtras } from '../../domain/schedule-evidence';
 import type { CheckItem } from '../../ops/check-item';
 import type { DailyCheckResult } from '../../ops/daily-check';
 import { type Html, html, label, page, stateBadge, statusChart, table } from './html';
@@ -138,6 +139,8 @@ export interface AccountPageInput {
 
 export function accountPage(a: AccountPageInput): string {
   const acct = a.account;
+  const extras = accountExtras(acct.objects);
+  const change = extras.pending_plan_change;
   const ui = a.temporalUiUrl
     ? html`<a
         id="temporal-link"
@@ -188,6 +191,14 @@ export function accountPage(a: AccountPageInput): string {
           <dd>${acct.scheduled_cancel_at}</dd>
           <dt>${label('トライアル終了', 'Trial end')}</dt>
           <dd>${acct.trial_end}</dd>
+          <dt>${label('予定のプラン変更', 'Pending plan change')}</dt>
+          <dd id="pending-plan-change">
+            ${change ? html`${change.plan ?? '—'} ${label('開始', 'from')} ${change.at} (<code>${change.schedule_id}</code>)` : '—'}
+          </dd>
+          <dt>${label('有効な機能', 'Active features')}</dt>
+          <dd id="active-features">
+            ${extras.active_features ? extras.active_features.join(', ') || '—' : '—'}
+          </dd>
           <dt>Stripe</dt>
           <dd>${acct.stripe_customer_id} / ${acct.stripe_subscription_id}</dd>
           <dt>MyASP</dt>
