@@ -122,3 +122,11 @@ export function underPolicy(
   }
   return event;
 }
+
+/** A what-if's `--at`: an ISO-8601 time, as an ISO string; else the sentence that says so. */
+export function parseAtTime(raw: string): { at: string } | { error: string } {
+  const t = Date.parse(raw);
+  return Number.isNaN(t) || !/^\d{4}-\d{2}-\d{2}/.test(raw.trim())
+    ? { error: `--at "${raw}" is not a time; write it as ISO-8601, e.g. 2026-12-01T09:00:00Z.` }
+    : { at: new Date(t).toISOString() };
+}

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 
 import { loadGatedActions } from '../../config';
 import { AppError } from '../../domain/errors';
-import { parsePolicySettings, POLICY_KEYS } from '../../domain/policy';
+import { parseAtTime, parsePolicySettings, POLICY_KEYS } from '../../domain/policy';
 import { defaultRebuildThreads } from '../../ops/rebuild';
 import {
   whatIf,
@@ -40,13 +40,9 @@ function wholeNumber(name: string, raw: string, min: number, max: number): numbe
 
 function parseAt(raw: string | undefined): string | null {
   if (raw === undefined) return null;
-  const t = Date.parse(raw);
-  if (Number.isNaN(t) || !/^\d{4}-\d{2}-\d{2}/.test(raw.trim()))
-    throw new AppError(
-      'invalid_at',
-      `--at "${raw}" is not a time; write it as ISO-8601, e.g. 2026-12-01T09:00:00Z.`,
-    );
-  return new Date(t).toISOString();
+  const r = parseAtTime(raw);
+  if ('error' in r) throw new AppError('invalid_at', r.error);
+  return r.at;
 }
 
 /** Everything the command was given, checked before any connection: each problem is one line. */

@@ -1,0 +1,282 @@
+// what-if (SPEC §7) over real PostgreSQL: accounts whose events were applied by the real
+// applyPendingEvents activity, then the proposed settings replayed over them — counts, examples,
+// the event that makes the difference, one account's timeline, and the CLI's answers.
+import '../../src/db/pool';
+
+import { type Activities, createActivities } from '../../activities';
+import { insertEvent } from '../../src/db/queries/billing-events';
+import { parsePolicySettings } from '../../src/domain/policy';
+import type { EventData } from '../../src/domain/types';
+import { createLogger } from '../../src/log';
+import { whatIf, type WhatIfResult, whatIfTimeline } from '../../src/ops/what-if';
+import { createTestDatabase, type TestDatabase } from '../helpers/db';
+import { cli } from '../helpers/ops-fixture';
+
+const DAY = 86_400_000;
+const NOW = Date.now();
+const ago = (days: number) => new Date(NOW - days * DAY).toISOString();
+const links = (sub: string) => ({
+  customer_id: `cus_${sub}`,
+  subscription_id: sub,
+  plan: 'pro',
+  amount: 980,
+});
+
+let db: TestDatabase;
+let activities: Activities;
+
+async function apply(
+  account: string,
+  key: string,
+  occurred: string,
+  data: EventData,
+  extra: {
+    object_key?: string | null;
+    payload?: Record<string, unknown>;
+    event_type?: string;
+  } = {},
+): Promise<void> {
+  await insertEvent(db.pool, {
+    source: data.kind.startsWith('stripe')
+      ? 'stripe'
+      : data.kind.startsWith('myasp')
+        ? 'myasp'
+        : 'api',
+    dedupe_key: key,
+    event_type: extra.event_type ?? data.kind,
+    account_id: account,
+    occurred_at: occurred,
+    object_key:
+      extra.object_key === undefined
+        ? data.kind.startsWith('stripe')
+          ? `stripe:${account}`
+          : null
+        : extra.object_key,
+    payload: extra.payload ?? { id: key },
+    data,
+  });
+  await activities.applyPendingEvents({ account_id: account });
+}
+
+const started = (sub: string): EventData => ({
+  kind: 'stripe.subscription_started',
+  stripe_type: 'customer.subscription.created',
+  subscription_status: 'active',
+  ...links(sub),
+});
+const failed = (sub: string): EventData => ({
+  kind: 'stripe.payment_failed',
+  past_due_grace_ms: null,
+  ...links(sub),
+});
+const registered = (trial_end: string | null): EventData => ({
+  kind: 'account.registered',
+  trial_end,
+  email: null,
+  stripe_customer_id: null,
+  myasp_user_id: null,
+});
+
+/** Paying for a month, then a failed payment `days` ago (no grace in force when it was stored). */
+async function failedDaysAgo(account: string, days: number): Promise<void> {
+  await apply(account, `evt_${account}_created`, ago(30), started(account));
+  await apply(account, `evt_${account}_failed`, ago(days), failed(account));
+}
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  activities = createActivities({ pool: db.pool, logger: createLogger('silent') });
+  await failedDaysAgo('acct_failed_2d', 2);
+  await failedDaysAgo('acct_failed_5d', 5);
+  await apply('acct_active', 'evt_active_created', ago(10), started('acct_active'));
+  await apply('acct_trial', 'api:account.registered:acct_trial', ago(1), registered(ago(-13)), {
+    payload: { account_id: 'acct_trial', trial_days: 14 },
+  });
+  // Registered 10 days ago with the default trial of 7 days (the host app gave no trial).
+  await apply('acct_default', 'api:account.registered:acct_default', ago(10), registered(ago(3)), {
+    payload: { account_id: 'acct_default' },
+  });
+  await apply('acct_gone', 'evt_gone_created', ago(40), started('acct_gone'));
+  await apply('acct_gone', 'evt_gone_deleted', ago(8), {
+    kind: 'stripe.subscription_deleted',
+    ...links('acct_gone'),
+  });
+  await apply(
+    'myasp:7',
+    'myasp:7:2',
+    ago(4),
+    {
+      kind: 'myasp.status_changed',
+      myasp_user_id: '7',
+      provider_status: '2',
+      email: null,
+      plan: null,
+      amount: null,
+    },
+    { object_key: 'myasp:7' },
+  );
+});
+
+afterAll(async () => {
+  await db.drop();
+});
+
+function proposed(...pairs: string[]) {
+  const { settings, errors } = parsePolicySettings(pairs);
+  expect(errors).toEqual([]);
+  return { settings, proposed: pairs, gatedNow: ['confirm'], now: new Date(NOW) };
+}
+
+const changedGate = (r: WhatIfResult, action: string) =>
+  r.gate.filter((g) => g.action === action && g.now !== g.would);
+const accountsOf = (changes: { examples: { account_id: string }[] }[]) =>
+  changes.flatMap((c) => c.examples.map((e) => e.account_id)).sort();
+
+describe('what-if', () => {
+  it('when PAST_DUE_GRACE is lengthened to 3d, then exactly the past_due accounts whose spell began inside 3 days flip to allowed', async () => {
+    const r = await whatIf(db.pool, proposed('PAST_DUE_GRACE=3d'));
+    expect(r.accounts).toBe(7);
+    expect(r.changed.status).toBe(0);
+    const flips = changedGate(r, 'confirm');
+    expect(flips.map((g) => [g.now, g.would, g.accounts])).toEqual([['denied', 'allowed', 1]]);
+    const [example] = flips[0]?.examples ?? [];
+    expect(example).toMatchObject({
+      account_id: 'acct_failed_2d',
+      now: { status: 'past_due', gate: { confirm: { allowed: false, reason: 'status:past_due' } } },
+      would: { status: 'past_due', gate: { confirm: { allowed: true } } },
+      event: { event: 'evt_acct_failed_2d_failed', event_type: 'stripe.payment_failed' },
+    });
+    expect(example?.would.gate.confirm?.reason).toBe(
+      `grace:${new Date(Date.parse(ago(2)) + 3 * DAY).toISOString()}`,
+    );
+    expect(r.summary).toMatch(
+      /^what-if PAST_DUE_GRACE=3d: 0 of 7 accounts would change status; gate: confirm denied→allowed 1 /,
+    );
+  });
+
+  it('when an action is added to GATED_ACTIONS, then exactly the accounts in a status that denies it flip to denied for it', async () => {
+    const r = await whatIf(db.pool, proposed('GATED_ACTIONS=confirm,export'));
+    expect(changedGate(r, 'confirm')).toEqual([]);
+    const flips = changedGate(r, 'export');
+    expect(flips.map((g) => [g.now, g.would])).toEqual([['allowed', 'denied']]);
+    expect(accountsOf(flips)).toEqual([
+      'acct_default',
+      'acct_failed_2d',
+      'acct_failed_5d',
+      'acct_gone',
+      'myasp:7',
+    ]);
+    expect(flips[0]?.examples.find((e) => e.account_id === 'acct_gone')).toMatchObject({
+      now: { status: 'canceled', gate: { export: { allowed: true, reason: 'not_gated' } } },
+      would: {
+        status: 'canceled',
+        gate: { export: { allowed: false, reason: 'status:canceled' } },
+      },
+      event: { event: 'evt_gone_deleted' },
+    });
+    expect(r.changed.gate).toEqual({ confirm: 0, export: 5 });
+  });
+
+  it('when DEFAULT_TRIAL_DAYS is lengthened, then only registrations that took the default get the longer trial', async () => {
+    const r = await whatIf(db.pool, proposed('DEFAULT_TRIAL_DAYS=14'));
+    const changed = r.statuses.filter((s) => s.now !== s.would);
+    expect(changed.map((s) => [s.now, s.would, s.accounts])).toEqual([['past_due', 'free', 1]]);
+    expect(changed[0]?.examples[0]).toMatchObject({
+      account_id: 'acct_default',
+      event: { event: 'api:account.registered:acct_default' },
+    });
+  });
+
+  it('when folded on two threads, then the answer is the one the single fold gives', async () => {
+    const p = proposed('PAST_DUE_GRACE=3d', 'GATED_ACTIONS=confirm,export');
+    const one = await whatIf(db.pool, p);
+    const two = await whatIf(db.pool, {
+      ...p,
+      parallel: { databaseUrl: db.databaseUrl, threads: 2 },
+    });
+    expect(two).toEqual(one);
+  });
+
+  it('when asked for one account, then its timeline shows each event, its object and both statuses, and where they differ', async () => {
+    const t = await whatIfTimeline(db.pool, 'acct_default', proposed('DEFAULT_TRIAL_DAYS=14'));
+    expect(
+      t.rows.map((r) => [
+        r.event,
+        r.object,
+        r.now?.status ?? null,
+        r.would?.status ?? null,
+        r.differs,
+      ]),
+    ).toEqual([
+      ['api:account.registered:acct_default', 'registration', 'free', 'free', false],
+      [
+        expect.stringMatching(/^timer:acct_default:trial_end:/),
+        'deadline:trial_end',
+        'past_due',
+        null,
+        true,
+      ],
+    ]);
+    expect(t.now?.status).toBe('past_due');
+    expect(t.would?.status).toBe('free');
+    expect(t.summary).toBe(
+      'what-if DEFAULT_TRIAL_DAYS=14 for acct_default: past_due now, would be free; 1 of 2 steps differ.',
+    );
+  });
+});
+
+describe('what-if from the CLI', () => {
+  const env = () => ({ DATABASE_URL: db.databaseUrl });
+
+  it('when run, then it prints the tables and ends with the one-line summary, exit code 0', async () => {
+    const r = await cli(['what-if', '--set', 'PAST_DUE_GRACE=3d', '--threads', '2'], env());
+    expect(r.stderr).toContain('what-if: ');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('acct_failed_2d');
+    expect(r.stdout.trim().split('\n').at(-1)).toMatch(
+      /^what-if PAST_DUE_GRACE=3d: 0 of 7 accounts would change status; gate: confirm denied→allowed 1 \(\d+ events folded\)\.$/,
+    );
+  });
+
+  it('when given --json, then it prints one JSON document', async () => {
+    const r = await cli(['what-if', '--set', 'GATED_ACTIONS=confirm,export', '--json'], env());
+    expect(r.code).toBe(0);
+    const json = JSON.parse(r.stdout) as WhatIfResult;
+    expect(json.changed.gate).toEqual({ confirm: 0, export: 5 });
+  });
+
+  it('when --set names unknown keys or bad values, then each gets one clear line and exit code 2', async () => {
+    const r = await cli(
+      [
+        'what-if',
+        '--set',
+        'PAST_DUE_GRACE=soon',
+        '--set',
+        'GRACE=3d',
+        '--set',
+        'GATED_ACTIONS=vote',
+        '--set',
+        'DEFAULT_TRIAL_DAYS',
+      ],
+      { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' },
+    );
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trim().split('\n')).toEqual([
+      'PAST_DUE_GRACE="soon" is not a duration; write it like 3d, 72h or P3D, or none for no grace.',
+      '--set GRACE is not a setting the fold or the gate reads; use one of PAST_DUE_GRACE, DEFAULT_TRIAL_DAYS, GATED_ACTIONS.',
+      'GATED_ACTIONS="vote" lists vote, which the gate never stops (SPEC §2); remove it.',
+      '--set "DEFAULT_TRIAL_DAYS" has no value; write it as KEY=VALUE, e.g. PAST_DUE_GRACE=3d.',
+    ]);
+  });
+
+  it('when asked for one account, then it prints its timeline with the differing steps marked', async () => {
+    const r = await cli(
+      ['what-if', '--set', 'DEFAULT_TRIAL_DAYS=14', '--account', 'acct_default'],
+      env(),
+    );
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/registration\s+free\s+free/);
+    expect(r.stdout).toMatch(/deadline:trial_end\s+past_due\s+-\s+≠/);
+  });
+});
