@@ -114,6 +114,21 @@ export interface CompareInput {
   at: string;
   gated_now: readonly string[];
   gated_would: readonly string[];
+  /**
+   * Which side honours the deadlines passed by `at` whose timer is not in the log. Answering now,
+   * both (as the gate does, SPEC §6). Answering at a past time, today's side answers from the log
+   * as it stood (the audit trail's answer, timers included); the proposed side honours them when
+   * the proposed settings move a deadline, since no timer of its own was ever recorded.
+   */
+  deadlines: { now: boolean; would: boolean };
+}
+
+/** Whose deadlines `compareAccount` honours: see CompareInput.deadlines. */
+export function deadlinesHonoured(
+  asOfLog: string | null,
+  foldChanges: boolean,
+): CompareInput['deadlines'] {
+  return asOfLog === null ? { now: true, would: true } : { now: false, would: foldChanges };
 }
 
 /** The actions whose answer is compared: every action either side gates. */
@@ -138,7 +153,7 @@ function answer(
 
 /**
  * One account, both ways, at `input.at`: each fold with the deadlines passed by then honoured
- * (as the gate honours them before their timer fires), then the gate per action.
+ * where `input.deadlines` says so, then the gate per action.
  */
 export function compareAccount(
   accountId: string,
@@ -146,8 +161,11 @@ export function compareAccount(
   input: CompareInput,
 ): AccountComparison {
   const at = new Date(input.at);
-  const now = passDeadlines(pair.now, at).state;
-  const would = pair.would === pair.now ? now : passDeadlines(pair.would, at).state;
+  const passed = (state: AccountState | null, honour: boolean) =>
+    honour ? passDeadlines(state, at).state : state;
+  const now = passed(pair.now, input.deadlines.now);
+  const sameFold = pair.would === pair.now && input.deadlines.now === input.deadlines.would;
+  const would = sameFold ? now : passed(pair.would, input.deadlines.would);
   const actions = comparedActions(input);
   const a = answer(accountId, now, actions, input.gated_now, at);
   const b = answer(accountId, would, actions, input.gated_would, at);

@@ -10,7 +10,7 @@ import { withTransaction } from '../db/pool';
 import { describeEvents, type FoldedEvent } from '../db/queries/billing-events';
 import { countProcessedEvents } from '../db/queries/billing-events-checks';
 import { passDeadlines } from '../domain/fold';
-import type { PolicySettings } from '../domain/policy';
+import { changesTheFold, type PolicySettings } from '../domain/policy';
 import type { AccountState, BillingEvent, Decision } from '../domain/types';
 import { foldInThreads, type RebuildOptions } from './rebuild';
 import { visitProcessedEvents } from './rebuild-part';
@@ -19,6 +19,7 @@ import {
   type Answer,
   compareAccount,
   comparedActions,
+  deadlinesHonoured,
   WhatIfFold,
 } from './what-if-fold';
 import {
@@ -164,6 +165,7 @@ export async function whatIf(pool: pg.Pool, opts: WhatIfOptions): Promise<WhatIf
     gated_would: gatedWould,
     examples: limit,
     processed_by: opts.at ?? null,
+    deadlines: deadlinesHonoured(opts.at ?? null, changesTheFold(opts.settings)),
   };
   const pageSize = opts.pageSize ?? 5000;
   const total = await withTransaction(pool, (db) => countProcessedEvents(db), { readOnly: true });
@@ -349,9 +351,17 @@ export async function whatIfTimeline(
     { readOnly: true },
   );
   const gatedNow = [...opts.gatedNow];
-  const input = { at, gated_now: gatedNow, gated_would: opts.settings.gated_actions ?? gatedNow };
-  const nowPassed = passDeadlines(before.now, new Date(at));
-  const wouldPassed = passDeadlines(before.would, new Date(at));
+  const deadlines = deadlinesHonoured(opts.at ?? null, changesTheFold(opts.settings));
+  const input = {
+    at,
+    gated_now: gatedNow,
+    gated_would: opts.settings.gated_actions ?? gatedNow,
+    deadlines: { now: false, would: false },
+  };
+  const passed = (state: AccountState | null, honour: boolean) =>
+    honour ? passDeadlines(state, new Date(at)) : { state, steps: [] };
+  const nowPassed = passed(before.now, deadlines.now);
+  const wouldPassed = passed(before.would, deadlines.would);
   rows.push(...deadlineRows(nowPassed.steps, wouldPassed.steps));
   const empty = rows.length === 0;
   const c = empty
