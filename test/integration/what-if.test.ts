@@ -3,7 +3,10 @@
 // the event that makes the difference, one account's timeline, and the CLI's answers.
 import '../../src/db/pool';
 
+import { Client, Connection } from '@temporalio/client';
+
 import { type Activities, createActivities } from '../../activities';
+import { withTransaction } from '../../src/db/pool';
 import { insertEvent } from '../../src/db/queries/billing-events';
 import { parsePolicySettings } from '../../src/domain/policy';
 import type { EventData } from '../../src/domain/types';
@@ -278,5 +281,86 @@ describe('what-if from the CLI', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/registration\s+free\s+free/);
     expect(r.stdout).toMatch(/deadline:trial_end\s+past_due\s+-\s+≠/);
+  });
+});
+
+describe('what-if writes nothing', () => {
+  /** Rows of every table, and where every sequence stands. */
+  async function databaseContents(): Promise<Record<string, string>> {
+    const tables = await db.pool.query<{ name: string }>(
+      `SELECT quote_ident(table_name) AS name FROM information_schema.tables
+        WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY 1`,
+    );
+    const out: Record<string, string> = {};
+    for (const { name } of tables.rows) {
+      const r = await db.pool.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${name}`);
+      out[name] = r.rows[0]?.n ?? '';
+    }
+    const seqs = await db.pool.query<{ name: string; last: string | null }>(
+      `SELECT sequencename AS name, last_value::text AS last FROM pg_sequences WHERE schemaname = 'public'`,
+    );
+    for (const s of seqs.rows) out[`sequence ${s.name}`] = s.last ?? 'unused';
+    return out;
+  }
+
+  /** Every workflow on the dev server with its history length. */
+  async function workflows(client: Client): Promise<string[]> {
+    const found: string[] = [];
+    for await (const w of client.workflow.list())
+      found.push(`${w.workflowId} ${w.runId} ${w.status.name} ${w.historyLength}`);
+    return found.sort();
+  }
+
+  it('when run on threads with Temporal configured, then no row, audit row, sequence or workflow changes', async () => {
+    const address = process.env.TEST_TEMPORAL_ADDRESS ?? '';
+    const connection = await Connection.connect({ address });
+    try {
+      const client = new Client({ connection, namespace: 'default' });
+      // A workflow nobody polls: its history stays as started unless something touches it.
+      const probe = `what-if-probe-${Math.random().toString(36).slice(2, 10)}`;
+      await client.workflow.start('billingAccountWorkflow', {
+        workflowId: probe,
+        taskQueue: `${probe}-nobody-polls`,
+        args: [{ account_id: probe }],
+      });
+      const deadline = Date.now() + 30_000;
+      let before = await workflows(client);
+      while (!before.some((w) => w.startsWith(`${probe} `)) && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 200));
+        before = await workflows(client);
+      }
+      expect(before.some((w) => w.startsWith(`${probe} `))).toBe(true);
+      const rows = await databaseContents();
+      expect(rows.audit_logs).not.toBe('0');
+      const r = await cli(
+        [
+          'what-if',
+          '--set',
+          'PAST_DUE_GRACE=3d',
+          '--set',
+          'GATED_ACTIONS=confirm,export',
+          '--threads',
+          '2',
+        ],
+        { DATABASE_URL: db.databaseUrl, TEMPORAL_ADDRESS: address },
+      );
+      expect(r.code).toBe(0);
+      expect(await databaseContents()).toEqual(rows);
+      expect(await workflows(client)).toEqual(before);
+      await client.workflow.getHandle(probe).terminate('what-if test probe');
+    } finally {
+      await connection.close();
+    }
+  });
+
+  it("when a write is attempted in what-if's read-only transaction, then PostgreSQL refuses it", async () => {
+    await expect(
+      withTransaction(
+        db.pool,
+        (c) =>
+          c.query(`UPDATE billing_accounts SET status = 'active' WHERE account_id = 'acct_gone'`),
+        { readOnly: true },
+      ),
+    ).rejects.toMatchObject({ code: '25006' });
   });
 });
