@@ -56,6 +56,7 @@ export const SCENARIOS = [
   'split',
   'pair',
   'rebuild',
+  'whatif',
 ] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 const onlyArg = process.argv.find((a) => a.startsWith('--only='));

@@ -36,6 +36,7 @@ import { fixedRate } from './scenarios/fixed-rate';
 import { gateFigure, seedGateAccounts } from './scenarios/gate';
 import { prepareRebuildDatabase, rebuildScenario } from './scenarios/rebuild';
 import { registeredAccounts } from './scenarios/registered-accounts';
+import { whatIfScenario } from './scenarios/what-if';
 import { renewalBurst } from './scenarios/renewal-burst';
 import { startWorkerProcess, twoProcesses, type WorkerProcess } from './scenarios/two-processes';
 
@@ -232,7 +233,11 @@ async function oneRun(run: number, stack: Stack): Promise<Figures> {
     // 8. rebuild-projection over the generated events (a database of their own).
     if (stack.rebuildUrl) {
       const rebuildUrl = stack.rebuildUrl;
-      figures.rebuild = await measured(stack, () => rebuildScenario(rebuildUrl));
+      if (ONLY.has('rebuild'))
+        figures.rebuild = await measured(stack, () => rebuildScenario(rebuildUrl));
+      // 9. what-if over the same events, as a ratio to the rebuild measured just before it.
+      if (ONLY.has('whatif'))
+        figures.what_if = await measured(stack, () => whatIfScenario(rebuildUrl));
     }
   } finally {
     await all?.stop();
@@ -277,7 +282,7 @@ async function main(): Promise<void> {
   try {
     await runMigrations(pgServer.databaseUrl, () => undefined);
     let rebuildUrl: string | null = null;
-    if (ONLY.has('rebuild')) {
+    if (ONLY.has('rebuild') || ONLY.has('whatif')) {
       process.stderr.write(`generating ${SIZES.rebuild} processed events…\n`);
       const prepared = await prepareRebuildDatabase(pgServer.adminUrl, SIZES.rebuild);
       rebuildUrl = prepared.url;
