@@ -36,9 +36,9 @@ import { fixedRate } from './scenarios/fixed-rate';
 import { gateFigure, seedGateAccounts } from './scenarios/gate';
 import { prepareRebuildDatabase, rebuildScenario } from './scenarios/rebuild';
 import { registeredAccounts } from './scenarios/registered-accounts';
-import { whatIfScenario } from './scenarios/what-if';
 import { renewalBurst } from './scenarios/renewal-burst';
 import { startWorkerProcess, twoProcesses, type WorkerProcess } from './scenarios/two-processes';
+import { whatIfScenario } from './scenarios/what-if';
 
 type Figures = Record<string, Figure>;
 

@@ -69,7 +69,7 @@ const myaspEvent: fc.Arbitrary<[EventData, number]> = fc.tuple(
   fc.constantFrom('1', '2', '3', '4').map((code): EventData => ({
     kind: 'myasp.status_changed',
     myasp_user_id: 'p',
-    provider_status: code as '1' | '2' | '3' | '4',
+    provider_status: code,
     email: null,
     plan: null,
     amount: null,
