@@ -177,18 +177,31 @@ async function writeRebuilt(
   });
 }
 
+/**
+ * Progress of a fold over `total` events, from the events each page reports: reports 0 at once,
+ * then the running count (never more than the total said, as events may arrive meanwhile).
+ */
+export function foldProgress(
+  total: number,
+  onProgress: RebuildOptions['onProgress'],
+): { onEvents: (n: number) => void; done: () => number } {
+  let done = 0;
+  onProgress?.(0, total);
+  return {
+    onEvents: (n) => {
+      done += n;
+      onProgress?.(done, Math.max(total, done));
+    },
+    done: () => done,
+  };
+}
+
 export async function rebuildProjection(
   pool: pg.Pool,
   opts: RebuildOptions,
 ): Promise<RebuildResult> {
   const pageSize = opts.pageSize ?? 5000;
-  const total = await countProcessedEvents(pool);
-  let done = 0;
-  opts.onProgress?.(0, total);
-  const onEvents = (n: number) => {
-    done += n;
-    opts.onProgress?.(done, Math.max(total, done));
-  };
+  const { onEvents } = foldProgress(await countProcessedEvents(pool), opts.onProgress);
   const parallel = opts.parallel;
   const parts =
     parallel && parallel.threads > 1

@@ -12,7 +12,7 @@ import { insertEvent } from '../../src/db/queries/billing-events';
 import { parsePolicySettings } from '../../src/domain/policy';
 import type { EventData } from '../../src/domain/types';
 import { createLogger } from '../../src/log';
-import { whatIfTimeline } from '../../src/ops/what-if';
+import { whatIfTimeline } from '../../src/ops/what-if-timeline';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
 
 const DAY = 86_400_000;

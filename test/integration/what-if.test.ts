@@ -11,7 +11,8 @@ import { insertEvent } from '../../src/db/queries/billing-events';
 import { parsePolicySettings } from '../../src/domain/policy';
 import type { EventData } from '../../src/domain/types';
 import { createLogger } from '../../src/log';
-import { whatIf, type WhatIfResult, whatIfTimeline } from '../../src/ops/what-if';
+import { whatIf, type WhatIfResult } from '../../src/ops/what-if';
+import { whatIfTimeline } from '../../src/ops/what-if-timeline';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
 import { cli } from '../helpers/ops-fixture';
 

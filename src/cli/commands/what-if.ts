@@ -5,14 +5,9 @@ import { loadGatedActions } from '../../config';
 import { AppError } from '../../domain/errors';
 import { parseAtTime, parsePolicySettings, POLICY_KEYS } from '../../domain/policy';
 import { defaultRebuildThreads } from '../../ops/rebuild';
-import {
-  whatIf,
-  type WhatIfExample,
-  type WhatIfResult,
-  type WhatIfTimeline,
-  whatIfTimeline,
-} from '../../ops/what-if';
+import { whatIf, type WhatIfExample, type WhatIfResult } from '../../ops/what-if';
 import type { Answer } from '../../ops/what-if-fold';
+import { type WhatIfTimeline, whatIfTimeline } from '../../ops/what-if-timeline';
 import type { CliContext } from '../context';
 import { EXIT, progressReporter, writeJson, writeTable } from '../output';
 import type { Runner } from '../run';
