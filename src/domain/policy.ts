@@ -3,14 +3,14 @@
 // Pure.
 //
 // Two of them are captured into an event when it is stored, because the live service decides
-// with the value in force at that moment: PAST_DUE_GRACE is stamped on each payment failure
-// (`past_due_grace_ms`), DEFAULT_TRIAL_DAYS becomes the registration's `trial_end` when the host
+// with the value in force at that moment: PAST_DUE_GRACE is stamped on each payment failure and
+// subscription snapshot (`past_due_grace_ms`), DEFAULT_TRIAL_DAYS becomes the registration's `trial_end` when the host
 // app gave neither a trial end nor a trial length. A proposed value is applied as if it had been
-// in force for the whole history: every failure carries the proposed grace, every registration
+// in force for the whole history: every failure and snapshot carries the proposed grace, every registration
 // that took the default gets the proposed trial. GATED_ACTIONS is read by the gate at answer time.
 import { parseDurationMs } from './duration';
 import { NEVER_GATED, normalizeAction } from './gate';
-import type { BillingEvent } from './types';
+import type { BillingEvent, EventData } from './types';
 
 export interface PolicySettings {
   /** PAST_DUE_GRACE in ms, null for none; absent: as stamped on each stored failure. */
@@ -92,6 +92,16 @@ export function changesTheFold(settings: PolicySettings): boolean {
   return settings.past_due_grace_ms !== undefined || settings.default_trial_days !== undefined;
 }
 
+/**
+ * The kinds stamped with PAST_DUE_GRACE when stored: the evidence that can start a dunning spell
+ * (a failed payment, a `past_due`/`unpaid` snapshot).
+ */
+const GRACE_STAMPED: ReadonlySet<string> = new Set([
+  'stripe.payment_failed',
+  'stripe.subscription_started',
+  'stripe.subscription_updated',
+]);
+
 /** The registration's trial end for `days` from its time, as registerAccount computes it. */
 function trialEndAfter(occurredAt: string, days: number): string | null {
   return days > 0 ? new Date(Date.parse(occurredAt) + days * 86_400_000).toISOString() : null;
@@ -108,10 +118,11 @@ export function underPolicy(
 ): BillingEvent {
   const data = event.data;
   const grace = settings.past_due_grace_ms;
-  if (data.kind === 'stripe.payment_failed' && grace !== undefined) {
-    return data.past_due_grace_ms === grace
+  if (GRACE_STAMPED.has(data.kind) && grace !== undefined) {
+    const stamped = (data as { past_due_grace_ms?: number | null }).past_due_grace_ms ?? null;
+    return stamped === grace
       ? event
-      : { ...event, data: { ...data, past_due_grace_ms: grace } };
+      : { ...event, data: { ...data, past_due_grace_ms: grace } as EventData };
   }
   const days = settings.default_trial_days;
   if (data.kind === 'account.registered' && days !== undefined && hints.default_trial === true) {

@@ -1,8 +1,9 @@
 // Property: `what-if --at T` answers from the log what the audit trail says was in force at T.
-// Random histories of one account (a registration, a subscription's snapshots and invoices, MyASP
-// posts, in any order and any batches) are applied by the real applyPendingEvents activity — the
-// writer of the audit trail — and then asked about at every instant an audit row appeared, and
-// between them, with and without proposed settings.
+// Random histories of one account from the domain's property-test generator (test/helpers/
+// stripe-histories.ts: Stripe's lifecycle and MyASP posts, delivered reordered and twice) are
+// stored and applied in random batches by the real applyPendingEvents activity — the writer of
+// the audit trail — and then asked about at every instant an audit row appeared, and between
+// them, with and without proposed settings.
 import '../../src/db/pool';
 
 import fc from 'fast-check';
@@ -10,13 +11,13 @@ import fc from 'fast-check';
 import { type Activities, createActivities } from '../../activities';
 import { insertEvent } from '../../src/db/queries/billing-events';
 import { parsePolicySettings } from '../../src/domain/policy';
-import type { EventData } from '../../src/domain/types';
+import type { BillingEvent } from '../../src/domain/types';
 import { createLogger } from '../../src/log';
 import { whatIfTimeline } from '../../src/ops/what-if-timeline';
+import { AccountSim } from '../helpers/account-sim';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
+import { describeRun, EventBook, histories, plan, REPLAY } from '../helpers/stripe-histories';
 
-const DAY = 86_400_000;
-const T0 = Date.parse('2025-01-01T00:00:00.000Z');
 const RUNS = Number(process.env.PROPERTY_RUNS_DB ?? 25);
 
 let db: TestDatabase;
@@ -32,84 +33,21 @@ afterAll(async () => {
   await db.drop();
 });
 
-const links = { customer_id: 'cus_p', subscription_id: 'sub_p', plan: 'pro', amount: 980 };
-const at = (day: number) => new Date(T0 + day * DAY).toISOString();
+/** Where the deliveries are cut into wake-ups: each batch applied in a transaction of its own. */
+const batchSizes = fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 40, maxLength: 40 });
+/** With today's settings only, or a proposal that moves deadlines (the proposed side passes them). */
+const proposals = fc.constantFrom<string[]>([], ['PAST_DUE_GRACE=3d'], ['DEFAULT_TRIAL_DAYS=30']);
 
-/** One recorded event: its data, its object and its day. */
-const stripeEvent: fc.Arbitrary<[EventData, number]> = fc.tuple(
-  fc.oneof(
-    fc.constantFrom<EventData>(
-      { kind: 'stripe.payment_failed', past_due_grace_ms: null, ...links },
-      { kind: 'stripe.payment_failed', past_due_grace_ms: 2 * DAY, ...links },
-      { kind: 'stripe.payment_succeeded', ...links },
-      { kind: 'stripe.subscription_deleted', ...links },
-      {
-        kind: 'stripe.subscription_started',
-        stripe_type: 'customer.subscription.created',
-        subscription_status: 'active',
-        ...links,
-      },
-    ),
-    fc
-      .record({
-        status: fc.constantFrom('active', 'trialing', 'past_due', 'unpaid', 'canceled'),
-        cancelDay: fc.option(fc.integer({ min: 0, max: 60 })),
-      })
-      .map(({ status, cancelDay }): EventData => ({
-        kind: 'stripe.subscription_updated',
-        subscription_status: status,
-        cancel_at: cancelDay === null ? null : at(cancelDay),
-        ...links,
-      })),
-  ),
-  fc.integer({ min: 0, max: 40 }),
-);
-
-const myaspEvent: fc.Arbitrary<[EventData, number]> = fc.tuple(
-  fc.constantFrom('1', '2', '3', '4').map((code): EventData => ({
-    kind: 'myasp.status_changed',
-    myasp_user_id: 'p',
-    provider_status: code,
-    email: null,
-    plan: null,
-    amount: null,
-  })),
-  fc.integer({ min: 0, max: 40 }),
-);
-
-const historyArb = fc.record({
-  trialDays: fc.option(fc.integer({ min: 0, max: 30 })),
-  events: fc.array(
-    fc.oneof({ weight: 4, arbitrary: stripeEvent }, { weight: 1, arbitrary: myaspEvent }),
-    {
-      minLength: 1,
-      maxLength: 10,
-    },
-  ),
-  batches: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 12, maxLength: 12 }),
-  proposed: fc.constantFrom<string[]>([], ['PAST_DUE_GRACE=3d'], ['DEFAULT_TRIAL_DAYS=30']),
-});
-
-async function store(account: string, key: string, data: EventData, occurred: string) {
-  const object =
-    data.kind === 'myasp.status_changed'
-      ? 'myasp:p'
-      : data.kind.startsWith('stripe')
-        ? 'stripe:sub_p'
-        : null;
+async function store(event: BillingEvent): Promise<void> {
   await insertEvent(db.pool, {
-    source: data.kind.startsWith('stripe')
-      ? 'stripe'
-      : data.kind.startsWith('myasp')
-        ? 'myasp'
-        : 'api',
-    dedupe_key: key,
-    event_type: data.kind,
-    account_id: account,
-    occurred_at: occurred,
-    object_key: object,
-    payload: { id: key },
-    data,
+    source: event.source,
+    dedupe_key: event.dedupe_key,
+    event_type: event.event_type,
+    account_id: event.account_id,
+    occurred_at: event.occurred_at,
+    object_key: event.object_key,
+    payload: { id: event.dedupe_key },
+    data: event.data,
   });
 }
 
@@ -124,67 +62,61 @@ async function auditAt(account: string, t: string): Promise<string | null> {
 }
 
 describe('what-if --at (property)', () => {
-  it('when asked at any instant, then today’s status from the log equals the audit row in force then', async () => {
+  it('when asked at any instant of any history, then today’s status from the log equals the audit row in force then', async () => {
     await fc.assert(
-      fc.asyncProperty(historyArb, async (h) => {
-        run += 1;
-        const account = `acct_at_${run}`;
-        const keys: string[] = [];
-        if (h.trialDays !== null) {
-          const key = `api:account.registered:${account}`;
-          await store(
-            account,
-            key,
-            {
-              kind: 'account.registered',
-              trial_end: h.trialDays > 0 ? at(h.trialDays) : null,
-              email: null,
-              stripe_customer_id: null,
-              myasp_user_id: null,
-            },
-            at(0),
-          );
-          keys.push(key);
-        }
-        // Stored in batches, each applied in a transaction of its own, as wake-ups do.
-        let i = 0;
-        for (const size of h.batches) {
-          for (const [data, day] of h.events.slice(i, i + size)) {
-            await store(account, `evt_${account}_${i}`, data, at(day));
-            i += 1;
-          }
-          await activities.applyPendingEvents({ account_id: account });
-          if (i >= h.events.length) break;
-        }
-        const audits = await db.pool.query<{ created_at: string }>(
-          `SELECT DISTINCT created_at FROM audit_logs WHERE account_id = $1::text ORDER BY 1`,
-          [account],
-        );
-        const instants = audits.rows.map((r) => Date.parse(r.created_at));
-        const times = [
-          (instants[0] ?? Date.now()) - 1000,
-          ...instants,
-          ...instants.slice(1).map((t, k) => Math.floor((t + (instants[k] ?? t)) / 2)),
-          (instants.at(-1) ?? Date.now()) + 1000,
-        ].map((t) => new Date(t).toISOString());
-        const { settings } = parsePolicySettings(h.proposed);
-        for (const t of times) {
-          const timeline = await whatIfTimeline(db.pool, account, {
-            settings,
-            proposed: h.proposed,
-            gatedNow: ['confirm'],
-            at: t,
+      fc.asyncProperty(
+        histories,
+        batchSizes,
+        proposals,
+        async ([{ world }, d], sizes, proposed) => {
+          run += 1;
+          const account = `acct_at_${run}`;
+          const sim = new AccountSim({
+            accountId: account,
+            pastDueGraceMs: world.scenario.graceMs,
           });
-          const want = await auditAt(account, t);
-          if ((timeline.now?.status ?? null) !== want) {
-            throw new Error(
-              `at ${t}: what-if says ${timeline.now?.status ?? null}, the audit trail ${want}\n` +
-                timeline.rows.map((r) => `${r.occurred_at} ${r.event} ${r.now?.status}`).join('\n'),
-            );
+          const book = new EventBook(d);
+          const deliveries = plan(world, d, 'shuffled').map((p) => book.event(sim, p));
+          // Stored and applied in batches, as wake-ups of the account's workflow do.
+          for (let i = 0, b = 0; i < deliveries.length; b += 1) {
+            const size = sizes[b % sizes.length] ?? 1;
+            for (const event of deliveries.slice(i, i + size)) await store(event);
+            await activities.applyPendingEvents({ account_id: account });
+            i += size;
           }
-        }
-      }),
-      { numRuns: RUNS },
+          const audits = await db.pool.query<{ created_at: string }>(
+            `SELECT DISTINCT created_at FROM audit_logs WHERE account_id = $1::text ORDER BY 1`,
+            [account],
+          );
+          const instants = audits.rows.map((r) => Date.parse(r.created_at));
+          const times = [
+            (instants[0] ?? Date.now()) - 1000,
+            ...instants,
+            ...instants.slice(1).map((t, k) => Math.floor((t + (instants[k] ?? t)) / 2)),
+            (instants.at(-1) ?? Date.now()) + 1000,
+          ].map((t) => new Date(t).toISOString());
+          const { settings } = parsePolicySettings(proposed);
+          for (const t of times) {
+            const timeline = await whatIfTimeline(db.pool, account, {
+              settings,
+              proposed,
+              gatedNow: ['confirm'],
+              at: t,
+            });
+            const want = await auditAt(account, t);
+            if ((timeline.now?.status ?? null) !== want) {
+              throw new Error(
+                `at ${t}: what-if says ${timeline.now?.status ?? null}, the audit trail ${want}\n` +
+                  timeline.rows
+                    .map((r) => `${r.occurred_at} ${r.event} ${r.now?.status}`)
+                    .join('\n') +
+                  `\n${describeRun(world, [])}`,
+              );
+            }
+          }
+        },
+      ),
+      { numRuns: RUNS, ...REPLAY },
     );
   });
 });

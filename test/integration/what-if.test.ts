@@ -92,6 +92,14 @@ beforeAll(async () => {
   activities = createActivities({ pool: db.pool, logger: createLogger('silent') });
   await failedDaysAgo('acct_failed_2d', 2);
   await failedDaysAgo('acct_failed_5d', 5);
+  // Dunning from a snapshot alone: Stripe said past_due a day ago, no failure event seen.
+  await apply('acct_snapshot_1d', 'evt_snapshot_created', ago(30), started('acct_snapshot_1d'));
+  await apply('acct_snapshot_1d', 'evt_snapshot_past_due', ago(1), {
+    kind: 'stripe.subscription_updated',
+    subscription_status: 'past_due',
+    cancel_at: null,
+    ...links('acct_snapshot_1d'),
+  });
   await apply('acct_active', 'evt_active_created', ago(10), started('acct_active'));
   await apply('acct_trial', 'api:account.registered:acct_trial', ago(1), registered(ago(-13)), {
     payload: { account_id: 'acct_trial', trial_days: 14 },
@@ -139,10 +147,11 @@ const accountsOf = (changes: { examples: { account_id: string }[] }[]) =>
 describe('what-if', () => {
   it('when PAST_DUE_GRACE is lengthened to 3d, then exactly the past_due accounts whose spell began inside 3 days flip to allowed', async () => {
     const r = await whatIf(db.pool, proposed('PAST_DUE_GRACE=3d'));
-    expect(r.accounts).toBe(7);
+    expect(r.accounts).toBe(8);
     expect(r.changed.status).toBe(0);
     const flips = changedGate(r, 'confirm');
-    expect(flips.map((g) => [g.now, g.would, g.accounts])).toEqual([['denied', 'allowed', 1]]);
+    expect(flips.map((g) => [g.now, g.would, g.accounts])).toEqual([['denied', 'allowed', 2]]);
+    expect(accountsOf(flips)).toEqual(['acct_failed_2d', 'acct_snapshot_1d']);
     const [example] = flips[0]?.examples ?? [];
     expect(example).toMatchObject({
       account_id: 'acct_failed_2d',
@@ -154,12 +163,12 @@ describe('what-if', () => {
       `grace:${new Date(Date.parse(ago(2)) + 3 * DAY).toISOString()}`,
     );
     expect(r.summary).toMatch(
-      /^what-if PAST_DUE_GRACE=3d: 0 of 7 accounts would change status; gate: confirm denied→allowed 1 /,
+      /^what-if PAST_DUE_GRACE=3d: 0 of 8 accounts would change status; gate: confirm denied→allowed 2 /,
     );
   });
 
   it('when an action is added to GATED_ACTIONS, then exactly the accounts in a status that denies it flip to denied for it', async () => {
-    const r = await whatIf(db.pool, proposed('GATED_ACTIONS=confirm,export'));
+    const r = await whatIf(db.pool, { ...proposed('GATED_ACTIONS=confirm,export'), examples: 10 });
     expect(changedGate(r, 'confirm')).toEqual([]);
     const flips = changedGate(r, 'export');
     expect(flips.map((g) => [g.now, g.would])).toEqual([['allowed', 'denied']]);
@@ -168,6 +177,7 @@ describe('what-if', () => {
       'acct_failed_2d',
       'acct_failed_5d',
       'acct_gone',
+      'acct_snapshot_1d',
       'myasp:7',
     ]);
     expect(flips[0]?.examples.find((e) => e.account_id === 'acct_gone')).toMatchObject({
@@ -178,7 +188,7 @@ describe('what-if', () => {
       },
       event: { event: 'evt_gone_deleted' },
     });
-    expect(r.changed.gate).toEqual({ confirm: 0, export: 5 });
+    expect(r.changed.gate).toEqual({ confirm: 0, export: 6 });
   });
 
   it('when DEFAULT_TRIAL_DAYS is lengthened, then only registrations that took the default get the longer trial', async () => {
@@ -238,7 +248,7 @@ describe('what-if from the CLI', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('acct_failed_2d');
     expect(r.stdout.trim().split('\n').at(-1)).toMatch(
-      /^what-if PAST_DUE_GRACE=3d: 0 of 7 accounts would change status; gate: confirm denied→allowed 1 \(\d+ events folded\)\.$/,
+      /^what-if PAST_DUE_GRACE=3d: 0 of 8 accounts would change status; gate: confirm denied→allowed 2 \(\d+ events folded\)\.$/,
     );
   });
 
@@ -246,7 +256,7 @@ describe('what-if from the CLI', () => {
     const r = await cli(['what-if', '--set', 'GATED_ACTIONS=confirm,export', '--json'], env());
     expect(r.code).toBe(0);
     const json = JSON.parse(r.stdout) as WhatIfResult;
-    expect(json.changed.gate).toEqual({ confirm: 0, export: 5 });
+    expect(json.changed.gate).toEqual({ confirm: 0, export: 6 });
   });
 
   it('when --set names unknown keys or bad values, then each gets one clear line and exit code 2', async () => {

@@ -49,7 +49,7 @@ describe('policy settings', () => {
     ]);
   });
 
-  it('when a grace is proposed, then every payment failure carries it and other events stay the same object', () => {
+  it('when a grace is proposed, then every payment failure and snapshot carries it and other events stay the same object', () => {
     const failed = event({ kind: 'stripe.payment_failed', past_due_grace_ms: null, ...links });
     const paid = event({ kind: 'stripe.payment_succeeded', ...links });
     const settings = { past_due_grace_ms: 86_400_000 };
@@ -59,6 +59,13 @@ describe('policy settings', () => {
     });
     expect(underPolicy(paid, settings)).toBe(paid);
     expect(underPolicy(failed, {})).toBe(failed);
+    const pastDue = event({
+      kind: 'stripe.subscription_updated',
+      subscription_status: 'past_due',
+      cancel_at: null,
+      ...links,
+    });
+    expect(underPolicy(pastDue, settings).data).toMatchObject({ past_due_grace_ms: 86_400_000 });
   });
 
   it('when a default trial is proposed, then only registrations that took the default get it', () => {
