@@ -13,7 +13,7 @@ import { EXIT, progressReporter, writeJson, writeTable } from '../output';
 import type { Runner } from '../run';
 
 interface WhatIfOpts {
-  set: string[];
+  set?: string[];
   at?: string;
   account?: string;
   json?: boolean;
@@ -21,7 +21,7 @@ interface WhatIfOpts {
   threads: string;
 }
 
-const collect = (value: string, previous: string[]) => [...previous, value];
+const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
 
 function wholeNumber(name: string, raw: string, min: number, max: number): number {
   const n = Number(raw);
@@ -42,11 +42,12 @@ function parseAt(raw: string | undefined): string | null {
 
 /** Everything the command was given, checked before any connection: each problem is one line. */
 function parseOptions(opts: WhatIfOpts) {
-  const { settings, errors } = parsePolicySettings(opts.set);
+  const pairs = opts.set ?? [];
+  const { settings, errors } = parsePolicySettings(pairs);
   if (errors.length > 0) throw new AppError('invalid_setting', errors.join('\n'));
   return {
     settings,
-    proposed: opts.set.map((s) => s.trim()),
+    proposed: pairs.map((s) => s.trim()),
     at: parseAt(opts.at),
     examples: wholeNumber('--examples', opts.examples, 0, 100),
     threads: wholeNumber('--threads', opts.threads, 1, 64),
@@ -162,7 +163,6 @@ export function registerWhatIfCommands(program: Command, runner: Runner): void {
       '--set <KEY=VALUE>',
       `a proposed setting (repeat for several): ${POLICY_KEYS.join(', ')}`,
       collect,
-      [],
     )
     .option(
       '--at <ISO time>',
@@ -183,11 +183,16 @@ export function registerWhatIfCommands(program: Command, runner: Runner): void {
       'after',
       `
 Proposed settings apply as if in force for the whole history. The live service stamps
-PAST_DUE_GRACE on each payment failure and DEFAULT_TRIAL_DAYS on each registration when they are
-stored, so changing them live changes only what is stored afterwards; what-if shows the accounts
-the policy is about — every failure with the proposed grace, every registration that took the
-default trial with the proposed trial. GATED_ACTIONS is compared with the one in force
+PAST_DUE_GRACE on each payment failure and subscription snapshot, and DEFAULT_TRIAL_DAYS on each
+registration, when they are stored, so changing them live changes only what is stored afterwards;
+what-if shows the accounts the policy is about — every failure and snapshot with the proposed
+grace, every registration that took the default trial with the proposed trial. GATED_ACTIONS is compared with the one in force
 (the environment's, default confirm). Gate overrides are left out: they expire by themselves.
+
+Without --at both sides answer now and honour passed deadlines as the gate does. With --at,
+today's side is the log as it stood then (the events applied by that time, timers included):
+exactly the audit trail's answer; the proposed side also honours the deadlines a proposed
+PAST_DUE_GRACE or DEFAULT_TRIAL_DAYS moves, since no timer of its own was recorded.
 
 Every read runs in a READ ONLY transaction: nothing is written, and Temporal is not contacted.
 Exit code 0 with a one-line summary last; 2 for a bad option (one line per problem).
