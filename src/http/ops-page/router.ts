@@ -7,6 +7,7 @@ import { getAccountView } from '../../db/queries/account-reads';
 import { accountTimeline } from '../../db/queries/audit-logs';
 import { parseAtTime, parsePolicySettings } from '../../domain/policy';
 import { runDailyCheck } from '../../ops/daily-check';
+import { defaultRebuildThreads } from '../../ops/rebuild';
 import { whatIf } from '../../ops/what-if';
 import { temporalProbe } from '../../temporal/client';
 import { accountWorkflowId } from '../../temporal/ids';
@@ -93,6 +94,10 @@ export function opsPageRouter(deps: AppDeps): Router {
             proposed,
             gatedNow: deps.config.gatedActions,
             at: at && 'at' in at ? at.at : null,
+            // On worker threads: a fold over every event must not hold up the webhooks.
+            ...(deps.databaseUrl
+              ? { parallel: { databaseUrl: deps.databaseUrl, threads: defaultRebuildThreads() } }
+              : {}),
           })
         : null;
     sendPage(res, whatIfPage({ form, result, errors }), errors.length > 0 ? 400 : 200);
