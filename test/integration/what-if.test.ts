@@ -28,6 +28,9 @@ const links = (sub: string) => ({
 
 let db: TestDatabase;
 let activities: Activities;
+/** An instant after the first four accounts were applied and before the others. */
+let midway: string;
+const pause = () => new Promise((r) => setTimeout(r, 20));
 
 async function apply(
   account: string,
@@ -101,6 +104,9 @@ beforeAll(async () => {
     ...links('acct_snapshot_1d'),
   });
   await apply('acct_active', 'evt_active_created', ago(10), started('acct_active'));
+  await pause();
+  midway = new Date().toISOString();
+  await pause();
   await apply('acct_trial', 'api:account.registered:acct_trial', ago(1), registered(ago(-13)), {
     payload: { account_id: 'acct_trial', trial_days: 14 },
   });
@@ -199,6 +205,16 @@ describe('what-if', () => {
       account_id: 'acct_default',
       event: { event: 'api:account.registered:acct_default' },
     });
+  });
+
+  it('when asked --at an earlier time, then only the accounts the log had by then are counted', async () => {
+    const r = await whatIf(db.pool, { ...proposed('PAST_DUE_GRACE=3d'), at: midway });
+    expect(r).toMatchObject({ at: midway, as_of_log: midway, accounts: 4 });
+    expect(r.statuses.map((s) => [s.now, s.would, s.accounts])).toEqual([
+      ['past_due', 'past_due', 3],
+      ['active', 'active', 1],
+    ]);
+    expect(r.summary).toContain(` at ${midway}: `);
   });
 
   it('when folded on two threads, then the answer is the one the single fold gives', async () => {
