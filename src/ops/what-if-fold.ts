@@ -71,6 +71,25 @@ export class WhatIfFold {
     return { event, proposed, now, would };
   }
 
+  /**
+   * Folds one processed event under the proposed settings only: answering now, today's side is
+   * the projection itself (`useProjection`), which rebuild-projection keeps equal to the fold.
+   */
+  visitProposed(row: FoldedEvent): void {
+    const proposed = underPolicy(toBillingEvent(row), this.settings, row);
+    const pair = this.pairs.get(row.account_id) ?? { now: null, would: null, differs_since: null };
+    pair.would = settle(pair.would, transition(pair.would, proposed));
+    this.pairs.set(row.account_id, pair);
+    this.events += 1;
+  }
+
+  /** Today's side of an account from its billing_accounts row (see visitProposed). */
+  useProjection(row: AccountState): void {
+    const pair = this.pairs.get(row.account_id) ?? { now: null, would: null, differs_since: null };
+    pair.now = row;
+    this.pairs.set(row.account_id, pair);
+  }
+
   accounts(): IterableIterator<[string, Pair]> {
     return this.pairs.entries();
   }

@@ -4,6 +4,7 @@
 // data, so a share can run on a thread of its own and the shares simply add up (what-if.ts).
 import type { Db } from '../db/pool';
 import type { AccountPart } from '../db/queries/account-part';
+import { listAllAccounts } from '../db/queries/billing-accounts';
 import { type PolicySettings } from '../domain/policy';
 import { visitProcessedEvents } from './rebuild-part';
 import {
@@ -90,6 +91,9 @@ export async function whatIfPart(
   opts: { part?: AccountPart; pageSize: number; onEvents?: (events: number) => void },
 ): Promise<WhatIfCounts> {
   const fold = new WhatIfFold(input.settings);
+  // Now: today's side is the projection the gate answers from, so only the proposal is folded.
+  // At a past time: both sides are folded from the log as it stood then.
+  const now = input.processed_by === null;
   await visitProcessedEvents(
     db,
     {
@@ -97,8 +101,9 @@ export async function whatIfPart(
       processedBy: input.processed_by,
       registrationDefaults: input.settings.default_trial_days !== undefined,
     },
-    (row) => void fold.visit(row),
+    now ? (row) => fold.visitProposed(row) : (row) => void fold.visit(row),
   );
+  if (now) for (const row of await listAllAccounts(db, opts.part)) fold.useProjection(row);
   const counts = emptyCounts();
   counts.events = fold.events;
   for (const [id, pair] of fold.accounts()) {

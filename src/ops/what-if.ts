@@ -1,8 +1,9 @@
 // what-if (SPEC §7): "what would this change do to our customers?", answered before anyone
 // changes it. Every account's processed events go through the rebuild's fold (on its worker
-// threads, a share of the accounts each) as stored and under the proposed settings, and the two
-// are compared at one instant: now, or `at` with the log as it stood then (events processed by
-// that time, which is the audit trail's answer). Every read runs inside a READ ONLY transaction,
+// threads, a share of the accounts each) under the proposed settings and are compared at one
+// instant with today's answer: now, the projection the gate answers from (rebuild-projection
+// keeps it equal to the fold); at a past time `at`, the log as it stood then, folded as stored
+// (events processed by that time, which is the audit trail's answer). Every read runs inside a READ ONLY transaction,
 // on every connection it uses: what-if cannot write.
 import type pg from 'pg';
 

@@ -207,6 +207,12 @@ describe('what-if', () => {
     });
   });
 
+  it('when nothing is proposed, then no account differs: the projection and the fold agree', async () => {
+    const r = await whatIf(db.pool, proposed());
+    expect(r.accounts).toBe(8);
+    expect(r.changed).toEqual({ status: 0, gate: { confirm: 0 } });
+  });
+
   it('when asked --at an earlier time, then only the accounts the log had by then are counted', async () => {
     const r = await whatIf(db.pool, { ...proposed('PAST_DUE_GRACE=3d'), at: midway });
     expect(r).toMatchObject({ at: midway, as_of_log: midway, accounts: 4 });
