@@ -38,7 +38,7 @@ export async function whatIfScenario(url: string): Promise<Figure> {
   return {
     value: whatIf.events / whatIf.seconds,
     baseline: rebuild.events / rebuild.seconds,
-    unit: 'events/s folded both ways and compared',
+    unit: 'events/s folded under the proposal and compared',
     extra: {
       events: whatIf.events,
       threads: whatIf.threads,
