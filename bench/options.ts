@@ -57,6 +57,7 @@ export const SCENARIOS = [
   'split',
   'pair',
   'rebuild',
+  'whatif',
 ] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 /** `--name=value` on the command line, as text. */

@@ -50,6 +50,7 @@ import { prepareRebuildDatabase, rebuildScenario } from './scenarios/rebuild';
 import { registeredAccounts } from './scenarios/registered-accounts';
 import { renewalBurst } from './scenarios/renewal-burst';
 import { startWorkerProcess, twoProcesses, type WorkerProcess } from './scenarios/two-processes';
+import { whatIfScenario } from './scenarios/what-if';
 
 type Figures = Record<string, Figure>;
 
@@ -246,7 +247,11 @@ async function oneRun(run: number, stack: Stack): Promise<Figures> {
     // 8. rebuild-projection over the generated events (a database of their own).
     if (stack.rebuildUrl) {
       const rebuildUrl = stack.rebuildUrl;
-      figures.rebuild = await measured(stack, () => rebuildScenario(rebuildUrl));
+      if (ONLY.has('rebuild'))
+        figures.rebuild = await measured(stack, () => rebuildScenario(rebuildUrl));
+      // 9. what-if over the same events, as a ratio to the rebuild measured just before it.
+      if (ONLY.has('whatif'))
+        figures.what_if = await measured(stack, () => whatIfScenario(rebuildUrl));
     }
   } finally {
     await all?.stop();
@@ -323,7 +328,7 @@ async function main(): Promise<void> {
   try {
     await runMigrations(pgServer.databaseUrl, () => undefined);
     let rebuildUrl: string | null = null;
-    if (ONLY.has('rebuild')) {
+    if (ONLY.has('rebuild') || ONLY.has('whatif')) {
       process.stderr.write(`generating ${SIZES.rebuild} processed events…\n`);
       const prepared = await prepareRebuildDatabase(pgServer.adminUrl, SIZES.rebuild);
       rebuildUrl = prepared.url;

@@ -65,6 +65,10 @@ const LABELS: Record<string, [string, string]> = {
     '`rebuild-projection` (fold and compare every row)',
     'bare keyset scan of the same rows, no fold',
   ],
+  what_if: [
+    '`what-if --set PAST_DUE_GRACE=7d --set GATED_ACTIONS=confirm,export` (fold both ways, compare)',
+    '`rebuild-projection` over the same events, just before',
+  ],
 };
 
 /** Extra measurements shown per figure, with their headings. */
@@ -84,6 +88,10 @@ const DETAILS: [string, string][] = [
   ['floor_p50_ms', 'HTTP floor p50 ms'],
   ['floor_p99_ms', 'HTTP floor p99 ms'],
   ['seconds', 'seconds'],
+  ['rebuild_seconds', 'rebuild seconds'],
+  ['max_rss_mb', 'peak RSS MB (process and threads)'],
+  ['rebuild_max_rss_mb', 'rebuild peak RSS MB'],
+  ['accounts_changed', 'account answers changed'],
   ['accounts', 'accounts'],
   ['events', 'events'],
   ['db_mb_added', 'PostgreSQL MB added'],

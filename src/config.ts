@@ -91,6 +91,23 @@ export interface LoadOptions {
   devSecrets?: { stripeWebhookSecret: string; myaspToken: string; adminToken: string };
 }
 
+/** GATED_ACTIONS (default `confirm`); a never-gated action listed is one clear line. */
+function gatedActionsOf(raw: string | undefined): string[] {
+  const gatedActions = raw === undefined ? ['confirm'] : list(raw);
+  const neverGated = gatedActions.filter((a) => a === 'propose' || a === 'vote');
+  if (neverGated.length > 0) {
+    throw new ConfigError(
+      `GATED_ACTIONS lists ${neverGated.join(' and ')}, which ${neverGated.length > 1 ? 'are' : 'is'} never gated; remove ${neverGated.length > 1 ? 'them' : 'it'} (the default is confirm).`,
+    );
+  }
+  return gatedActions;
+}
+
+/** The service's GATED_ACTIONS alone, for commands that compare against the gate in force. */
+export function loadGatedActions(env: NodeJS.ProcessEnv = process.env): string[] {
+  return gatedActionsOf(env.GATED_ACTIONS);
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: LoadOptions = {}): Config {
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) throw new ConfigError(firstIssue(parsed.error));
@@ -115,13 +132,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: LoadOptio
       'GATE_TOKENS contains ADMIN_TOKEN; a gate token is read-only and must differ from the admin token (see .env.example).',
     );
   }
-  const gatedActions = e.GATED_ACTIONS === undefined ? ['confirm'] : list(e.GATED_ACTIONS);
-  const neverGated = gatedActions.filter((a) => a === 'propose' || a === 'vote');
-  if (neverGated.length > 0) {
-    throw new ConfigError(
-      `GATED_ACTIONS lists ${neverGated.join(' and ')}, which ${neverGated.length > 1 ? 'are' : 'is'} never gated; remove ${neverGated.length > 1 ? 'them' : 'it'} (the default is confirm).`,
-    );
-  }
+  const gatedActions = gatedActionsOf(e.GATED_ACTIONS);
   return {
     databaseUrl: e.DATABASE_URL || null,
     temporalAddress: e.TEMPORAL_ADDRESS || null,

@@ -283,6 +283,7 @@ export async function runServices(
         rejections,
         logger,
         temporalUiUrl: infra.temporalUiUrl ?? overrides.temporalUiUrl ?? null,
+        databaseUrl: infra.databaseUrl,
       });
       // Not app.listen(): Express 5 hands a listen error to the callback, which would resolve.
       const server = http.createServer(app);

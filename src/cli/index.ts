@@ -11,13 +11,14 @@ import { registerOverrideCommands } from './commands/overrides';
 import { registerReconcileCommands } from './commands/reconcile';
 import { registerThresholdCommands } from './commands/thresholds';
 import { registerTriggerCommands } from './commands/trigger';
+import { registerWhatIfCommands } from './commands/what-if';
 import { EXIT } from './output';
 import { createRunner, type Runner } from './run';
 
 export function buildProgram(run: Runner = createRunner()): Command {
   const program = new Command('billing-ops')
     .description(
-      'Operator commands for the billing orchestrator: checks, rebuild, corrections, gate overrides, dead letters.',
+      'Operator commands for the billing orchestrator: checks, rebuild, what-if, corrections, gate overrides, dead letters.',
     )
     .addHelpText(
       'after',
@@ -33,6 +34,7 @@ export function buildProgram(run: Runner = createRunner()): Command {
   registerThresholdCommands(program, run);
   registerTriggerCommands(program, run);
   registerArchiveCommands(program, run);
+  registerWhatIfCommands(program, run);
   for (const sub of allCommands(program)) sub.exitOverride();
   return program;
 }

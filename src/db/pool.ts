@@ -50,6 +50,7 @@ export function guardPoolErrors(pool: pg.Pool): void {
 export async function withTransaction<T>(
   pool: pg.Pool,
   fn: (client: pg.PoolClient) => Promise<T>,
+  opts: { readOnly?: boolean } = {},
 ): Promise<T> {
   const client = await pool.connect();
   let broken: Error | undefined;
@@ -58,7 +59,8 @@ export async function withTransaction<T>(
   };
   client.on('error', onError);
   try {
-    await client.query('BEGIN');
+    // READ ONLY: PostgreSQL refuses any write in it (SQLSTATE 25006), so a read cannot write.
+    await client.query(opts.readOnly ? 'BEGIN READ ONLY' : 'BEGIN');
     const result = await fn(client);
     await client.query('COMMIT');
     return result;

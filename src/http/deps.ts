@@ -21,6 +21,11 @@ export interface AppDeps {
   logger: Logger;
   /** The Temporal Web UI, for links from the /ops page (known when the service started it). */
   temporalUiUrl?: string | null;
+  /**
+   * The database's address, for work that runs on worker threads with connections of their own
+   * (the /ops page's what-if), off the API's event loop.
+   */
+  databaseUrl?: string | null;
   now?: () => Date;
   /** Failed authentications per client address (createApp makes one from the config). */
   authFailures?: WindowCounter;

@@ -7,6 +7,7 @@ import type { AccountPart } from '../db/queries/account-part';
 import { listAllAccounts } from '../db/queries/billing-accounts';
 import {
   type FoldedEvent,
+  type FoldedEventFilter,
   listProcessedEventsInRange,
   maxProcessedSeq,
   toBillingEvent,
@@ -93,9 +94,13 @@ function foldOne(fold: Fold, row: FoldedEvent): void {
 /**
  * Reads the share's events by ranges of processed_seq (about pageSize of its events each) up to
  * the newest, then again while events were processed meanwhile: to the end, as workflows write.
+ * Each row goes to `visit` in the order the workflows processed them; what-if folds the same rows.
  */
-async function foldProcessedEvents(db: Db, opts: PartOptions): Promise<Fold> {
-  const fold: Fold = { states: new Map(), lastSeq: new Map(), mismatches: [], events: 0 };
+export async function visitProcessedEvents(
+  db: Db,
+  opts: PartOptions & FoldedEventFilter,
+  visit: (row: FoldedEvent) => void,
+): Promise<void> {
   const part = opts.part ?? { index: 0, count: 1 };
   const span = BigInt(opts.pageSize * part.count);
   let after = 0n;
@@ -103,16 +108,22 @@ async function foldProcessedEvents(db: Db, opts: PartOptions): Promise<Fold> {
     for (; after < newest; after += span) {
       const upto = after + span < newest ? after + span : newest;
       const page = await listProcessedEventsInRange(db, {
+        ...opts,
         afterSeq: after.toString(),
         uptoSeq: upto.toString(),
         part,
       });
-      for (const row of page) foldOne(fold, row);
+      for (const row of page) visit(row);
       if (page.length > 0) opts.onEvents?.(page.length);
     }
     after = newest;
     newest = BigInt(await maxProcessedSeq(db));
   }
+}
+
+async function foldProcessedEvents(db: Db, opts: PartOptions): Promise<Fold> {
+  const fold: Fold = { states: new Map(), lastSeq: new Map(), mismatches: [], events: 0 };
+  await visitProcessedEvents(db, opts, (row) => foldOne(fold, row));
   return fold;
 }
 

@@ -64,22 +64,22 @@ function threadModule(): { file: string; execArgv?: string[] } {
   return ext === '.ts' ? { file, execArgv: ['--require', require.resolve('tsx/cjs')] } : { file };
 }
 
-function runThread(
+function runThread<R>(
   input: ThreadInput,
   onEvents: (n: number) => void,
 ): {
-  result: Promise<PartResult>;
+  result: Promise<R>;
   stop: () => void;
 } {
   const { file, execArgv } = threadModule();
   const worker = new Worker(file, { workerData: input, ...(execArgv ? { execArgv } : {}) });
-  const result = new Promise<PartResult>((resolve, reject) => {
+  const result = new Promise<R>((resolve, reject) => {
     let settled = false;
     worker.on('message', (m: ThreadMessage) => {
       if (m.kind === 'events') onEvents(m.events);
       else if (m.kind === 'done') {
         settled = true;
-        resolve(m.result);
+        resolve(m.result as R);
       } else {
         settled = true;
         reject(new Error(m.message));
@@ -92,25 +92,31 @@ function runThread(
     worker.on('exit', (code) => {
       if (!settled)
         reject(
-          new Error(`a rebuild thread stopped (exit code ${code}) before it finished its share.`),
+          new Error(`a fold thread stopped (exit code ${code}) before it finished its share.`),
         );
     });
   });
   return { result, stop: () => void worker.terminate() };
 }
 
-async function foldInThreads(
+/**
+ * Runs one share per thread and waits for all of them: a rebuild's shares, or with `whatIf` a
+ * what-if's (what-if.ts).
+ */
+export async function foldInThreads<R = PartResult>(
   parallel: NonNullable<RebuildOptions['parallel']>,
   pageSize: number,
   onEvents: (n: number) => void,
-): Promise<PartResult[]> {
+  whatIf?: ThreadInput['whatIf'],
+): Promise<R[]> {
   const threads = Array.from({ length: parallel.threads }, (_, index) =>
-    runThread(
+    runThread<R>(
       {
         databaseUrl: parallel.databaseUrl,
         part: { index, count: parallel.threads },
         pageSize,
         statementTimeoutMs: THREAD_STATEMENT_TIMEOUT_MS,
+        ...(whatIf ? { whatIf } : {}),
       },
       onEvents,
     ),
@@ -171,18 +177,31 @@ async function writeRebuilt(
   });
 }
 
+/**
+ * Progress of a fold over `total` events, from the events each page reports: reports 0 at once,
+ * then the running count (never more than the total said, as events may arrive meanwhile).
+ */
+export function foldProgress(
+  total: number,
+  onProgress: RebuildOptions['onProgress'],
+): { onEvents: (n: number) => void; done: () => number } {
+  let done = 0;
+  onProgress?.(0, total);
+  return {
+    onEvents: (n) => {
+      done += n;
+      onProgress?.(done, Math.max(total, done));
+    },
+    done: () => done,
+  };
+}
+
 export async function rebuildProjection(
   pool: pg.Pool,
   opts: RebuildOptions,
 ): Promise<RebuildResult> {
   const pageSize = opts.pageSize ?? 5000;
-  const total = await countProcessedEvents(pool);
-  let done = 0;
-  opts.onProgress?.(0, total);
-  const onEvents = (n: number) => {
-    done += n;
-    opts.onProgress?.(done, Math.max(total, done));
-  };
+  const { onEvents } = foldProgress(await countProcessedEvents(pool), opts.onProgress);
   const parallel = opts.parallel;
   const parts =
     parallel && parallel.threads > 1

@@ -133,3 +133,43 @@ describe('the /ops page', () => {
     expect(await page.locator('main').innerText()).toContain('アカウントが見つかりません');
   });
 });
+
+describe('the /ops what-if form', () => {
+  it('when an operator proposes gating one more action, then the page shows who would be denied it, in Japanese and English', async () => {
+    await page.goto(`${svc.baseUrl}/ops`);
+    await page.locator('header a', { hasText: '変更の試算' }).click();
+    await page.locator('#what-if-form').waitFor();
+    await page.locator('input[name="gated_actions"]').fill('confirm,export');
+    await page.locator('#what-if-form button').click();
+    await page.locator('#what-if-result').waitFor();
+    const summary = await page.locator('#what-if-summary').innerText();
+    expect(summary).toMatch(
+      /^what-if GATED_ACTIONS=confirm,export: 0 of \d+ accounts would change status; gate: export allowed→denied 1 /,
+    );
+    const result = await page.locator('#what-if-result').innerText();
+    expect(result).toContain('ゲート（現在 → 変更後）');
+    expect(result).toContain('Gate (now → would be)');
+    expect(result).toContain('決め手のイベント');
+    const example = page.locator('#what-if-result tr', { hasText: `myasp:${users[0]}` });
+    expect(await example.innerText()).toMatch(
+      /export: allowed → denied \(not_gated → status:stopped\)/,
+    );
+    expect(await example.innerText()).toContain('myasp.stopped');
+    expect(await page.locator('input[name="gated_actions"]').inputValue()).toBe('confirm,export');
+    await page.screenshot({ path: path.join(SHOTS, 'what-if.png'), fullPage: true });
+    await example.locator('a').click();
+    expect(await page.locator('#account-status').innerText()).toBe('stopped');
+  });
+
+  it('when a proposed value is not valid, then the form says which one, with 400, and runs nothing', async () => {
+    const res = await page.goto(
+      `${svc.baseUrl}/ops/what-if?past_due_grace=soon&at=${encodeURIComponent('yesterday')}`,
+    );
+    expect(res?.status()).toBe(400);
+    const errors = await page.locator('#what-if-errors').innerText();
+    expect(errors).toContain('入力を確認してください');
+    expect(errors).toContain('PAST_DUE_GRACE="soon" is not a duration');
+    expect(errors).toContain('--at "yesterday" is not a time');
+    expect(await page.locator('#what-if-result').count()).toBe(0);
+  });
+});

@@ -111,7 +111,27 @@ export type DecisionInputs = Pick<
 >;
 
 /** What a fold reads of an event: the decision's inputs and the stored outcome, not the payload. */
-export type FoldedEvent = DecisionInputs & Pick<StoredEvent, 'outcome' | 'processed_seq'>;
+export type FoldedEvent = DecisionInputs &
+  Pick<StoredEvent, 'outcome' | 'processed_seq'> & {
+    /**
+     * With `registrationDefaults`: on an `account.registered` row, whether the host app gave no
+     * trial (neither `trial_end` nor `trial_days`), so DEFAULT_TRIAL_DAYS decided it.
+     */
+    default_trial?: boolean | null;
+  };
+
+/** Which processed events to read, beyond the share and the range of processed_seq. */
+export interface FoldedEventFilter {
+  /** Only events the service had processed by this instant (ISO-8601): the log as of then. */
+  processedBy?: string | null;
+  /** Only this account's events. */
+  accountId?: string | null;
+  /** Add `default_trial` (reads the payload of registrations only). */
+  registrationDefaults?: boolean;
+}
+
+const DEFAULT_TRIAL_COLUMN = `CASE WHEN event_type = 'account.registered'
+              THEN payload->>'trial_end' IS NULL AND payload->>'trial_days' IS NULL END AS default_trial`;
 
 /**
  * Processed events of one share of the accounts with processed_seq in (afterSeq, uptoSeq], in the
@@ -122,18 +142,55 @@ export type FoldedEvent = DecisionInputs & Pick<StoredEvent, 'outcome' | 'proces
  */
 export async function listProcessedEventsInRange(
   db: Db,
-  opts: { afterSeq: string; uptoSeq: string; part: AccountPart },
+  opts: { afterSeq: string; uptoSeq: string; part: AccountPart } & FoldedEventFilter,
 ): Promise<FoldedEvent[]> {
   const r = await db.query<FoldedEvent>(
     `SELECT id, source, dedupe_key, event_type, account_id, occurred_at, object_key, data,
-            outcome, processed_seq
+            outcome, processed_seq${opts.registrationDefaults ? `, ${DEFAULT_TRIAL_COLUMN}` : ''}
        FROM billing_events
       WHERE processed_seq > $1::bigint AND processed_seq <= $2::bigint
         AND ${ACCOUNT_PART_HASH} % $3::int = $4::int
+        AND ($5::timestamptz IS NULL OR processed_at <= $5::timestamptz)
+        AND ($6::text IS NULL OR account_id = $6::text)
       ORDER BY processed_seq`,
-    [opts.afterSeq, opts.uptoSeq, opts.part.count, opts.part.index],
+    [
+      opts.afterSeq,
+      opts.uptoSeq,
+      opts.part.count,
+      opts.part.index,
+      opts.processedBy ?? null,
+      opts.accountId ?? null,
+    ],
   );
   return r.rows;
+}
+
+/** Where the provider's ids of some events are needed (what-if's examples): id → its fields. */
+export async function describeEvents(
+  db: Db,
+  ids: readonly string[],
+): Promise<Map<string, { dedupe_key: string; event_type: string; occurred_at: string }>> {
+  if (ids.length === 0) return new Map();
+  const r = await db.query<{
+    id: string;
+    dedupe_key: string;
+    event_type: string;
+    occurred_at: Date | string;
+  }>(
+    `SELECT id::text, dedupe_key, event_type, occurred_at FROM billing_events
+      WHERE id = ANY($1::bigint[])`,
+    [ids],
+  );
+  return new Map(
+    r.rows.map((e) => [
+      e.id,
+      {
+        dedupe_key: e.dedupe_key,
+        event_type: e.event_type,
+        occurred_at: new Date(e.occurred_at).toISOString(),
+      },
+    ]),
+  );
 }
 
 /** The newest processed_seq ('0' when nothing is processed). */

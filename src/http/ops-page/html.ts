@@ -142,6 +142,8 @@ td{word-break:break-word}
 .empty{color:#66707f}
 .grid{display:grid;grid-template-columns:1fr 1fr;gap:16px}
 form input{padding:4px 6px;min-width:280px}
+#what-if-form{display:flex;flex-wrap:wrap;gap:8px 16px;align-items:end}#what-if-form input{min-width:200px}
+.errors{background:#f9dcdc;color:#8a1f1f;padding:4px 12px;border-radius:4px}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:4px 16px;margin:0}dt{color:#66707f}
 `;
 
@@ -160,6 +162,7 @@ export function page(title: string, body: Html): string {
         <header>
           <h1>${label('課金オペレーション', 'Billing operations')}</h1>
           <a href="/ops">${label('日次チェック', 'Daily check')}</a>
+          <a href="/ops/what-if">${label('変更の試算', 'What-if')}</a>
           <form method="get" action="/ops/accounts">
             <input name="id" placeholder="account id / アカウントID" aria-label="account id" />
           </form>

@@ -5,12 +5,16 @@ import { type NextFunction, type Request, type Response, Router } from 'express'
 
 import { getAccountView } from '../../db/queries/account-reads';
 import { accountTimeline } from '../../db/queries/audit-logs';
+import { parseAtTime, parsePolicySettings } from '../../domain/policy';
 import { runDailyCheck } from '../../ops/daily-check';
+import { defaultRebuildThreads } from '../../ops/rebuild';
+import { whatIf } from '../../ops/what-if';
 import { temporalProbe } from '../../temporal/client';
 import { accountWorkflowId } from '../../temporal/ids';
 import type { AppDeps } from '../deps';
 import { tokensEqual } from '../tokens';
 import { accountPage, dailyCheckPage, notFoundPage } from './views';
+import { proposedPairs, type WhatIfForm, whatIfPage } from './what-if-view';
 
 const REALM = 'Basic realm="billing operations", charset="UTF-8"';
 
@@ -70,6 +74,34 @@ export function opsPageRouter(deps: AppDeps): Router {
       keep: false,
     });
     sendPage(res, dailyCheckPage(check));
+  });
+  router.get('/ops/what-if', async (req, res) => {
+    const field = (name: string) => (typeof req.query[name] === 'string' ? req.query[name] : '');
+    const form: WhatIfForm = {
+      past_due_grace: field('past_due_grace'),
+      gated_actions: field('gated_actions'),
+      default_trial_days: field('default_trial_days'),
+      at: field('at'),
+    };
+    const proposed = proposedPairs(form);
+    const asked = proposed.length > 0 || form.at.trim() !== '';
+    const { settings, errors } = parsePolicySettings(proposed);
+    const at = form.at.trim() === '' ? null : parseAtTime(form.at.trim());
+    if (at && 'error' in at) errors.push(at.error);
+    const result =
+      asked && errors.length === 0
+        ? await whatIf(deps.pool, {
+            settings,
+            proposed,
+            gatedNow: deps.config.gatedActions,
+            at: at && 'at' in at ? at.at : null,
+            // On worker threads: a fold over every event must not hold up the webhooks.
+            ...(deps.databaseUrl
+              ? { parallel: { databaseUrl: deps.databaseUrl, threads: defaultRebuildThreads() } }
+              : {}),
+          })
+        : null;
+    sendPage(res, whatIfPage({ form, result, errors }), errors.length > 0 ? 400 : 200);
   });
   router.get('/ops/accounts', (req, res) => {
     const id = typeof req.query.id === 'string' ? req.query.id.trim() : '';
