@@ -17,6 +17,8 @@ import { answerClientErrors } from './http/client-errors';
 import { RejectionRecorder } from './http/rejection-recorder';
 import type { Logger } from './log';
 import { createMetrics } from './metrics';
+import { configureEndpoint } from './notify/endpoints';
+import { NotificationWaker } from './notify/waker';
 import { createStripeApi } from './services/stripe-api';
 import { applyThrough, type BillingTemporal, connectTemporal } from './temporal/client';
 import { ensureDailyCheckSchedule, ensureReconcileSchedule } from './temporal/schedules';
@@ -45,6 +47,8 @@ export interface Running {
   temporalClient(): BillingTemporal;
   /** The delivery outbox of an API process (null for a worker): tests await its events. */
   delivery: EventDelivery | null;
+  /** What wakes the notification endpoints' workflows (API process; null for a worker). */
+  notifications: NotificationWaker | null;
   stop(): Promise<void>;
 }
 
@@ -63,6 +67,9 @@ export interface RuntimeOverrides {
   sweepBatch?: number;
   /** The relay's hold of an account whose accepted wake-up is not applied yet (tests). */
   deliveryHoldMs?: number;
+  /** The notification catch-up's interval and what counts as overdue (tests make them short). */
+  notifyCatchUpMs?: number;
+  notifyOverdueMs?: number;
 }
 
 /** Stripe's API for reconciliation, only where STRIPE_API_KEY is set. */
@@ -189,7 +196,12 @@ export async function runServices(
         address: infra.temporalAddress,
         namespace: config.temporalNamespace,
         taskQueue: config.taskQueue,
-        activities: createActivities({ pool, logger, stripe: stripeDeps(config, temporal) }),
+        activities: createActivities({
+          pool,
+          logger,
+          stripe: stripeDeps(config, temporal),
+          notify: { allowPrivate: config.notify.allowPrivate },
+        }),
         workflowBundle: overrides.workflowBundle,
         security: config.temporalSecurity,
         shutdownGraceMs: config.worker.shutdownGraceMs,
@@ -227,7 +239,16 @@ export async function runServices(
 
     let apiUrl: string | null = null;
     let outbox: EventDelivery | null = null;
+    let waker: NotificationWaker | null = null;
     if (role !== 'worker') {
+      await configureEndpoint(pool, config.notify.endpoint, config.notify.allowPrivate);
+      waker = new NotificationWaker(pool, temporal, logger, {
+        catchUpMs: overrides.notifyCatchUpMs,
+        overdueMs: overrides.notifyOverdueMs,
+      });
+      waker.start();
+      const started = waker;
+      stoppers.push(() => started.stop());
       const delivery = new EventDelivery(pool, temporal, logger, {
         waitMs: config.deliveryWaitMs,
         sweepIntervalMs: overrides.sweepIntervalMs,
@@ -276,6 +297,7 @@ export async function runServices(
       },
       temporalClient: () => temporal,
       delivery: outbox,
+      notifications: waker,
       stop,
     };
   } catch (err) {

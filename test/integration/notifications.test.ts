@@ -1,0 +1,226 @@
+// Notifications to the host app (SPEC §10) on the real service: every change of an account's
+// visible billing state reaches a receiver that verifies each signature with the
+// `standardwebhooks` library, once, in seq order; duplicates, stale and no-op events send
+// nothing; the pull returns the same changes in commit order; endpoints are managed over the API
+// and a 410 disables one.
+import { japanTime, myaspForm, register, statusBecomes } from '../helpers/accounts';
+import { json, postMyasp } from '../helpers/http';
+import { uid } from '../helpers/ids';
+import { seqsOf, startReceiver, type TestReceiver } from '../helpers/notify-receiver';
+import { SECRETS } from '../helpers/secrets';
+import { startService, type TestService } from '../helpers/service';
+import { waitFor } from '../helpers/wait';
+
+let svc: TestService;
+let receiver: TestReceiver;
+
+beforeAll(async () => {
+  receiver = await startReceiver(SECRETS.notify);
+  svc = await startService({
+    env: {
+      NOTIFY_URL: receiver.url,
+      NOTIFY_SECRET: SECRETS.notify,
+      NOTIFY_ALLOW_PRIVATE: 'true',
+    },
+  });
+});
+afterAll(async () => {
+  await svc?.stop();
+  await receiver?.close();
+});
+
+let clock = Date.now() - 3_600_000;
+const nextTs = () => japanTime(new Date((clock += 10_000)));
+
+async function myasp(user: string, status: number, ts = nextTs()): Promise<string> {
+  const body = myaspForm({ user_id: user, status, ts });
+  expect((await postMyasp(svc.baseUrl, body)).status).toBe(200);
+  return body;
+}
+
+async function changesOf(account: string): Promise<Record<string, unknown>[]> {
+  const r = await json(svc.admin(`/v1/changes?account_id=${encodeURIComponent(account)}`));
+  return (r.body as { changes: Record<string, unknown>[] }).changes;
+}
+
+const arrived = (account: string, n: number) =>
+  waitFor(() => Promise.resolve(seqsOf(receiver, account).length >= n), {
+    what: `${n} notifications for ${account}`,
+    timeoutMs: 30_000,
+  });
+
+describe('notifications to the host app', () => {
+  it('when an account changes three times, then three signed messages arrive in seq order, with the body SPEC §10 names', async () => {
+    const user = uid('n', '-');
+    const account = `myasp:${user}`;
+    await myasp(user, 1);
+    await statusBecomes(svc, account, 'active');
+    await myasp(user, 2);
+    await statusBecomes(svc, account, 'stopped');
+    await myasp(user, 3);
+    await statusBecomes(svc, account, 'active');
+    await arrived(account, 3);
+    expect(seqsOf(receiver, account)).toEqual([1, 2, 3]);
+    expect(receiver.unverified).toBe(0);
+    const messages = receiver.accepted.filter((m) => m.body.data.account_id === account);
+    const [first, second] = messages;
+    expect(first?.id).toBe(first?.body.data.change_id);
+    expect(first?.id).toMatch(/^chg_[0-9a-f]{32}$/);
+    expect(first?.body).toEqual({
+      type: 'billing.status_changed',
+      timestamp: expect.any(String) as unknown,
+      data: {
+        account_id: account,
+        seq: 1,
+        change_id: first?.id,
+        previous: null,
+        current: expect.objectContaining({ status: 'active', scheduled_cancel_at: null }) as unknown,
+        reason: 'myasp_status_changed',
+        cause: {
+          event_id: expect.any(String) as unknown,
+          source: 'myasp',
+          event_type: expect.any(String) as unknown,
+          occurred_at: expect.any(String) as unknown,
+        },
+      },
+    });
+    expect(second?.body.data).toMatchObject({
+      seq: 2,
+      previous: { status: 'active' },
+      current: { status: 'stopped' },
+    });
+    // The pull answers the same changes, with the same ids.
+    const pulled = await changesOf(account);
+    expect(pulled.map((c) => c.change_id)).toEqual(messages.map((m) => m.id));
+  });
+
+  it('when a webhook is repeated, arrives stale or changes nothing, then no change is recorded and nothing is sent', async () => {
+    const user = uid('quiet', '-');
+    const account = `myasp:${user}`;
+    const early = nextTs();
+    const first = await myasp(user, 1);
+    await statusBecomes(svc, account, 'active');
+    await arrived(account, 1);
+    expect((await postMyasp(svc.baseUrl, first)).status).toBe(200); // duplicate
+    await myasp(user, 2, early); // stale: older than what the membership says
+    await myasp(user, 1); // no-op: still active, same deciding object
+    await waitFor(
+      async () => {
+        const r = await svc.db.pool.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM billing_events WHERE account_id = $1 AND outcome IS NULL`,
+          [account],
+        );
+        return r.rows[0]?.n === 0;
+      },
+      { what: 'every event processed' },
+    );
+    const outcomes = await svc.db.pool.query<{ outcome: string }>(
+      `SELECT outcome FROM billing_events WHERE account_id = $1 ORDER BY id`,
+      [account],
+    );
+    expect(outcomes.rows.map((r) => r.outcome)).toEqual(['applied', 'stale', 'applied']);
+    expect(await changesOf(account)).toHaveLength(1);
+    expect(seqsOf(receiver, account)).toEqual([1]);
+  });
+
+  it('when changes are pulled page by page, then each comes once, in commit order, and the cursor ends where it stands', async () => {
+    const accounts = [uid('pa', '-'), uid('pb', '-')];
+    for (const a of accounts) expect((await register(svc, { account_id: a, trial_days: 3 })).status).toBe(201);
+    const seen: string[] = [];
+    let cursor = '';
+    for (let page = 0; page < 1000; page++) {
+      const r = await json(svc.admin(`/v1/changes?limit=2${cursor ? `&after=${cursor}` : ''}`));
+      const body = r.body as { changes: { change_id: string }[]; next_cursor: string | null };
+      seen.push(...body.changes.map((c) => c.change_id));
+      if (body.changes.length === 0) {
+        expect(body.next_cursor).toBe(cursor || null);
+        break;
+      }
+      cursor = body.next_cursor ?? '';
+    }
+    expect(new Set(seen).size).toBe(seen.length);
+    const all = await svc.db.pool.query<{ change_id: string }>(
+      `SELECT change_id FROM billing_changes ORDER BY xid, id`,
+    );
+    expect(seen).toEqual(all.rows.map((r) => r.change_id));
+    // A gate token (what a host app holds) may pull too; a bad cursor is a clear 400.
+    const asHost = await json(
+      fetch(`${svc.baseUrl}/v1/changes?limit=1`, {
+        headers: { authorization: `Bearer ${SECRETS.gate}` },
+      }),
+    );
+    expect(asHost.status).toBe(200);
+    const bad = await json(svc.admin('/v1/changes?after=not-a-cursor'));
+    expect(bad.status).toBe(400);
+    expect(bad.body).toMatchObject({ error: { code: 'invalid_cursor' } });
+  });
+
+  it('when an endpoint is added over the API, then its secret is shown once, it receives signed messages, and a 410 disables it', async () => {
+    const second = await startReceiver(SECRETS.notify); // the secret is replaced below
+    try {
+      const created = await json(
+        svc.admin('/v1/notification-endpoints', {
+          method: 'POST',
+          body: JSON.stringify({ url: second.url, types: ['billing.status_changed'] }),
+        }),
+      );
+      expect(created.status).toBe(201);
+      const endpoint = (created.body as { endpoint: { id: string; secret: string } }).endpoint;
+      expect(endpoint.secret).toMatch(/^whsec_[A-Za-z0-9+/]+=*$/);
+      const listed = await json(svc.admin('/v1/notification-endpoints'));
+      expect(JSON.stringify(listed.body)).not.toContain(endpoint.secret);
+      expect(listed.body).toMatchObject({
+        endpoints: expect.arrayContaining([
+          expect.objectContaining({ id: endpoint.id, types: ['billing.status_changed'] }),
+        ]) as unknown,
+      });
+      const verifier = await startReceiver(endpoint.secret);
+      await second.close();
+      // Point a fresh receiver (verifying with the shown secret) at the same endpoint id.
+      await svc.db.pool.query(`UPDATE notification_endpoints SET url = $2 WHERE id = $1`, [
+        endpoint.id,
+        verifier.url,
+      ]);
+      try {
+        const user = uid('ep', '-');
+        const account = `myasp:${user}`;
+        await myasp(user, 1);
+        await waitFor(() => Promise.resolve(seqsOf(verifier, account).length >= 1), { what: 'the added endpoint received' });
+        expect(verifier.unverified).toBe(0);
+        verifier.answer = () => ({ status: 410 });
+        await myasp(user, 2);
+        await waitFor(
+          async () => {
+            const r = await json(svc.admin('/v1/notification-endpoints'));
+            const eps = (r.body as { endpoints: { id: string; disabled_at: string | null }[] }).endpoints;
+            return eps.find((e) => e.id === endpoint.id)?.disabled_at;
+          },
+          { what: 'the endpoint disabled after 410' },
+        );
+        const tries = verifier.attempts.length;
+        await myasp(user, 3);
+        await arrived(account, 3); // the configured endpoint still gets everything
+        expect(verifier.attempts.length).toBe(tries);
+      } finally {
+        await verifier.close();
+      }
+      const gone = await json(
+        svc.admin(`/v1/notification-endpoints/${endpoint.id}`, { method: 'DELETE' }),
+      );
+      expect(gone.status).toBe(200);
+    } finally {
+      await second.close().catch(() => undefined);
+    }
+  });
+
+  it('when an endpoint URL is not http(s), then it is refused with a clear error', async () => {
+    const r = await json(
+      svc.admin('/v1/notification-endpoints', {
+        method: 'POST',
+        body: JSON.stringify({ url: 'ftp://example.com/x' }),
+      }),
+    );
+    expect(r.status).toBe(400);
+    expect(r.body).toMatchObject({ error: { code: 'invalid_endpoint_url' } });
+  });
+});
