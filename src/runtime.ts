@@ -241,10 +241,12 @@ export async function runServices(
     let outbox: EventDelivery | null = null;
     let waker: NotificationWaker | null = null;
     if (role !== 'worker') {
-      await configureEndpoint(pool, config.notify.endpoint, config.notify.allowPrivate);
       waker = new NotificationWaker(pool, temporal, logger, {
         catchUpMs: overrides.notifyCatchUpMs,
         overdueMs: overrides.notifyOverdueMs,
+        // NOTIFY_URL into the endpoints table; while PostgreSQL is down, at each catch-up.
+        configure: () =>
+          configureEndpoint(pool, config.notify.endpoint, config.notify.allowPrivate),
       });
       waker.start();
       const started = waker;

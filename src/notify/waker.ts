@@ -14,6 +14,8 @@ import type { Logger } from '../log';
 import { type BillingTemporal, wakeNotificationEndpoint } from '../temporal/client';
 
 export interface WakerOptions {
+  /** Run before the first catch-up succeeds (the configured endpoint); retried until it does. */
+  configure?: () => Promise<void>;
   minGapMs?: number;
   catchUpMs?: number;
   overdueMs?: number;
@@ -31,6 +33,7 @@ export class NotificationWaker extends EventEmitter {
   private readonly minGapMs: number;
   private readonly catchUpMs: number;
   private readonly overdueMs: number;
+  private configure: (() => Promise<void>) | null;
 
   constructor(
     private readonly pool: pg.Pool,
@@ -42,6 +45,7 @@ export class NotificationWaker extends EventEmitter {
     this.minGapMs = opts.minGapMs ?? 200;
     this.catchUpMs = opts.catchUpMs ?? 15_000;
     this.overdueMs = opts.overdueMs ?? 10_000;
+    this.configure = opts.configure ?? null;
   }
 
   start(): void {
@@ -95,10 +99,18 @@ export class NotificationWaker extends EventEmitter {
   /** Endpoints with an overdue message: a wake-up was lost, or the workflow is not running. */
   async catchUp(): Promise<void> {
     try {
+      if (this.configure) {
+        await this.configure();
+        this.configure = null;
+        this.emit('configured');
+      }
       const overdue = await endpointsWithOverdueMessages(this.pool, this.overdueMs);
       if (overdue.length > 0) this.wake(overdue);
     } catch (err) {
-      this.logger.debug({ err: String(err) }, 'notification catch-up could not read the queue');
+      this.logger.warn(
+        { err: err instanceof Error ? err.message : String(err) },
+        'notification catch-up could not run; it tries again at the next one',
+      );
     }
   }
 

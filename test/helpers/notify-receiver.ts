@@ -41,7 +41,7 @@ export async function startReceiver(secret: string): Promise<TestReceiver> {
     attempts: [],
     unverified: 0,
     answer: () => ({ status: 204 }),
-    close: async () => undefined,
+    close: () => Promise.resolve(),
   };
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -87,5 +87,7 @@ function flatten(headers: IncomingHttpHeaders): Record<string, string> {
 
 /** The accepted messages of one account, as their seq numbers in arrival order. */
 export function seqsOf(receiver: TestReceiver, accountId: string): number[] {
-  return receiver.accepted.filter((m) => m.body.data.account_id === accountId).map((m) => m.body.data.seq);
+  return receiver.accepted
+    .filter((m) => m.body.data.account_id === accountId)
+    .map((m) => m.body.data.seq);
 }

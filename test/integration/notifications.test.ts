@@ -74,7 +74,10 @@ describe('notifications to the host app', () => {
         seq: 1,
         change_id: first?.id,
         previous: null,
-        current: expect.objectContaining({ status: 'active', scheduled_cancel_at: null }) as unknown,
+        current: expect.objectContaining({
+          status: 'active',
+          scheduled_cancel_at: null,
+        }) as unknown,
         reason: 'myasp_status_changed',
         cause: {
           event_id: expect.any(String) as unknown,
@@ -125,7 +128,8 @@ describe('notifications to the host app', () => {
 
   it('when changes are pulled page by page, then each comes once, in commit order, and the cursor ends where it stands', async () => {
     const accounts = [uid('pa', '-'), uid('pb', '-')];
-    for (const a of accounts) expect((await register(svc, { account_id: a, trial_days: 3 })).status).toBe(201);
+    for (const a of accounts)
+      expect((await register(svc, { account_id: a, trial_days: 3 })).status).toBe(201);
     const seen: string[] = [];
     let cursor = '';
     for (let page = 0; page < 1000; page++) {
@@ -185,14 +189,17 @@ describe('notifications to the host app', () => {
         const user = uid('ep', '-');
         const account = `myasp:${user}`;
         await myasp(user, 1);
-        await waitFor(() => Promise.resolve(seqsOf(verifier, account).length >= 1), { what: 'the added endpoint received' });
+        await waitFor(() => Promise.resolve(seqsOf(verifier, account).length >= 1), {
+          what: 'the added endpoint received',
+        });
         expect(verifier.unverified).toBe(0);
         verifier.answer = () => ({ status: 410 });
         await myasp(user, 2);
         await waitFor(
           async () => {
             const r = await json(svc.admin('/v1/notification-endpoints'));
-            const eps = (r.body as { endpoints: { id: string; disabled_at: string | null }[] }).endpoints;
+            const eps = (r.body as { endpoints: { id: string; disabled_at: string | null }[] })
+              .endpoints;
             return eps.find((e) => e.id === endpoint.id)?.disabled_at;
           },
           { what: 'the endpoint disabled after 410' },
