@@ -13,6 +13,7 @@ import {
   type TemporalProbe,
 } from './daily-check-context';
 import { eventsToday, lastSync, rejections } from './intake-checks';
+import { notifications } from './notification-checks';
 import { backlog, deadLetters, overdue, temporal } from './processing-checks';
 import { reconciliation } from './reconciliation-check';
 import { gateProbe, massStop, recentStops, statusDistribution } from './status-checks';
@@ -59,6 +60,7 @@ export const DAILY_CHECKS: readonly Check<DailyCheckCtx>[] = [
   { name: 'overdue_cancels', run: overdue },
   { name: 'temporal', run: temporal },
   { name: 'reconciliation', run: reconciliation },
+  { name: 'notifications', run: notifications },
   { name: 'table_growth', run: (ctx) => tableGrowth(ctx, T.DAY_TIME_ZONE) },
 ];
 

@@ -5,11 +5,13 @@ import { type NextFunction, type Request, type Response, Router } from 'express'
 
 import { getAccountView } from '../../db/queries/account-reads';
 import { accountTimeline } from '../../db/queries/audit-logs';
+import { listFailedMessages } from '../../db/queries/notifications';
 import { runDailyCheck } from '../../ops/daily-check';
 import { temporalProbe } from '../../temporal/client';
 import { accountWorkflowId } from '../../temporal/ids';
 import type { AppDeps } from '../deps';
 import { tokensEqual } from '../tokens';
+import { notificationsSection } from './notifications-view';
 import { accountPage, dailyCheckPage, notFoundPage } from './views';
 
 const REALM = 'Basic realm="billing operations", charset="UTF-8"';
@@ -68,7 +70,8 @@ export function opsPageRouter(deps: AppDeps): Router {
       gatedActions: deps.config.gatedActions,
       keep: false,
     });
-    sendPage(res, dailyCheckPage(check));
+    const failed = await listFailedMessages(deps.pool, { limit: 50 });
+    sendPage(res, dailyCheckPage(check, [notificationsSection(check, failed)]));
   });
   router.get('/ops/accounts', (req, res) => {
     const id = typeof req.query.id === 'string' ? req.query.id.trim() : '';
