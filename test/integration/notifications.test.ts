@@ -3,6 +3,7 @@
 // `standardwebhooks` library, once, in seq order; duplicates, stale and no-op events send
 // nothing; the pull returns the same changes in commit order; endpoints are managed over the API
 // and a 410 disables one.
+import { rebuildProjection } from '../../src/ops/integrity';
 import { japanTime, myaspForm, register, statusBecomes } from '../helpers/accounts';
 import { json, postMyasp } from '../helpers/http';
 import { uid } from '../helpers/ids';
@@ -229,5 +230,98 @@ describe('notifications to the host app', () => {
     );
     expect(r.status).toBe(400);
     expect(r.body).toMatchObject({ error: { code: 'invalid_endpoint_url' } });
+  });
+
+  it('when a long random history of posts (repeats, stale and no-op ones among them) is applied, then each account gets exactly one message per change, in seq order, chained to its final state', async () => {
+    let seed = 20261207;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    const users = Array.from({ length: 4 }, () => uid('h', '-'));
+    const sent: string[] = [];
+    const base = Date.now() - 2 * 3_600_000;
+    for (let i = 0; i < 60; i++) {
+      const user = users[rnd(users.length)] ?? '';
+      const pick = rnd(10);
+      if (pick === 0 && sent.length > 0) {
+        // A repeat of an earlier post (the provider retried it).
+        expect((await postMyasp(svc.baseUrl, sent[rnd(sent.length)] ?? '')).status).toBe(200);
+        continue;
+      }
+      // Times jump around: some posts are older than what the membership already says (stale).
+      const ts = japanTime(new Date(base + (i + (rnd(4) === 0 ? -rnd(20) : 0)) * 60_000));
+      const body = myaspForm({ user_id: user, status: 1 + rnd(4), ts });
+      expect((await postMyasp(svc.baseUrl, body)).status).toBe(200);
+      sent.push(body);
+    }
+    for (const user of users) {
+      const account = `myasp:${user}`;
+      await waitFor(
+        async () => {
+          const r = await svc.db.pool.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM billing_events WHERE account_id = $1 AND outcome IS NULL`,
+            [account],
+          );
+          return r.rows[0]?.n === 0;
+        },
+        { what: `${account} applied` },
+      );
+      const changes = await changesOf(account);
+      await arrived(account, changes.length);
+      const messages = receiver.accepted.filter((m) => m.body.data.account_id === account);
+      expect(messages.map((m) => m.id)).toEqual(changes.map((c) => c.change_id));
+      expect(messages.map((m) => m.body.data.seq)).toEqual(changes.map((_, i) => i + 1));
+      // Each change starts where the one before ended, and the last is the account as it stands.
+      const data = messages.map(
+        (m) => m.body.data as unknown as { previous: unknown; current: unknown },
+      );
+      data.forEach((d, i) => {
+        if (i > 0) expect(d.previous).toEqual(data[i - 1]?.current);
+      });
+      const row = await svc.db.pool.query<{ status: string }>(
+        `SELECT status FROM billing_accounts WHERE account_id = $1`,
+        [account],
+      );
+      expect((data.at(-1)?.current as { status: string } | undefined)?.status).toBe(
+        row.rows[0]?.status,
+      );
+    }
+    expect(receiver.unverified).toBe(0);
+  });
+
+  it('when the projection is rebuilt and reproduces itself, then no change is recorded and nothing is sent; when it corrects a hand edit, the correction is a new change with the next seq', async () => {
+    const user = uid('rb', '-');
+    const account = `myasp:${user}`;
+    await myasp(user, 1);
+    await statusBecomes(svc, account, 'active');
+    await arrived(account, 1);
+    const changesBefore = await svc.db.pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM billing_changes`,
+    );
+    const attemptsBefore = receiver.attempts.length;
+    const same = await rebuildProjection(svc.db.pool, { apply: true });
+    expect(same.written).toEqual([]);
+    const changesAfter = await svc.db.pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM billing_changes`,
+    );
+    expect(changesAfter.rows[0]?.n).toBe(changesBefore.rows[0]?.n);
+    // A hand edit (what invariant 2 forbids) is put right by the rebuild, and the host told.
+    await svc.db.pool.query(
+      `UPDATE billing_accounts SET status = 'canceled' WHERE account_id = $1`,
+      [account],
+    );
+    const fixed = await rebuildProjection(svc.db.pool, { apply: true });
+    expect(fixed.written).toEqual([account]);
+    await arrived(account, 2);
+    const second = receiver.accepted.filter((m) => m.body.data.account_id === account)[1];
+    expect(second?.body.data).toMatchObject({
+      seq: 2,
+      reason: 'rebuild',
+      cause: null,
+      previous: { status: 'canceled' },
+      current: { status: 'active' },
+    });
+    expect(receiver.attempts.length).toBe(attemptsBefore + 1);
   });
 });
