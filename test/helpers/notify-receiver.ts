@@ -19,6 +19,8 @@ export interface ReceivedMessage {
 export interface Answer {
   status: number;
   headers?: Record<string, string>;
+  /** Answer this much later (a slow host; a sender killed meanwhile never hears it). */
+  delayMs?: number;
 }
 
 export interface TestReceiver {
@@ -63,8 +65,14 @@ export async function startReceiver(secret: string): Promise<TestReceiver> {
       };
       receiver.attempts.push(msg);
       const a = receiver.answer(msg);
-      if (a.status >= 200 && a.status < 300) receiver.accepted.push(msg);
-      res.writeHead(a.status, a.headers ?? {}).end();
+      const reply = () => {
+        // Accepted only when the answer reaches a sender still there to hear it.
+        if (req.socket.destroyed) return;
+        if (a.status >= 200 && a.status < 300) receiver.accepted.push(msg);
+        res.writeHead(a.status, a.headers ?? {}).end();
+      };
+      if (a.delayMs) setTimeout(reply, a.delayMs);
+      else reply();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
