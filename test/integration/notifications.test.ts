@@ -3,6 +3,12 @@
 // `standardwebhooks` library, once, in seq order; duplicates, stale and no-op events send
 // nothing; the pull returns the same changes in commit order; endpoints are managed over the API
 // and a 410 disables one.
+import {
+  decodeCursor,
+  encodeCursor,
+  insertChanges,
+  listChangesAfter,
+} from '../../src/db/queries/billing-changes';
 import { rebuildProjection } from '../../src/ops/integrity';
 import { japanTime, myaspForm, register, statusBecomes } from '../helpers/accounts';
 import { json, postMyasp } from '../helpers/http';
@@ -323,5 +329,51 @@ describe('notifications to the host app', () => {
       current: { status: 'active' },
     });
     expect(receiver.attempts.length).toBe(attemptsBefore + 1);
+  });
+
+  it('when two transactions write changes and the one with the smaller id commits last, then the pull never passes over it', async () => {
+    const draft = (account: string) => ({
+      account_id: account,
+      type: 'billing.status_changed' as const,
+      previous: null,
+      current: {
+        status: 'free' as const,
+        scheduled_cancel_at: null,
+        grace_until: null,
+        trial_end: null,
+        status_object: 'trial',
+      },
+      reason: 'account_registered',
+      cause: null,
+    });
+    const head = await listChangesAfter(svc.db.pool, null, 100_000);
+    let cursor = head.next;
+    const early = await svc.db.pool.connect();
+    const late = await svc.db.pool.connect();
+    const [a, b] = [uid('tx-early', '-'), uid('tx-late', '-')];
+    try {
+      await early.query('BEGIN');
+      await insertChanges(early, a, [draft(a)]); // the smaller id, still uncommitted
+      await late.query('BEGIN');
+      await insertChanges(late, b, [draft(b)]);
+      await late.query('COMMIT');
+      const ids = await svc.db.pool.query<{ account_id: string; id: string }>(
+        `SELECT account_id, id::text FROM billing_changes WHERE account_id IN ($1, $2)`,
+        [a, b],
+      );
+      expect(ids.rows.map((r) => r.account_id)).toEqual([b]);
+      // The committed later row is held back while the earlier transaction runs.
+      const meanwhile = await listChangesAfter(svc.db.pool, cursor, 100);
+      expect(meanwhile.changes.map((c) => c.account_id)).not.toContain(b);
+      cursor = meanwhile.next;
+      await early.query('COMMIT');
+    } finally {
+      early.release();
+      late.release();
+    }
+    const text = cursor ? encodeCursor(cursor) : '';
+    const after = await listChangesAfter(svc.db.pool, text ? decodeCursor(text) : null, 100);
+    const order = after.changes.map((c) => c.account_id).filter((x) => x === a || x === b);
+    expect(order).toEqual([a, b]);
   });
 });
