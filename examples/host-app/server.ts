@@ -85,11 +85,9 @@ export function createHostApp(opts: HostAppOptions): Express & { billing: HostBi
       const account = app.billing.accounts.get(String(req.params.id));
       if (account) res.json({ account });
       else
-        res
-          .status(404)
-          .json({
-            error: { code: 'unknown_account', message: 'No change received for this account yet.' },
-          });
+        res.status(404).json({
+          error: { code: 'unknown_account', message: 'No change received for this account yet.' },
+        });
     });
   }
   const schedules = new Map<string, Schedule>();
