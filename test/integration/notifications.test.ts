@@ -11,6 +11,7 @@ import {
 } from '../../src/db/queries/billing-changes';
 import { rebuildProjection } from '../../src/ops/integrity';
 import { japanTime, myaspForm, register, statusBecomes } from '../helpers/accounts';
+import { runCli } from '../helpers/cli';
 import { json, postMyasp } from '../helpers/http';
 import { uid } from '../helpers/ids';
 import { seqsOf, startReceiver, type TestReceiver } from '../helpers/notify-receiver';
@@ -375,5 +376,47 @@ describe('notifications to the host app', () => {
     const after = await listChangesAfter(svc.db.pool, text ? decodeCursor(text) : null, 100);
     const order = after.changes.map((c) => c.account_id).filter((x) => x === a || x === b);
     expect(order).toEqual([a, b]);
+  });
+
+  it('when a message ran out of retries, then /metrics counts it, `ops notifications list` names it and `retry` sends it again with the same webhook-id', async () => {
+    const user = uid('cli', '-');
+    const account = `myasp:${user}`;
+    await myasp(user, 1);
+    await arrived(account, 1);
+    const [change] = await changesOf(account);
+    const changeId = String(change?.change_id);
+    await svc.db.pool.query(
+      `INSERT INTO notification_endpoints (id, url, secret, source) VALUES ('ep_cli', $1, $2, 'api')`,
+      [receiver.url, SECRETS.notify],
+    );
+    await svc.db.pool.query(
+      `INSERT INTO notification_messages (endpoint_id, change_id, account_id, seq, attempts, failed_at, last_status, last_error)
+       VALUES ('ep_cli', $1, $2, 1, 12, now(), 500, 'HTTP 500')`,
+      [changeId, account],
+    );
+    const metric = async (name: string) => {
+      const text = await (await fetch(`${svc.baseUrl}/metrics`)).text();
+      return Number(new RegExp(`^${name}\\{endpoint="ep_cli"\\} (\\S+)$`, 'm').exec(text)?.[1]);
+    };
+    expect(await metric('billing_notifications_failed')).toBe(1);
+    const listed = await runCli(svc, ['notifications', 'list', '--endpoint', 'ep_cli']);
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toContain(changeId);
+    expect(listed.stdout).not.toContain(SECRETS.notify);
+    const before = receiver.attempts.filter((m) => m.id === changeId).length;
+    const retried = await runCli(svc, ['notifications', 'retry', '--endpoint', 'ep_cli']);
+    expect(retried.code).toBe(0);
+    expect(retried.stdout).toContain('1 failed message(s) queued again');
+    await waitFor(
+      () => Promise.resolve(receiver.attempts.filter((m) => m.id === changeId).length > before),
+      { what: 'the failed message sent again' },
+    );
+    await waitFor(async () => (await metric('billing_notifications_sent')) === 1, {
+      what: 'the message counted as sent',
+    });
+    expect(await metric('billing_notifications_failed')).toBe(0);
+    await svc.db.pool.query(
+      `UPDATE notification_endpoints SET deleted_at = now() WHERE id = 'ep_cli'`,
+    );
   });
 });
