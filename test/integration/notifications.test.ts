@@ -51,6 +51,19 @@ async function changesOf(account: string): Promise<Record<string, unknown>[]> {
   return (r.body as { changes: Record<string, unknown>[] }).changes;
 }
 
+/** Every stored event of the account has its outcome. */
+const allApplied = (account: string) =>
+  waitFor(
+    async () => {
+      const r = await svc.db.pool.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM billing_events WHERE account_id = $1 AND outcome IS NULL`,
+        [account],
+      );
+      return r.rows[0]?.n === 0;
+    },
+    { what: `every event of ${account} applied` },
+  );
+
 const arrived = (account: string, n: number) =>
   waitFor(() => Promise.resolve(seqsOf(receiver, account).length >= n), {
     what: `${n} notifications for ${account}`,
@@ -115,16 +128,7 @@ describe('notifications to the host app', () => {
     expect((await postMyasp(svc.baseUrl, first)).status).toBe(200); // duplicate
     await myasp(user, 2, early); // stale: older than what the membership says
     await myasp(user, 1); // no-op: still active, same deciding object
-    await waitFor(
-      async () => {
-        const r = await svc.db.pool.query<{ n: number }>(
-          `SELECT count(*)::int AS n FROM billing_events WHERE account_id = $1 AND outcome IS NULL`,
-          [account],
-        );
-        return r.rows[0]?.n === 0;
-      },
-      { what: 'every event processed' },
-    );
+    await allApplied(account);
     const outcomes = await svc.db.pool.query<{ outcome: string }>(
       `SELECT outcome FROM billing_events WHERE account_id = $1 ORDER BY id`,
       [account],
@@ -264,16 +268,7 @@ describe('notifications to the host app', () => {
     }
     for (const user of users) {
       const account = `myasp:${user}`;
-      await waitFor(
-        async () => {
-          const r = await svc.db.pool.query<{ n: number }>(
-            `SELECT count(*)::int AS n FROM billing_events WHERE account_id = $1 AND outcome IS NULL`,
-            [account],
-          );
-          return r.rows[0]?.n === 0;
-        },
-        { what: `${account} applied` },
-      );
+      await allApplied(account);
       const changes = await changesOf(account);
       await arrived(account, changes.length);
       const messages = receiver.accepted.filter((m) => m.body.data.account_id === account);
