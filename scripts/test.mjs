@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 // `npm test`: the whole suite, then the log scan. The `unit` project first, in parallel workers
 // and without servers; then the `integration` project (workflows, integration, infra) in band on
-// the PostgreSQL and Temporal its global setup starts; then the scan (test/logs/,
-// jest.logs.config.js) of what the suite's services logged into .test-logs/ — a run of its own,
-// so it cannot start before the last test file is done. Arguments go to the suite's runs; when
-// one narrows the suite (a path, -t, --selectProjects, …) they go to one run in band and the scan
-// is skipped, since part of a run proves nothing about the logs of all of it. With
-// `--json --outputFile=F` (as .ci/run passes) F holds every run's results.
+// the PostgreSQL and Temporal dev server its global setup starts; then the server run — the
+// integration tests that prove the product's promises, again on the self-hosted Temporal server
+// on PostgreSQL (jest.temporal-server.config.js); then the scan (test/logs/, jest.logs.config.js)
+// of what the runs' services logged into .test-logs/ — a run of its own, so it cannot start
+// before the last test file is done. Arguments go to the suite's runs; when one narrows the suite
+// (a path, -t, --selectProjects, …) they go to one run in band and the server run and the scan
+// are skipped, since part of a run proves nothing about all of it. With `--json
+// --outputFile=F` (as .ci/run passes) F holds every run's results.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -35,8 +37,9 @@ if (narrowing.length > 0) {
   const { status, out } = jest('part', ['--runInBand', ...args]);
   if (outputFile) mergeResults(outputFile, [out]);
   console.log(
-    `\nlog scan skipped: ${narrowing.join(' ')} runs part of the suite ` +
-      '(after a whole run: npx jest --config jest.logs.config.js).',
+    `\nserver run and log scan skipped: ${narrowing.join(' ')} runs part of the suite ` +
+      '(run them alone: npx jest --config jest.temporal-server.config.js, ' +
+      'npx jest --config jest.logs.config.js after a whole run).',
   );
   process.exit(status);
 }
@@ -44,6 +47,7 @@ if (narrowing.length > 0) {
 const runs = [
   jest('unit', ['--selectProjects', 'unit', ...args]),
   jest('integration', ['--selectProjects', 'integration', '--runInBand', ...args]),
+  jest('temporal-server', ['--config', 'jest.temporal-server.config.js', '--runInBand', ...args]),
 ];
 runs.push(jest('logs', ['--config', 'jest.logs.config.js', ...args]));
 if (outputFile)

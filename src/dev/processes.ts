@@ -22,6 +22,28 @@ export async function findFreePort(): Promise<number> {
   });
 }
 
+/** Whether `port` on 127.0.0.1 can be listened on right now. */
+function isFreePort(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.unref();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * A TCP port below `limit` that was free on 127.0.0.1 a moment ago, for servers that cannot use
+ * the OS's (high) ephemeral ports: Temporal keeps membership ports in a PostgreSQL smallint.
+ */
+export async function findFreePortBelow(limit: number, from = 10_000): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = from + Math.floor(Math.random() * (limit - from));
+    if (await isFreePort(port)) return port;
+  }
+  throw new Error(`no free port found between ${from} and ${limit}`);
+}
+
 export function canConnect(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect({ host, port });

@@ -1,19 +1,14 @@
 // The Temporal dev server for `npm start` and the test suite, from the CLI that `npm run setup`
 // installs: started on free (or given) ports, optionally kept alive by the supervisor, and a
 // leftover server of a killed run stopped before a new one uses its SQLite file.
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-
-import { Connection } from '@temporalio/client';
 
 import { environment } from '../config';
 import { PortInUseError } from '../config/ports';
 import { resolveTemporalCli } from '../temporal/binaries';
 import { devServerSearchAttributeArgs } from '../temporal/search-attributes';
 import {
-  canConnect,
-  collectOutput,
   delay,
   findFreePort,
   type LogLine,
@@ -22,7 +17,9 @@ import {
   readPidFile,
   terminate,
 } from './processes';
+import { spawnServer } from './server-process';
 import { type ExitInfo, supervise, SUPERVISED } from './supervisor';
+import { waitUntilServing } from './temporal-frontend';
 
 export interface TemporalDevServerOptions {
   namespace: string;
@@ -154,49 +151,25 @@ async function startDevServerOnce(
   }
 
   log(`temporal: ${path.basename(cli)} ${args.join(' ')}`);
-  const child = spawn(cli, args, { stdio: ['ignore', 'pipe', 'pipe'], env: cliEnv() });
-  const recent = collectOutput(child, log);
-  if (pidFile && child.pid) fs.writeFileSync(pidFile, `${child.pid}\n`);
-  // 'exit' can come before the last output: the reason of a failed start is read after 'close'.
-  const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
-  let spawnError: Error | undefined;
-  const exited = new Promise<ExitInfo>((resolve) => {
-    child.once('exit', (code, signal) => resolve({ code, signal }));
-    child.once('error', (err) => {
-      spawnError = err; // e.g. EACCES: no 'exit' follows
-      resolve({ code: null, signal: null });
-    });
-  });
-  const exitReason = (): string | undefined => {
-    if (spawnError) return `could not be started (${spawnError.message})`;
-    if (child.exitCode !== null || child.signalCode !== null) {
-      return `exited during start-up (${child.exitCode ?? child.signalCode})`;
-    }
-    return undefined;
-  };
-  // Last resort against orphans when the process exits without calling stop().
-  const killOnExit = () => child.kill('SIGTERM');
-  process.on('exit', killOnExit);
-  void exited.then(() => process.removeListener('exit', killOnExit));
-
+  const server = spawnServer(cli, args, { env: cliEnv(), log });
+  if (pidFile && server.pid) fs.writeFileSync(pidFile, `${server.pid}\n`);
   const stop = async (): Promise<void> => {
-    process.removeListener('exit', killOnExit);
-    if (exitReason() === undefined) {
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await server.stop(10_000);
     if (pidFile) fs.rmSync(pidFile, { force: true });
   };
 
   const address = `${host}:${port}`;
   try {
-    await waitUntilServing(address, opts.namespace, opts.startTimeoutMs ?? 60_000, exitReason);
+    await waitUntilServing(address, {
+      name: 'The Temporal dev server',
+      namespace: opts.namespace,
+      timeoutMs: opts.startTimeoutMs ?? 60_000,
+      exitReason: server.exitReason,
+    });
   } catch (err) {
     await stop();
-    await Promise.race([closed, delay(1000)]);
-    const output = recent.slice(-8).join('\n');
+    await Promise.race([server.closed, delay(1000)]);
+    const output = server.recent().slice(-8).join('\n');
     const taken = portInUse(output);
     if (taken) throw taken;
     throw new Error(
@@ -208,7 +181,7 @@ async function startDevServerOnce(
   }
   const uiUrl = uiPort === undefined ? '' : `http://${host}:${uiPort}`;
   log(`temporal: ready on ${address}${uiUrl ? `, Web UI ${uiUrl}` : ''}`);
-  const pid = child.pid ?? 0;
+  const { pid, exited } = server;
   return { address, uiUrl, namespace: opts.namespace, pid, stop, port, uiPort, exited };
 }
 
@@ -252,47 +225,4 @@ function cliEnv(): NodeJS.ProcessEnv {
     if (!key.startsWith('TEMPORAL_')) env[key] = value;
   }
   return env;
-}
-
-async function waitUntilServing(
-  address: string,
-  namespace: string,
-  timeoutMs: number,
-  exitReason: () => string | undefined,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  const [host, portText] = address.split(':') as [string, string];
-  let lastError: unknown;
-  while (Date.now() < deadline) {
-    const exit = exitReason();
-    if (exit) throw new Error(`The Temporal dev server ${exit}.`);
-    if (await canConnect(host, Number(portText))) {
-      try {
-        await checkServing(address, namespace, deadline - Date.now());
-        return;
-      } catch (err) {
-        lastError = err;
-      }
-    }
-    await delay(200);
-  }
-  const reason = lastError instanceof Error ? ` (last error: ${lastError.message})` : '';
-  throw new Error(
-    `The Temporal dev server did not answer on ${address} within ${Math.round(timeoutMs / 1000)} s${reason}.`,
-  );
-}
-
-async function checkServing(address: string, namespace: string, timeoutMs: number): Promise<void> {
-  // lazy + close in `finally`: a failed Connection.connect() would leave its channel open.
-  const connection = Connection.lazy({ address });
-  // Short attempts: the caller retries until its deadline and notices an early exit in between.
-  const deadline = Date.now() + Math.max(1000, Math.min(timeoutMs, 5_000));
-  try {
-    await connection.withDeadline(deadline, async () => {
-      await connection.workflowService.getSystemInfo({});
-      await connection.workflowService.describeNamespace({ namespace });
-    });
-  } finally {
-    await connection.close();
-  }
 }

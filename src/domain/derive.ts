@@ -1,32 +1,15 @@
 // The account status derived from what each provider object says (SPEC §3, "the rule"). Pure:
 // the same objects at the same instant always give the same status, whatever order the events
 // that described them arrived in.
-import type {
-  AccountObjects,
-  MembershipObject,
-  Provider,
-  Status,
-  SubscriptionObject,
-} from './types';
+import {
+  type ObjectStanding,
+  type Standing,
+  STANDINGS,
+  subscriptionStanding,
+} from './subscription-standing';
+import type { AccountObjects, MembershipObject, Status } from './types';
 
-/** How one object stands, most permissive first; `none` is an object that counts as absent. */
-export const STANDINGS = ['live', 'canceling', 'dunning', 'stopped', 'ended', 'none'] as const;
-export type Standing = (typeof STANDINGS)[number];
-
-export interface ObjectStanding {
-  /** `stripe:sub_…` or `myasp:<user>`. */
-  object: string;
-  provider: Provider;
-  standing: Standing;
-  /** A word for the gate and the audit trail: `subscription_active`, `payment_failed`, … */
-  reason: string;
-  /** The event that carried the deciding evidence. */
-  event_id: string | null;
-  cancel_at: string | null;
-  grace_until: string | null;
-  /** Orders objects of equal standing: the one first seen decides. */
-  first_seen: string;
-}
+export { type ObjectStanding, STANDINGS, type Standing, subscriptionStanding };
 
 export interface Derived {
   status: Status;
@@ -44,99 +27,6 @@ const ms = (iso: string): number => Date.parse(iso);
 const latest = (a: string | null, b: string | null): string | null =>
   a === null ? b : b === null ? a : ms(a) >= ms(b) ? a : b;
 
-const ENDED_STATUSES = new Set(['canceled']);
-const PENDING_STATUSES = new Set(['incomplete', 'incomplete_expired']);
-const DUNNING_STATUSES = new Set(['past_due', 'unpaid', 'paused']);
-const LIVE_STATUSES = new Set(['active', 'trialing']);
-
-/** The invoice evidence is newer than the snapshot (equal seconds: whichever came last). */
-function paymentIsNewer(sub: SubscriptionObject): boolean {
-  if (sub.payment === null) return false;
-  if (sub.version === null) return true;
-  const d = ms(sub.payment.at) - ms(sub.version);
-  return d > 0 || (d === 0 && sub.last_evidence === 'payment');
-}
-
-/** A paid invoice dated at or after the cancel time: the subscription renewed, so it did not end. */
-function effectiveCancelAt(sub: SubscriptionObject): string | null {
-  const p = sub.payment;
-  if (sub.cancel_at === null) return null;
-  if (p?.state === 'paid' && ms(p.at) >= ms(sub.cancel_at)) return null;
-  return sub.cancel_at;
-}
-
-function graceUntil(sub: SubscriptionObject, at: string): string | null {
-  const p = sub.payment;
-  if (p?.state !== 'failed' || p.grace_ms === null || p.failing_since === null) return null;
-  const until = new Date(ms(p.failing_since) + p.grace_ms).toISOString();
-  return ms(until) > ms(at) ? until : null;
-}
-
-type Base = { standing: Standing; reason: string; event_id: string | null };
-
-/** What the subscription says before its cancel time is considered. */
-function subscriptionBase(sub: SubscriptionObject): Base {
-  const snapshot = { event_id: sub.event_id };
-  if (sub.status !== null && ENDED_STATUSES.has(sub.status)) {
-    return { standing: 'ended', reason: 'subscription_canceled', ...snapshot };
-  }
-  if (sub.status === 'incomplete_expired') {
-    return { standing: 'none', reason: 'subscription_incomplete_expired', ...snapshot };
-  }
-  if (paymentIsNewer(sub) && sub.payment !== null) {
-    const evidence = { event_id: sub.payment.event_id };
-    if (sub.payment.state === 'paid') {
-      return { standing: 'live', reason: 'invoice_paid', ...evidence };
-    }
-    // A first payment that fails leaves an incomplete subscription unpaid: no subscription yet.
-    return sub.status === 'incomplete'
-      ? { standing: 'none', reason: 'subscription_incomplete', ...evidence }
-      : { standing: 'dunning', reason: 'payment_failed', ...evidence };
-  }
-  const status = sub.status ?? 'unknown';
-  if (LIVE_STATUSES.has(status))
-    return { standing: 'live', reason: `subscription_${status}`, ...snapshot };
-  if (DUNNING_STATUSES.has(status))
-    return { standing: 'dunning', reason: `subscription_${status}`, ...snapshot };
-  if (PENDING_STATUSES.has(status))
-    return { standing: 'none', reason: `subscription_${status}`, ...snapshot };
-  return { standing: 'none', reason: 'subscription_unknown', ...snapshot };
-}
-
-export function subscriptionStanding(
-  id: string,
-  sub: SubscriptionObject,
-  at: string,
-): ObjectStanding {
-  const base = subscriptionBase(sub);
-  const cancelAt = effectiveCancelAt(sub);
-  const common = {
-    object: `stripe:${id}`,
-    provider: 'stripe' as const,
-    first_seen: sub.first_seen,
-  };
-  const ends = base.standing !== 'ended' && base.standing !== 'none' && cancelAt !== null;
-  if (ends && ms(cancelAt) <= ms(at)) {
-    return {
-      ...common,
-      standing: 'ended',
-      reason: 'canceled_at_period_end',
-      event_id: sub.event_id,
-      cancel_at: cancelAt,
-      grace_until: null,
-    };
-  }
-  const canceling = base.standing === 'live' && cancelAt !== null;
-  return {
-    ...common,
-    standing: canceling ? 'canceling' : base.standing,
-    reason: canceling ? 'cancel_scheduled' : base.reason,
-    event_id: base.event_id,
-    cancel_at: cancelAt,
-    grace_until: base.standing === 'dunning' ? graceUntil(sub, at) : null,
-  };
-}
-
 const MEMBERSHIP: Record<MembershipObject['code'], { standing: Standing; reason: string }> = {
   '1': { standing: 'live', reason: 'myasp_registered' },
   '2': { standing: 'stopped', reason: 'myasp_stopped' },
@@ -149,6 +39,7 @@ function membershipStanding(m: MembershipObject): ObjectStanding {
     object: `myasp:${m.user_id}`,
     provider: 'myasp',
     ...MEMBERSHIP[m.code],
+    invoice: null,
     event_id: m.event_id,
     cancel_at: null,
     grace_until: null,
@@ -181,20 +72,34 @@ const STATUS_OF: Record<Exclude<Standing, 'none'>, Status> = {
   ended: 'canceled',
 };
 
+/** Statuses that only exist in a trial: a correction to one ends with the trial (rule 6). */
+const TRIAL_STATUSES: ReadonlySet<Status> = new Set<Status>(['free', 'early_payment']);
+
 function manualStatus(objects: AccountObjects, at: string): Derived | null {
   const m = objects.manual;
   if (m === null) return null;
+  const trialEnd = effectiveTrialEnd(objects);
+  if (TRIAL_STATUSES.has(m.status) && (trialEnd === null || ms(at) >= ms(trialEnd))) return null;
   const ended = m.status === 'canceling' && m.scheduled_cancel_at !== null;
   const over = ended && ms(m.scheduled_cancel_at as string) <= ms(at);
   return {
     status: over ? 'canceled' : m.status,
     scheduled_cancel_at: m.status === 'canceling' && !over ? m.scheduled_cancel_at : null,
     grace_until: null,
-    trial_end: effectiveTrialEnd(objects),
+    trial_end: trialEnd,
     status_object: 'manual',
     status_reason: over ? 'manual_cancel_time_passed' : 'manual_correction',
     ranked: rankObjects(objects, at),
   };
+}
+
+/**
+ * Why the deciding object decided, for the gate and the audit trail: its reason, and the invoice
+ * when an invoice decided (`payment_failed:in_…`). Ids we made up for invoices of events stored
+ * without one are not named.
+ */
+export function reasonOf(o: ObjectStanding): string {
+  return o.invoice !== null && o.invoice.startsWith('in_') ? `${o.reason}:${o.invoice}` : o.reason;
 }
 
 export function rankObjects(objects: AccountObjects, at: string): ObjectStanding[] {
@@ -238,7 +143,7 @@ export function deriveStatus(objects: AccountObjects, at: string): Derived {
         : null,
     trial_end: trialEnd,
     status_object: best.object,
-    status_reason: best.reason,
+    status_reason: reasonOf(best),
     ranked,
   };
 }

@@ -12,6 +12,7 @@ export type EventData =
   | StripeSubscriptionDeleted
   | StripeInvoicePaymentFailed
   | StripeInvoicePaid
+  | StripeInvoiceClosed
   | MyaspStatusChanged
   | AccountRegistered
   | ManualCorrection
@@ -34,11 +35,38 @@ export interface SubscriptionFacts {
   cancel_at_period_end?: boolean;
   /** The subscription's own trial end while it is trialing; ISO-8601. */
   trial_end?: string | null;
+  /** The id of the subscription's latest invoice. */
+  latest_invoice?: string | null;
+  /** A `pending_update` is shown: a plan change waits for its invoice to be paid. */
+  pending_update?: boolean;
+  /** `charge_automatically` or `send_invoice`. */
+  collection_method?: string | null;
+  /** Why a `paused` subscription is paused (`status_details.paused.subscription.type`). */
+  paused_reason?: string | null;
 }
 
-export interface StripeCheckoutCompleted extends StripeLinks, SubscriptionFacts {
+/** What an invoice says about itself (absent in events stored by older versions). */
+export interface InvoiceFacts {
+  invoice_id?: string | null;
+  /** The invoice's own `created`; ISO-8601. */
+  invoice_created?: string | null;
+  /** `subscription_create`, `subscription_cycle`, `subscription_update`, `manual`, … */
+  billing_reason?: string | null;
+  /** `charge_automatically` or `send_invoice`. */
+  collection_method?: string | null;
+}
+
+/** Dunning grace in force when the event was stored (PAST_DUE_GRACE); null means none. */
+export interface DunningGrace {
+  past_due_grace_ms?: number | null;
+}
+
+export interface StripeCheckoutCompleted extends StripeLinks, SubscriptionFacts, DunningGrace {
   kind: 'stripe.subscription_started';
-  /** `checkout.session.completed` or `customer.subscription.created`. */
+  /**
+   * `customer.subscription.created`, `checkout.session.completed`,
+   * `checkout.session.async_payment_succeeded` or `checkout.session.async_payment_failed`.
+   */
   stripe_type: string;
   /** The subscription's status when the event carries the subscription (created, or expanded). */
   subscription_status: string | null;
@@ -46,9 +74,13 @@ export interface StripeCheckoutCompleted extends StripeLinks, SubscriptionFacts 
   payment_status?: string | null;
   /** When a cancel is scheduled on the carried subscription; ISO-8601. */
   cancel_at?: string | null;
+  /** A checkout session's first invoice (`invoice`). */
+  invoice_id?: string | null;
+  /** A checkout session's own `created`: no later than its first invoice's; ISO-8601. */
+  session_created?: string | null;
 }
 
-export interface StripeSubscriptionChanged extends StripeLinks, SubscriptionFacts {
+export interface StripeSubscriptionChanged extends StripeLinks, SubscriptionFacts, DunningGrace {
   kind: 'stripe.subscription_updated';
   subscription_status: string;
   /** When the subscription will end, if a cancel is scheduled; ISO-8601. */
@@ -61,14 +93,20 @@ export interface StripeSubscriptionDeleted extends StripeLinks {
   subscription_status?: string | null;
 }
 
-export interface StripeInvoicePaymentFailed extends StripeLinks {
+export interface StripeInvoicePaymentFailed extends StripeLinks, InvoiceFacts {
   kind: 'stripe.payment_failed';
   /** Dunning grace in force when the event was stored (PAST_DUE_GRACE); null means none. */
   past_due_grace_ms: number | null;
 }
 
-export interface StripeInvoicePaid extends StripeLinks {
+export interface StripeInvoicePaid extends StripeLinks, InvoiceFacts {
   kind: 'stripe.payment_succeeded';
+}
+
+/** `invoice.voided` or `invoice.marked_uncollectible`. */
+export interface StripeInvoiceClosed extends StripeLinks, InvoiceFacts {
+  kind: 'stripe.invoice_closed';
+  closed_as: 'void' | 'uncollectible';
 }
 
 export interface MyaspStatusChanged {

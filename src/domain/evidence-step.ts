@@ -30,7 +30,13 @@ export type EvidenceStep =
       /** The snapshot disagrees with an earlier one of the same second (arrival order decided). */
       conflict?: EqualSecondConflict;
     }
-  | { kind: 'stale'; object: string; newest: string }
+  | {
+      kind: 'stale';
+      object: string;
+      newest: string;
+      /** Why: older than the object's newest evidence (the default), or behind in its lifecycle. */
+      reason?: 'behind_in_lifecycle';
+    }
   | { kind: 'ignore'; reason: string }
   | { kind: 'reject'; reason: string };
 

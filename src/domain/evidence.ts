@@ -1,12 +1,11 @@
 // What one event says about one provider object (SPEC §3 rules 1–2): each handler records the
 // event's evidence on the object it describes, or finds it older than what the object already
 // holds (stale). Deciding the account status from the objects is derive.ts's job. Pure. Stripe
-// subscriptions are in subscription-evidence.ts; the MyASP membership, registration, manual
-// corrections and timers are here, with the table of every kind.
+// subscriptions are in subscription-evidence.ts and invoice-evidence.ts; the MyASP membership,
+// registration, manual corrections and timers are here, with the table of every kind.
 import type { EvidenceHandler as Handler } from './evidence-step';
+import { invoiceClosed, paymentFailed, paymentSucceeded } from './invoice-evidence';
 import {
-  paymentFailed,
-  paymentSucceeded,
   subscriptionDeleted,
   subscriptionReconciled,
   subscriptionStarted,
@@ -28,6 +27,7 @@ export function emptyObjects(registeredTrialEnd: string | null = null): AccountO
     membership: null,
     manual: null,
     registered_trial_end: registeredTrialEnd,
+    registered_at: null,
   };
 }
 
@@ -53,13 +53,19 @@ const myaspStatusChanged: Handler<'myasp.status_changed'> = (objects, d, event) 
   };
 };
 
-const registerAccount: Handler<'account.registered'> = (objects, d, _event, state) => {
-  if (state !== null) return { kind: 'ignore', reason: 'already_registered' };
+/**
+ * The host app's registration is its evidence whenever it comes (SPEC §3 rule 9): also after a
+ * webhook created the account, its trial counts and its email and links are kept. Once only.
+ */
+const registerAccount: Handler<'account.registered'> = (objects, d, event, state) => {
+  if (state !== null && (objects.registered_at ?? null) !== null) {
+    return { kind: 'ignore', reason: 'already_registered' };
+  }
   return {
     kind: 'record',
-    objects: { ...objects, registered_trial_end: d.trial_end },
+    objects: { ...objects, registered_trial_end: d.trial_end, registered_at: event.occurred_at },
     action: 'billing.account_registered',
-    details: { trial_end: d.trial_end },
+    details: { trial_end: d.trial_end, ...(state === null ? {} : { after_provider_events: true }) },
     links: {
       email: d.email,
       stripe_customer_id: d.stripe_customer_id,
@@ -130,6 +136,7 @@ export const EVIDENCE: { [K in EventData['kind']]: Handler<K> } = {
   'stripe.subscription_deleted': subscriptionDeleted,
   'stripe.payment_failed': paymentFailed,
   'stripe.payment_succeeded': paymentSucceeded,
+  'stripe.invoice_closed': invoiceClosed,
   'myasp.status_changed': myaspStatusChanged,
   'account.registered': registerAccount,
   'manual.correction': correctManually,

@@ -87,6 +87,8 @@ export interface GateDecision extends ReadFoldSummary {
     reason: string | null;
     /** The deciding event or deadline is not applied by the workflow yet (folded by this read). */
     pending: boolean;
+    /** The invoice that decided (`in_…`), when an invoice did. */
+    invoice: string | null;
   } | null;
 }
 
@@ -117,6 +119,10 @@ export function isGated(action: string, gatedActions: readonly string[]): boolea
 const REASON_WORDS: Record<string, string> = {
   payment_failed: 'payment failed',
   invoice_paid: 'invoice paid',
+  invoice_uncollectible: 'invoice marked uncollectible',
+  first_payment_failed: 'first payment failed',
+  pause_requested: "paused at the customer's request",
+  trial_ended_without_payment_method: 'paused: trial ended without a payment method',
   cancel_scheduled: 'cancel scheduled',
   canceled_at_period_end: 'canceled at period end',
   subscription_canceled: 'subscription canceled',
@@ -139,9 +145,22 @@ function evidenceText(a: GateAccount): string {
     : ` (${a.status_event_ref})`;
 }
 
+/** A status reason splits into its word and the invoice that decided: `payment_failed:in_1`. */
+function splitReason(reason: string | null | undefined): {
+  word: string | null;
+  invoice: string | null;
+} {
+  if (!reason) return { word: null, invoice: null };
+  const at = reason.indexOf(':');
+  return at < 0
+    ? { word: reason, invoice: null }
+    : { word: reason.slice(0, at), invoice: reason.slice(at + 1) };
+}
+
 /**
  * Where the status comes from, for people: "active by stripe:sub_123 since … (evt_…)",
- * "past_due: stripe:sub_9 payment failed since … (evt_…)", "past_due by manual correction …".
+ * "past_due: stripe:sub_9 payment failed (invoice in_7) since … (evt_…)", "past_due by manual
+ * correction …".
  */
 function provenanceText(a: GateAccount): string {
   const since = a.status_since ? ` since ${a.status_since}` : '';
@@ -150,13 +169,17 @@ function provenanceText(a: GateAccount): string {
   if (object === null) {
     return `${a.status}${since}${a.status_event_ref ? ` by ${a.status_event_ref}` : ''}`;
   }
-  const why = a.status_reason
-    ? (REASON_WORDS[a.status_reason] ?? a.status_reason.replace(/_/g, ' '))
-    : null;
+  const { word, invoice } = splitReason(a.status_reason);
+  const why = word ? (REASON_WORDS[word] ?? word.replace(/_/g, ' ')) : null;
+  const onInvoice = invoice ? ` (invoice ${invoice})` : '';
   if (object === 'manual') return `${a.status} by manual correction${since}${ref}`;
   if (object === 'trial') return `${a.status}: ${why ?? 'trial'}${since}${ref}`;
-  if (CONFIRM_ALLOWED.has(a.status)) return `${a.status} by ${object}${since}${ref}`;
-  return `${a.status}: ${object}${why ? ` ${why}` : ''}${since}${ref}`;
+  if (CONFIRM_ALLOWED.has(a.status)) {
+    const decided = invoice ? `: ${why ?? 'invoice'}${onInvoice}` : '';
+    return `${a.status} by ${object}${decided}${since}${ref}`;
+  }
+
+  return `${a.status}: ${object}${why ? ` ${why}` : ''}${onInvoice}${since}${ref}`;
 }
 
 function matchingOverride(input: GateInput, action: string): GateOverride | undefined {
@@ -235,6 +258,7 @@ export function decideGate(input: GateInput): GateDecision {
         object: account.status_object ?? null,
         reason: account.status_reason ?? null,
         pending: (account.status_pending ?? null) !== null,
+        invoice: splitReason(account.status_reason).invoice,
       }
     : null;
   const read = input.read ?? { ...NOTHING_FOLDED, as_of_event_id: null };

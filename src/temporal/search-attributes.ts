@@ -25,10 +25,17 @@ const CLI_TYPE_NAMES: Record<SearchAttributeType, string> = {
 
 /** `temporal server start-dev` flags registering them on the dev server. */
 export function devServerSearchAttributeArgs(): string[] {
-  return Object.entries(BILLING_SEARCH_ATTRIBUTES).flatMap(([name, type]) => [
+  return searchAttributeCliPairs().flatMap((pair) => [
     '--search-attribute',
-    `${name}=${CLI_TYPE_NAMES[type]}`,
+    pair.replace(':', '='),
   ]);
+}
+
+/** `Name:Type` per attribute, as `temporal operator search-attribute create` takes them. */
+export function searchAttributeCliPairs(): string[] {
+  return Object.entries(BILLING_SEARCH_ATTRIBUTES).map(
+    ([name, type]) => `${name}:${CLI_TYPE_NAMES[type]}`,
+  );
 }
 
 const GRPC_ALREADY_EXISTS = 6;

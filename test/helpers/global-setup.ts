@@ -1,18 +1,22 @@
-// Starts the suite's PostgreSQL + Temporal dev server once, in a child process (see
-// stack-process.ts), and hands their addresses to every test file through process.env. Empties
-// the run's log directory first (test-logs.ts): what is in it afterwards is this run's.
+// Starts the suite's PostgreSQL + Temporal once, in a child process (see stack-process.ts), and
+// hands their addresses to every test file through process.env. Temporal is the dev server, or the
+// self-hosted Temporal server on PostgreSQL when the Jest config's `globals.TEST_TEMPORAL` (see
+// jest.temporal-server.config.js) or the environment's TEST_TEMPORAL says `server`. Empties the
+// run's log directory first (test-logs.ts), so what is in it afterwards is this run's; a server
+// run adds to it instead, since `npm test` runs it after the dev-server run and scans both.
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 import type { StackInfo } from './stack-process';
+import { temporalKindOf } from './temporal-kind';
 import { TEST_LOG_DIR } from './test-logs';
 
 const START_TIMEOUT_MS = 120_000;
 
 // Dev-server flags for the whole suite, e.g. ['--dynamic-config-value', 'K=V']. A test that needs
-// different settings starts its own server with startDevServerForTest() from ./temporal.
+// different settings starts its own server with startPrivateTemporal() from ./temporal.
 const DEV_SERVER_EXTRA_ARGS: string[] = [];
 
 export interface TestStack {
@@ -25,18 +29,27 @@ declare global {
   var __BILLING_TEST_STACK__: TestStack | undefined;
 }
 
-export default async function globalSetup(): Promise<void> {
+/** What Jest hands a global setup: the project's config (only `globals` is read). */
+interface ProjectConfig {
+  globals?: Record<string, unknown>;
+}
+
+export default async function globalSetup(_: unknown, project?: ProjectConfig): Promise<void> {
   const repoRoot = path.resolve(__dirname, '..', '..');
-  fs.rmSync(TEST_LOG_DIR, { recursive: true, force: true });
+  const kind = temporalKindOf(project?.globals?.TEST_TEMPORAL ?? process.env.TEST_TEMPORAL);
+  if (kind === 'dev') fs.rmSync(TEST_LOG_DIR, { recursive: true, force: true });
   fs.mkdirSync(TEST_LOG_DIR, { recursive: true });
   // A file, not a pipe: nobody reads the child's log while tests run, and a full pipe would block it.
-  const logFile = path.join(TEST_LOG_DIR, 'stack.log');
+  const logFile = path.join(
+    TEST_LOG_DIR,
+    kind === 'dev' ? 'stack.log' : `stack-temporal-${kind}.log`,
+  );
   const logFd = fs.openSync(logFile, 'w');
   const tsxLoader = pathToFileURL(require.resolve('tsx')).href;
   const child = spawn(
     process.execPath,
     ['--import', tsxLoader, path.join(__dirname, 'stack-process.ts'), ...DEV_SERVER_EXTRA_ARGS],
-    { cwd: repoRoot, stdio: ['pipe', 'pipe', logFd] },
+    { cwd: repoRoot, stdio: ['pipe', 'pipe', logFd], env: { ...process.env, TEST_TEMPORAL: kind } },
   );
   fs.closeSync(logFd);
   const stack: TestStack = { child, logFile, serverPids: [] };
@@ -46,6 +59,7 @@ export default async function globalSetup(): Promise<void> {
   stack.serverPids = info.pids;
   process.env.TEST_PG_ADMIN_URL = info.adminUrl;
   process.env.TEST_PG_TEMPLATE = info.templateDb;
+  process.env.TEST_TEMPORAL = info.temporal;
   process.env.TEST_TEMPORAL_ADDRESS = info.temporalAddress;
   process.env.TEST_TEMPORAL_NAMESPACE = info.namespace;
 }

@@ -1,15 +1,32 @@
-// Temporal for tests: the time-skipping test server for workflow logic, the suite's shared dev
-// server (started by global-setup) for anything that lists, searches or runs the whole service.
+// Temporal for tests: the time-skipping test server for workflow logic, the suite's shared server
+// (started by global-setup: the dev server, or in the server run the self-hosted Temporal server)
+// for anything that lists, searches or runs the whole service, and a private server of the same
+// kind for a test that stops, kills or reconfigures one.
+import fs from 'node:fs';
+import path from 'node:path';
+
 import { Client, Connection, isGrpcServiceError, WorkflowNotFoundError } from '@temporalio/client';
 import {
   TestWorkflowEnvironment,
   type TimeSkippingTestWorkflowEnvironmentOptions,
 } from '@temporalio/testing';
 
-import { startTemporalDevServer, type TemporalDevServerHandle } from '../../src/dev/local-stack';
+import {
+  makeThrowawayDir,
+  type SelfHostedTemporalHandle,
+  startSelfHostedTemporal,
+  startTemporalDevServer,
+  type TemporalDevServerHandle,
+  temporalPostgresOf,
+} from '../../src/dev/local-stack';
+import { isAlive } from '../../src/dev/processes';
 import { testServerExecutable } from '../../src/temporal/binaries';
 import { accountWorkflowId } from '../../src/temporal/ids';
+import { type ChildHandle, startHelperProcess, stopHelperProcess } from './child-process';
 import type { TestService } from './service';
+import { temporalUnderTest } from './temporal-kind';
+import { openTestLog, type TestLogFile } from './test-logs';
+import { waitFor } from './wait';
 
 /** A time-skipping environment on the locally installed test server (downloads it otherwise). */
 export function createTimeSkippingEnv(
@@ -43,12 +60,139 @@ export async function connectToDevServer(): Promise<DevServerClient> {
   return { connection, client, namespace, close: () => connection.close() };
 }
 
+export interface PrivateTemporal {
+  /** `host:port`; the same after restart(). */
+  readonly address: string;
+  /** The server process now. */
+  readonly pid: number;
+  /** SIGKILL: no shutdown code runs; resolves once the process is gone. */
+  kill(): Promise<void>;
+  /** SIGTERM and wait, as a deploy or `docker compose stop` stops it. */
+  shutDown(): Promise<void>;
+  /** Starts it again on the same address and storage (after kill() or shutDown()). */
+  restart(): Promise<void>;
+  /** Stops it and removes its storage. */
+  stop(): Promise<void>;
+}
+
+export interface PrivateTemporalOptions {
+  /** Dynamic config, e.g. `{ 'limit.historyCount.suggestContinueAsNew': 50 }`. */
+  dynamicConfig?: Record<string, string | number | boolean>;
+  /**
+   * The self-hosted server's PostgreSQL (a URL of any database there; compose shares one server
+   * with the app). Default: a PostgreSQL of its own. The dev server keeps its SQLite file instead.
+   */
+  postgresUrl?: string;
+}
+
 /**
- * A dev server of this test's own, for settings the shared one must not have, e.g.
- * `['--dynamic-config-value', 'limit.historyCount.suggestContinueAsNew=50']`. Call stop() in afterAll.
+ * A Temporal server of this test's own, of the kind the suite runs on (temporalUnderTest()): the
+ * dev server persisting to a SQLite file, or the self-hosted server persisting to PostgreSQL.
+ * Survives kill() and restart() with its workflows. Call stop() in afterAll.
  */
-export function startDevServerForTest(extraArgs: string[] = []): Promise<TemporalDevServerHandle> {
-  return startTemporalDevServer({ namespace: 'default', headless: true, extraArgs });
+export async function startPrivateTemporal(
+  opts: PrivateTemporalOptions = {},
+): Promise<PrivateTemporal> {
+  const dir = makeThrowawayDir('billing-private-temporal-');
+  const log = openTestLog('temporal');
+  const removeDir = async () => {
+    fs.rmSync(dir, { recursive: true, force: true });
+    await log.close();
+  };
+  try {
+    return temporalUnderTest() === 'server'
+      ? await privateSelfHosted(dir, log, removeDir, opts)
+      : await privateDevServer(dir, log, removeDir, opts);
+  } catch (err) {
+    await removeDir();
+    throw err;
+  }
+}
+
+async function privateDevServer(
+  dir: string,
+  log: TestLogFile,
+  removeDir: () => Promise<void>,
+  opts: PrivateTemporalOptions,
+): Promise<PrivateTemporal> {
+  const extraArgs = Object.entries(opts.dynamicConfig ?? {}).flatMap(([key, value]) => [
+    '--dynamic-config-value',
+    `${key}=${JSON.stringify(value)}`,
+  ]);
+  const settings = {
+    namespace: 'default',
+    headless: true,
+    dbFilename: path.join(dir, 'temporal.db'),
+    extraArgs,
+    log: (line: string) => log.write(`${line}\n`),
+  };
+  let server: TemporalDevServerHandle = await startTemporalDevServer(settings);
+  const port = Number(server.address.split(':')[1]);
+  return privateHandle(server.address, () => server, {
+    restart: async () => {
+      server = await startTemporalDevServer({ ...settings, port });
+    },
+    cleanUp: removeDir,
+  });
+}
+
+async function privateSelfHosted(
+  dir: string,
+  log: TestLogFile,
+  removeDir: () => Promise<void>,
+  opts: PrivateTemporalOptions,
+): Promise<PrivateTemporal> {
+  let postgres: ChildHandle<{ databaseUrl: string }> | undefined;
+  if (!opts.postgresUrl) {
+    postgres = await startHelperProcess('postgres-process.ts', [path.join(dir, 'postgres'), '0']);
+  }
+  const settings = {
+    postgres: temporalPostgresOf(opts.postgresUrl ?? postgres?.ready.databaseUrl ?? ''),
+    dynamicConfig: opts.dynamicConfig,
+    workDir: dir,
+    log: (line: string) => log.write(`${line}\n`),
+  };
+  let server: SelfHostedTemporalHandle;
+  try {
+    server = await startSelfHostedTemporal(settings);
+  } catch (err) {
+    await stopHelperProcess(postgres);
+    throw err;
+  }
+  const { ports } = server;
+  return privateHandle(server.address, () => server, {
+    restart: async () => {
+      server = await startSelfHostedTemporal({ ...settings, ports });
+    },
+    cleanUp: async () => {
+      await stopHelperProcess(postgres);
+      await removeDir();
+    },
+  });
+}
+
+function privateHandle(
+  address: string,
+  current: () => { pid: number; stop(): Promise<void> },
+  how: { restart(): Promise<void>; cleanUp(): Promise<void> },
+): PrivateTemporal {
+  return {
+    address,
+    get pid() {
+      return current().pid;
+    },
+    kill: async () => {
+      const { pid } = current();
+      process.kill(pid, 'SIGKILL');
+      await waitFor(() => Promise.resolve(!isAlive(pid)), { what: `Temporal (pid ${pid}) gone` });
+    },
+    shutDown: () => current().stop(),
+    restart: how.restart,
+    stop: async () => {
+      await current().stop();
+      await how.cleanUp();
+    },
+  };
 }
 
 /** gRPC's status code NOT_FOUND: fetchHistory of a workflow that does not exist. */

@@ -22,6 +22,7 @@ export const TEST_LOG_KINDS = [
   'activities',
   'service-process', // test/helpers/service-process.ts in a child process
   'postgres-process',
+  'temporal', // a Temporal server of a test's own (test/helpers/temporal.ts)
   'npm-start', // src/main.ts as `npm start` runs it
   'cli', // the operator CLI's output
 ] as const;

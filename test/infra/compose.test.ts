@@ -1,10 +1,23 @@
 // docker-compose.yml and Dockerfile cannot be run here (no Docker engine); these checks keep them
-// consistent with the code: the services, their wiring, and the search attributes of SPEC §7.
+// consistent with the code: the services, their wiring, and the search attributes of SPEC §7. Its
+// self-hosted Temporal is what the test suite's server run runs (src/dev/self-hosted-temporal.ts,
+// jest.temporal-server.config.js): the same release, schema job, settings and setup job.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
 import { parse } from 'yaml';
 
+import {
+  DEFAULT_HISTORY_SHARDS,
+  DYNAMIC_CONFIG_FILE,
+  TEMPORAL_SCHEMA_SCRIPT,
+  TEMPORAL_SETUP_SCRIPT,
+  TEMPORAL_SQL_PLUGIN,
+  temporalSchemaEnv,
+  temporalServerEnv,
+} from '../../src/dev/self-hosted-temporal';
+import { resolveTemporalCli, TEMPORAL_SERVER_VERSION } from '../../src/temporal/binaries';
 import { BILLING_SEARCH_ATTRIBUTES } from '../../src/temporal/search-attributes';
 
 interface ComposeService {
@@ -108,21 +121,65 @@ const healthcheck = (s: ComposeService) =>
 const condition = (s: ComposeService, on: string) =>
   Array.isArray(s.depends_on) ? undefined : s.depends_on?.[on]?.condition;
 
-describe('docker-compose.yml: self-hosted Temporal on PostgreSQL', () => {
-  it('when Temporal starts, then it persists to the compose PostgreSQL after the schema job has run', () => {
-    const schema = service('temporal-schema');
-    expect(schema.image).toMatch(/^temporalio\/admin-tools:/);
-    const setup = command(schema);
-    for (const db of ['temporal', 'temporal_visibility']) {
-      expect(setup).toMatch(new RegExp(`--db ${db} update-schema`));
+/** A compose command as the shell sees it: compose turns `$$` into `$`. */
+const script = (s: ComposeService) => command(s).replaceAll('$$', '$').trim();
+/** Any values: only the keys are compared. */
+const pg = { host: 'postgres', port: 5432, user: 'postgres', password: 'x' };
+const sortedKeys = (o: object) => Object.keys(o).sort();
+
+describe('docker-compose.yml: self-hosted Temporal on PostgreSQL, as the server run tests it', () => {
+  it('when the images are pulled, then server and admin-tools are the release the tests build and run', () => {
+    expect(service('temporal').image).toBe(`temporalio/server:${TEMPORAL_SERVER_VERSION}`);
+    for (const job of ['temporal-schema', 'temporal-setup']) {
+      expect(service(job).image).toBe(`temporalio/admin-tools:${TEMPORAL_SERVER_VERSION}`);
     }
+  });
+
+  it('when the Web UI is pulled, then it is the version the dev server of the same release ships, which check:ui drives', () => {
+    const cli = resolveTemporalCli();
+    if (!cli) throw new Error('The Temporal CLI is not installed: run `npm run setup`.');
+    // e.g. "temporal version 1.9.1 (Server 1.32.0, UI 2.54.1)"
+    const version = execFileSync(cli, ['--version'], { encoding: 'utf8' });
+    const [, server, ui] = /Server (\d+\.\d+)\.\d+, UI (\d+\.\d+\.\d+)/.exec(version) ?? [];
+    expect(TEMPORAL_SERVER_VERSION.startsWith(`${server}.`)).toBe(true);
+    expect(service('temporal-ui').image).toBe(`temporalio/ui:${ui}`);
+  });
+
+  it('when the schema job runs, then it is the script the tests run, word for word, with the same settings', () => {
+    expect(script(service('temporal-schema'))).toBe(TEMPORAL_SCHEMA_SCRIPT);
+    expect(sortedKeys(env(service('temporal-schema')))).toEqual(sortedKeys(temporalSchemaEnv(pg)));
+    for (const db of ['temporal', 'temporal_visibility']) {
+      expect(TEMPORAL_SCHEMA_SCRIPT).toMatch(new RegExp(`--db ${db} update-schema`));
+    }
+  });
+
+  it('when the server starts, then it has the settings the tests give it (ports aside), persisting to the compose PostgreSQL after the schema job', () => {
+    const vars = env(service('temporal'));
+    const tested = temporalServerEnv({
+      postgres: pg,
+      historyShards: DEFAULT_HISTORY_SHARDS,
+      bindOnIp: '0.0.0.0',
+      dynamicConfigFile: 'x',
+    });
+    expect(sortedKeys(vars)).toEqual(sortedKeys(tested));
+    expect(vars).toMatchObject({ DB: TEMPORAL_SQL_PLUGIN, POSTGRES_SEEDS: 'postgres' });
+    expect(vars.NUM_HISTORY_SHARDS).toBe(`\${NUM_HISTORY_SHARDS:-${DEFAULT_HISTORY_SHARDS}}`);
+    // The file the tests give the server is the one compose mounts where the setting points.
+    const mount = (service('temporal').volumes ?? []).find((v) =>
+      v.split(':')[1]?.endsWith(vars.DYNAMIC_CONFIG_FILE_PATH ?? '-'),
+    );
+    expect(path.normalize(mount?.split(':')[0] ?? '')).toBe(DYNAMIC_CONFIG_FILE);
     expect(condition(service('temporal'), 'temporal-schema')).toBe(
       'service_completed_successfully',
     );
-    expect(env(service('temporal'))).toMatchObject({
-      DB: 'postgres12',
-      POSTGRES_SEEDS: 'postgres',
-    });
+  });
+
+  it('when the setup job runs, then it is the script the tests run, word for word, registering every billing search attribute', () => {
+    expect(script(service('temporal-setup'))).toBe(TEMPORAL_SETUP_SCRIPT);
+    expect(env(service('temporal-setup'))).toEqual({ TEMPORAL_ADDRESS: 'temporal:7233' });
+    for (const [name, type] of Object.entries(BILLING_SEARCH_ATTRIBUTES)) {
+      expect(TEMPORAL_SETUP_SCRIPT).toMatch(new RegExp(`\\b${name}:${type}\\b`, 'i'));
+    }
   });
 
   it('when Temporal and the app run, then each has a health check and dependants wait for it', () => {
@@ -173,5 +230,29 @@ describe('Dockerfile', () => {
       dependencies: Record<string, string>;
     };
     expect(pkg.dependencies.tsx).toBeDefined();
+  });
+});
+
+describe("docs/deploy.md's self-hosted section: what an operator runs is what the tests run", () => {
+  const doc = fs.readFileSync(path.join(repoRoot, 'docs', 'deploy.md'), 'utf8');
+  const start = doc.indexOf('## Self-hosted Temporal on PostgreSQL');
+  const section = doc.slice(start, doc.indexOf('\n## ', start + 1));
+  const shellBlocks = [...section.matchAll(/```sh\n([\s\S]*?)\n```/g)].map((m) => m[1]);
+
+  it('when an operator reads it, then it names the release the tests build and run', () => {
+    expect(section).toContain(`Temporal server **${TEMPORAL_SERVER_VERSION}**`);
+    expect(section).toContain(`go.temporal.io/server/cmd/tools/sql@v${TEMPORAL_SERVER_VERSION}`);
+  });
+
+  it('when an operator copies the schema and setup jobs, then they are the scripts the tests run, word for word', () => {
+    expect(shellBlocks.slice(0, 2)).toEqual([TEMPORAL_SCHEMA_SCRIPT, TEMPORAL_SETUP_SCRIPT]);
+  });
+
+  it("when an operator sets the server's environment, then the table lists every key the tests set besides ports", () => {
+    const keys = Object.keys(
+      temporalServerEnv({ postgres: pg, historyShards: 4, bindOnIp: 'x', dynamicConfigFile: 'x' }),
+    );
+    const listed = [...section.matchAll(/^\| `([A-Z_]+)` +\|/gm)].map((m) => m[1]);
+    expect(listed.sort()).toEqual(keys.sort());
   });
 });

@@ -1,21 +1,14 @@
 // SPEC §4.5 and §9 "faults", the Temporal side, over HTTP against the real service: Temporal down
 // while webhooks arrive, a process dying between commit and signal, Temporal restarting, and an
-// account long enough to reach Temporal's history limit. Real PostgreSQL, real dev servers: the
-// suite's, a private one that persists to a file and is stopped and started again, and a private
-// one that suggests continue-as-new after 50 history events.
-import fs from 'node:fs';
-import path from 'node:path';
-
+// account long enough to reach Temporal's history limit. Real PostgreSQL, real Temporal servers of
+// the kind the suite runs on (the dev server, or the self-hosted server on PostgreSQL): the
+// suite's, a private one that persists its workflows and is stopped and started again, and a
+// private one that suggests continue-as-new after 50 history events.
 import { Client, Connection } from '@temporalio/client';
 import type pg from 'pg';
 
 import { insertEvent } from '../../src/db/queries/billing-events';
-import {
-  findFreePort,
-  makeThrowawayDir,
-  startTemporalDevServer,
-  type TemporalDevServerHandle,
-} from '../../src/dev/local-stack';
+import { findFreePort } from '../../src/dev/local-stack';
 import { normalizeStripeEvent } from '../../src/domain/normalize-stripe';
 import { accountWorkflowId } from '../../src/temporal/ids';
 import * as fx from '../fixtures/stripe';
@@ -23,7 +16,7 @@ import { createTestDatabase, type TestDatabase } from '../helpers/db';
 import { type Answer, json, postStripe } from '../helpers/http';
 import { faultAccountId, nowS } from '../helpers/ids';
 import { startService, type TestService } from '../helpers/service';
-import { startDevServerForTest } from '../helpers/temporal';
+import { type PrivateTemporal, startPrivateTemporal } from '../helpers/temporal';
 import { waitFor } from '../helpers/wait';
 
 /** A webhook answer is bounded by DELIVERY_WAIT_MS (1.5 s by default), never by Temporal. */
@@ -259,21 +252,18 @@ describe('A process killed between storing and signalling', () => {
 });
 
 describe('Temporal restarting', () => {
-  let dir: string;
-  let dbFilename: string;
-  let dev: TemporalDevServerHandle | undefined;
+  let temporal: PrivateTemporal | undefined;
   let svc: TestService | undefined;
 
   beforeAll(async () => {
-    dir = makeThrowawayDir('billing-faults-temporal-');
-    dbFilename = path.join(dir, 'temporal.db');
-    dev = await startTemporalDevServer({ namespace: 'default', headless: true, dbFilename });
-    svc = await startService({ env: { TEMPORAL_ADDRESS: dev.address, DELIVERY_WAIT_MS: '1500' } });
+    temporal = await startPrivateTemporal();
+    svc = await startService({
+      env: { TEMPORAL_ADDRESS: temporal.address, DELIVERY_WAIT_MS: '1500' },
+    });
   });
   afterAll(async () => {
     await svc?.stop();
-    await dev?.stop();
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    await temporal?.stop();
   });
 
   async function runIdOf(address: string, workflowId: string): Promise<string> {
@@ -288,8 +278,8 @@ describe('Temporal restarting', () => {
     }
   }
 
-  it('when the dev server stops while webhooks arrive and starts again on the same port and file, then they are answered 200 and applied without a new POST, on the same workflow run', async () => {
-    const server = dev as TemporalDevServerHandle;
+  it('when Temporal stops while webhooks arrive and starts again on the same address and storage, then they are answered 200 and applied without a new POST, on the same workflow run', async () => {
+    const server = temporal as PrivateTemporal;
     const service = svc as TestService;
     const t = nowS();
     const known = subscriptionParts(faultAccountId('restart_known'));
@@ -302,7 +292,7 @@ describe('Temporal restarting', () => {
     await allApplied(service.db.pool, [created.body.event_id]);
     const runBefore = await runIdOf(server.address, accountWorkflowId(known.accountId));
 
-    await server.stop();
+    await server.shutDown();
     const answers = await postPerAccount(service, [
       [fx.invoicePaymentFailed({ ...known, created: t + 10 })],
       [
@@ -324,35 +314,33 @@ describe('Temporal restarting', () => {
     // Down longer than a signal attempt: only the sweeper can deliver them now.
     await deliveryAttemptsFailed(service.db.pool, ids);
 
-    const port = Number(server.address.split(':')[1]);
-    dev = await startTemporalDevServer({ namespace: 'default', headless: true, dbFilename, port });
+    await server.restart();
     await allApplied(service.db.pool, ids, 45_000);
     expect(await accountStatus(service, known.accountId)).toBe('past_due');
     expect(await accountStatus(service, fresh.accountId)).toBe('active');
-    // The workflow survived in the server's file: the event went to the run that existed before.
-    expect(await runIdOf(dev.address, accountWorkflowId(known.accountId))).toBe(runBefore);
+    // The workflow survived in the server's storage: the event went to the run that existed before.
+    expect(await runIdOf(server.address, accountWorkflowId(known.accountId))).toBe(runBefore);
   });
 });
 
 describe('An account reaching Temporal history limits', () => {
   const HISTORY_SUGGEST_CAN = 50;
   const EVENTS = 40;
-  let dev: TemporalDevServerHandle | undefined;
+  let temporal: PrivateTemporal | undefined;
   let svc: TestService | undefined;
   let connection: Connection | undefined;
 
   beforeAll(async () => {
-    dev = await startDevServerForTest([
-      '--dynamic-config-value',
-      `limit.historyCount.suggestContinueAsNew=${HISTORY_SUGGEST_CAN}`,
-    ]);
-    svc = await startService({ env: { TEMPORAL_ADDRESS: dev.address } });
-    connection = await Connection.connect({ address: dev.address });
+    temporal = await startPrivateTemporal({
+      dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': HISTORY_SUGGEST_CAN },
+    });
+    svc = await startService({ env: { TEMPORAL_ADDRESS: temporal.address } });
+    connection = await Connection.connect({ address: temporal.address });
   });
   afterAll(async () => {
     await connection?.close();
     await svc?.stop();
-    await dev?.stop();
+    await temporal?.stop();
   });
 
   it(`when one account receives ${EVENTS} events and Temporal suggests continue-as-new at ${HISTORY_SUGGEST_CAN} history events, then the workflow continues as new and every event is applied exactly once`, async () => {

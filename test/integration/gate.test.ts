@@ -15,6 +15,7 @@ import {
   counters,
   gate,
   getAccount,
+  register,
   type Row,
   statusBecomes,
   stringMatching,
@@ -37,12 +38,18 @@ async function stripePastDue(s: TestService, accountId: string, created = nowS()
   const failed = fx.invoicePaymentFailed({ ...base, created });
   expect((await postStripe(s.baseUrl, failed)).status).toBe(200);
   const account = await statusBecomes(s, accountId, 'past_due');
-  return { base, eventId: failed.id, account };
+  return { base, eventId: failed.id, invoiceId: failed.data.object.id as string, account };
 }
 
-/** An account in `status`, reached through a manual correction (itself an event). */
+/**
+ * An account in `status`, reached through a manual correction (itself an event); a trial status
+ * holds only in a trial (SPEC §3 rule 6), so those accounts are registered with one first.
+ */
 async function accountIn(s: TestService, status: Status): Promise<string> {
   const id = uid(`acct_${status}`);
+  if (status === 'free' || status === 'early_payment') {
+    expect((await register(s, { account_id: id, trial_days: 14 })).status).toBe(201);
+  }
   const extra =
     status === 'canceling'
       ? { scheduled_cancel_at: new Date(Date.now() + 30 * 86_400_000).toISOString() }
@@ -114,10 +121,10 @@ describe('the default policy (GATED_ACTIONS unset: confirm only)', () => {
     expect(await gate(svc, id, 'vote')).toMatchObject({ allowed: true, reason: 'not_gated' });
   });
 
-  it('when a Stripe payment failed, then the denial names the subscription, the time and evt_…', async () => {
+  it('when a Stripe payment failed, then the denial names the subscription, the invoice, the time and evt_…', async () => {
     const id = uid('acct_pd');
     const created = nowS() - 60;
-    const { eventId } = await stripePastDue(svc, id, created);
+    const { eventId, invoiceId } = await stripePastDue(svc, id, created);
     const since = new Date(created * 1000).toISOString();
     const d = await gate(svc, id, 'confirm');
     expect(d).toMatchObject({ allowed: false, status: 'past_due', reason: 'status:past_due' });
@@ -126,11 +133,14 @@ describe('the default policy (GATED_ACTIONS unset: confirm only)', () => {
       since,
       event: eventId,
       grace_until: null,
-      reason: 'payment_failed',
+      reason: `payment_failed:${invoiceId}`,
+      invoice: invoiceId,
     });
     const object = (d.provenance as { object: string }).object;
     expect(object).toMatch(/^stripe:sub_/);
-    expect(d.message).toContain(`past_due: ${object} payment failed since ${since} (${eventId})`);
+    expect(d.message).toContain(
+      `past_due: ${object} payment failed (invoice ${invoiceId}) since ${since} (${eventId})`,
+    );
     expect(eventId).toMatch(/^evt_/);
   });
 

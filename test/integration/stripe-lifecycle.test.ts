@@ -4,6 +4,7 @@ import * as fx from '../fixtures/stripe';
 import { getAccount, outcomeOf, register, statusBecomes } from '../helpers/accounts';
 import { json, postStripe } from '../helpers/http';
 import { nowS } from '../helpers/ids';
+import { orders } from '../helpers/orders';
 import { startService, type TestService } from '../helpers/service';
 import { waitFor } from '../helpers/wait';
 
@@ -127,6 +128,143 @@ describe.each(fx.PAYLOAD_SHAPES)('Stripe lifecycle over HTTP (%s payloads)', (sh
         WHERE e.account_id <> a.account_id OR e.outcome <> 'applied'`,
     );
     expect(mismatch.rows).toEqual([]);
+  });
+});
+
+describe.each(fx.PAYLOAD_SHAPES)("Stripe's own lifecycle over HTTP (%s payloads)", (shape) => {
+  /** Posts the events and waits until the account's workflow has applied each of them. */
+  async function deliver(events: fx.StripeEventJson[]): Promise<string[]> {
+    const outcomes: string[] = [];
+    for (const e of events) {
+      const r = await postStripe(svc.baseUrl, e);
+      expect(r.status).toBe(200);
+      outcomes.push(await outcomeOf(svc, r.body.event_id));
+    }
+    return outcomes;
+  }
+
+  it.each(orders(['created', 'paid', 'updated'] as const).map((o) => o.join(', ')))(
+    'when Checkout sends created (incomplete), invoice.paid and updated (active) of one second as %s, then the account is active and may confirm',
+    async (order) => {
+      const acct = `acct_co_${shape}_${order.replace(/, /g, '_')}_${Date.now()}`;
+      const ids = { shape, customerId: fx.stripeId('cus'), subscriptionId: fx.stripeId('sub') };
+      const invoiceId = fx.stripeId('in');
+      const created = nowS();
+      const events = {
+        created: fx.subscriptionCreated({
+          ...ids,
+          accountId: acct,
+          created,
+          status: 'incomplete',
+          latestInvoiceId: invoiceId,
+        }),
+        paid: fx.invoicePaid({
+          ...ids,
+          accountId: acct,
+          created,
+          invoiceId,
+          billingReason: 'subscription_create',
+        }),
+        updated: fx.subscriptionUpdated({
+          ...ids,
+          accountId: acct,
+          created,
+          latestInvoiceId: invoiceId,
+          previousAttributes: { status: 'incomplete' },
+        }),
+      };
+      await deliver(order.split(', ').map((k) => events[k as keyof typeof events]));
+      expect((await getAccount(svc, acct))?.status).toBe('active');
+      const confirm = await json(svc.admin(`/v1/gate/${acct}/confirm`));
+      expect(confirm.body).toMatchObject({
+        allowed: true,
+        status: 'active',
+        reason: 'status:active',
+      });
+    },
+  );
+
+  it("when the host app registers the account with a trial after Stripe's first webhook, then its trial counts and its email is kept (201), and again 200", async () => {
+    const acct = `acct_late_${shape}_${Date.now()}`;
+    const ids = { shape, customerId: fx.stripeId('cus'), subscriptionId: fx.stripeId('sub') };
+    const invoiceId = fx.stripeId('in');
+    const created = nowS();
+    await deliver([
+      fx.subscriptionCreated({
+        ...ids,
+        accountId: acct,
+        created,
+        status: 'incomplete',
+        latestInvoiceId: invoiceId,
+      }),
+    ]);
+    expect((await getAccount(svc, acct))?.status).toBe('past_due');
+    const trialEnd = new Date(Date.now() + 14 * 86_400_000).toISOString();
+    const late = await register(svc, {
+      account_id: acct,
+      trial_end: trialEnd,
+      email: 'late@example.jp',
+    });
+    expect(late.status).toBe(201);
+    expect(late.body.account).toMatchObject({
+      status: 'free',
+      trial_end: trialEnd,
+      email: 'late@example.jp',
+      stripe_customer_id: ids.customerId,
+    });
+    const again = await register(svc, { account_id: acct, trial_days: 30 });
+    expect(again.status).toBe(200);
+    expect((await getAccount(svc, acct))?.trial_end).toBe(trialEnd);
+    expect((await json(svc.admin(`/v1/gate/${acct}/confirm`))).body).toMatchObject({
+      allowed: true,
+      status: 'free',
+    });
+    await deliver([
+      fx.invoicePaid({
+        ...ids,
+        accountId: acct,
+        created: created + 5,
+        invoiceId,
+        invoiceCreated: created,
+        billingReason: 'subscription_create',
+      }),
+    ]);
+    expect((await getAccount(svc, acct))?.status).toBe('early_payment');
+  });
+
+  it('when two renewals fail and the customer pays only the older invoice, then the gate denies confirm naming the newer invoice', async () => {
+    const acct = `acct_renewals_${shape}_${Date.now()}`;
+    const ids = { shape, customerId: fx.stripeId('cus'), subscriptionId: fx.stripeId('sub') };
+    const [older, newer] = [fx.stripeId('in'), fx.stripeId('in')];
+    const t = nowS();
+    const month = 30 * 86_400;
+    await deliver([
+      fx.subscriptionCreated({ ...ids, accountId: acct, created: t - 2 * month }),
+      fx.invoicePaymentFailed({ ...ids, accountId: acct, created: t - month, invoiceId: older }),
+      fx.subscriptionUpdated({
+        ...ids,
+        accountId: acct,
+        created: t - month,
+        status: 'past_due',
+        latestInvoiceId: older,
+      }),
+      fx.invoicePaymentFailed({ ...ids, accountId: acct, created: t - 10, invoiceId: newer }),
+      fx.invoicePaid({
+        ...ids,
+        accountId: acct,
+        created: t,
+        invoiceId: older,
+        invoiceCreated: t - month,
+      }),
+    ]);
+    const confirm = await json(svc.admin(`/v1/gate/${acct}/confirm`));
+    expect(confirm.body).toMatchObject({
+      allowed: false,
+      status: 'past_due',
+      reason: 'status:past_due',
+      provenance: { object: `stripe:${ids.subscriptionId}`, invoice: newer },
+    });
+    expect(confirm.body.message).toContain(newer);
   });
 });
 

@@ -29,11 +29,12 @@ describe.each(PAYLOAD_SHAPES)('derived status (%s payloads)', (shape: PayloadSha
     currentPeriodEnd: T + 30 * DAY,
     ...extra,
   });
-  const inv = (subscriptionId: string | null, created: number) => ({
+  const inv = (subscriptionId: string | null, created: number, extra: object = {}) => ({
     shape,
     customerId,
     subscriptionId,
     created,
+    ...extra,
   });
 
   describe('resubscribing after a cancel', () => {
@@ -71,11 +72,12 @@ describe.each(PAYLOAD_SHAPES)('derived status (%s payloads)', (shape: PayloadSha
   });
 
   describe('every event records its version', () => {
-    it('when invoice.paid arrives while active and an older payment failure comes after it, then the account stays active', () => {
+    it('when invoice.paid arrives while active and an older payment failure of that invoice comes after it, then the account stays active', () => {
       const sim = new AccountSim();
+      const renewal = { invoiceId: 'in_renewal', invoiceCreated: T };
       sim.deliver(sim.stripe(subscriptionCreated(sub('sub_1', T))));
-      sim.deliver(sim.stripe(invoicePaid(inv('sub_1', T + 10))));
-      const late = sim.deliver(sim.stripe(invoicePaymentFailed(inv('sub_1', T + 5))));
+      sim.deliver(sim.stripe(invoicePaid(inv('sub_1', T + 10, renewal))));
+      const late = sim.deliver(sim.stripe(invoicePaymentFailed(inv('sub_1', T + 5, renewal))));
       expect(late.outcome).toBe('stale');
       expect(sim.status).toBe('active');
     });
@@ -198,9 +200,12 @@ describe.each(PAYLOAD_SHAPES)('derived status (%s payloads)', (shape: PayloadSha
     it('when the base plan fails too, then the account is past_due, named by the failing subscription', () => {
       const sim = baseAndAddOn();
       sim.deliver(sim.stripe(invoicePaymentFailed(inv('sub_addon', T + DAY))));
-      sim.deliver(sim.stripe(invoicePaymentFailed(inv('sub_base', T + DAY + 1))));
+      sim.deliver(
+        sim.stripe(invoicePaymentFailed(inv('sub_base', T + DAY + 1, { invoiceId: 'in_base' }))),
+      );
       expect(sim.status).toBe('past_due');
-      expect(sim.state?.status_reason).toBe('payment_failed');
+      expect(sim.state?.status_object).toBe('stripe:sub_base');
+      expect(sim.state?.status_reason).toBe('payment_failed:in_base');
     });
   });
 

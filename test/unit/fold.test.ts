@@ -32,9 +32,10 @@ describe('foldEvents', () => {
     const sim = new AccountSim();
     const events = [
       sim.stripe(fx.subscriptionCreated({ ...ids, created: T0 })),
-      sim.stripe(fx.invoicePaymentFailed({ ...ids, created: T0 + 10 })),
-      sim.stripe(fx.invoicePaymentFailed({ ...ids, created: T0 + 5 })),
-      sim.stripe(fx.invoicePaid({ ...ids, created: T0 + 20 })),
+      sim.stripe(fx.invoicePaymentFailed({ ...ids, invoiceId: 'in_1', created: T0 + 10 })),
+      // The same invoice's older attempt: older than the newest evidence about it.
+      sim.stripe(fx.invoicePaymentFailed({ ...ids, invoiceId: 'in_1', created: T0 + 5 })),
+      sim.stripe(fx.invoicePaid({ ...ids, invoiceId: 'in_1', created: T0 + 20 })),
     ];
     const fold = foldEvents(null, events);
     let state: AccountState | null = null;

@@ -64,6 +64,36 @@ describe('gate provenance', () => {
       'past_due: stripe:sub_9 payment failed since 2026-02-01T00:00:00.000Z (evt_failed), so confirm is denied.',
     );
   });
+
+  it('when the latest invoice decided the denial, then the answer names that invoice', () => {
+    const d = decide(
+      'confirm',
+      account({
+        status: 'past_due',
+        status_object: 'stripe:sub_9',
+        status_reason: 'payment_failed:in_renewal2',
+        status_event_ref: 'evt_failed',
+      }),
+    );
+    expect(d.reason).toBe('status:past_due');
+    expect(d.message).toBe(
+      'past_due: stripe:sub_9 payment failed (invoice in_renewal2) since 2026-02-01T00:00:00.000Z (evt_failed), so confirm is denied.',
+    );
+    expect(d.provenance).toMatchObject({
+      object: 'stripe:sub_9',
+      reason: 'payment_failed:in_renewal2',
+      invoice: 'in_renewal2',
+    });
+  });
+
+  it('when a paid invoice keeps the account active, then the answer names that invoice', () => {
+    const d = decide('confirm', account({ status_reason: 'invoice_paid:in_checkout' }));
+    expect(d.allowed).toBe(true);
+    expect(d.message).toBe(
+      'active by stripe:sub_123: invoice paid (invoice in_checkout) since 2026-02-01T00:00:00.000Z (evt_1).',
+    );
+    expect(d.provenance?.invoice).toBe('in_checkout');
+  });
 });
 
 describe('gate answers folded from what the workflow has not applied (SPEC §6)', () => {

@@ -1,3 +1,6 @@
+import fs from 'node:fs';
+import path from 'node:path';
+
 import Stripe from 'stripe';
 
 import { AppError } from '../../src/domain/errors';
@@ -78,6 +81,32 @@ const HANDLED_CASES: HandledCase[] = [
     kind: 'stripe.payment_succeeded',
     build: (ids) => fx.invoicePaymentSucceeded(ids),
   },
+  { type: 'invoice.voided', kind: 'stripe.invoice_closed', build: (ids) => fx.invoiceVoided(ids) },
+  {
+    type: 'invoice.marked_uncollectible',
+    kind: 'stripe.invoice_closed',
+    build: (ids) => fx.invoiceMarkedUncollectible(ids),
+  },
+  {
+    type: 'customer.subscription.paused',
+    kind: 'stripe.subscription_updated',
+    build: (ids) => fx.subscriptionPaused(ids),
+  },
+  {
+    type: 'customer.subscription.resumed',
+    kind: 'stripe.subscription_updated',
+    build: (ids) => fx.subscriptionResumed(ids),
+  },
+  {
+    type: 'checkout.session.async_payment_succeeded',
+    kind: 'stripe.subscription_started',
+    build: (ids) => fx.checkoutSessionAsyncPaymentSucceeded(ids),
+  },
+  {
+    type: 'checkout.session.async_payment_failed',
+    kind: 'stripe.subscription_started',
+    build: (ids) => fx.checkoutSessionAsyncPaymentFailed(ids),
+  },
 ];
 
 const SHAPE_X_TYPE = fx.PAYLOAD_SHAPES.flatMap((shape) =>
@@ -98,6 +127,15 @@ function idsFor(shape: fx.PayloadShape): Ids {
 describe('normalizeStripeEvent: every handled type in both payload shapes', () => {
   it('when the table is read, then it covers every handled type', () => {
     expect(new Set(HANDLED_CASES.map((c) => c.type))).toEqual(new Set(HANDLED_STRIPE_EVENT_TYPES));
+  });
+
+  it('when the deploy guide lists the events to send the Stripe endpoint, then they are exactly the handled types', () => {
+    const guide = fs.readFileSync(path.join(__dirname, '..', '..', 'docs', 'deploy.md'), 'utf8');
+    const section = guide.split('## The Stripe webhook endpoint')[1]?.split('\n## ')[0] ?? '';
+    const listed = [...section.matchAll(/`((?:checkout|customer|invoice)\.[a-z_.]+)`/g)].map(
+      (m) => m[1],
+    );
+    expect(new Set(listed)).toEqual(new Set(HANDLED_STRIPE_EVENT_TYPES));
   });
 
   it.each(SHAPE_X_TYPE)(
@@ -158,6 +196,108 @@ describe('normalizeStripeEvent: every handled type in both payload shapes', () =
         'stripe.subscription_started',
       );
       expect(data.amount).toBeNull();
+    },
+  );
+});
+
+describe('what the latest-invoice rule reads (SPEC §3 rule 7), in both payload shapes', () => {
+  it.each(fx.PAYLOAD_SHAPES)(
+    'when a %s invoice event arrives, then its id, own created, billing_reason and collection_method are kept',
+    (shape) => {
+      const data = dataOf(
+        normalize(
+          fx.invoicePaymentFailed({
+            shape,
+            invoiceId: 'in_renewal',
+            created: CREATED + 3 * 86_400,
+            invoiceCreated: CREATED,
+            billingReason: 'subscription_update',
+            collectionMethod: 'send_invoice',
+          }),
+        ),
+        'stripe.payment_failed',
+      );
+      expect(data).toMatchObject({
+        invoice_id: 'in_renewal',
+        invoice_created: CREATED_ISO,
+        billing_reason: 'subscription_update',
+        collection_method: 'send_invoice',
+      });
+    },
+  );
+
+  it.each(fx.PAYLOAD_SHAPES)(
+    'when a %s invoice is voided or marked uncollectible, then it is closed as that',
+    (shape) => {
+      const voided = dataOf(normalize(fx.invoiceVoided({ shape })), 'stripe.invoice_closed');
+      expect(voided.closed_as).toBe('void');
+      const written = dataOf(
+        normalize(fx.invoiceMarkedUncollectible({ shape })),
+        'stripe.invoice_closed',
+      );
+      expect(written.closed_as).toBe('uncollectible');
+    },
+  );
+
+  it.each(fx.PAYLOAD_SHAPES)(
+    'when a %s subscription shows its latest invoice, a pending update and send_invoice, then all three are kept',
+    (shape) => {
+      const data = dataOf(
+        normalize(
+          fx.subscriptionUpdated({
+            shape,
+            latestInvoiceId: 'in_upgrade',
+            pendingUpdate: true,
+            collectionMethod: 'send_invoice',
+            previousAttributes: { pending_update: null },
+          }),
+        ),
+        'stripe.subscription_updated',
+      );
+      expect(data).toMatchObject({
+        latest_invoice: 'in_upgrade',
+        pending_update: true,
+        collection_method: 'send_invoice',
+        past_due_grace_ms: OPTS.pastDueGraceMs,
+      });
+      const plain = dataOf(
+        normalize(fx.subscriptionUpdated({ shape })),
+        'stripe.subscription_updated',
+      );
+      expect(plain.pending_update).toBe(false);
+    },
+  );
+
+  it('when a paused subscription carries status_details, then why it is paused is kept; without them it is null', () => {
+    const requested = dataOf(
+      normalize(fx.subscriptionPaused({ shape: 'basil', pausedReason: 'pause_requested' })),
+      'stripe.subscription_updated',
+    );
+    expect(requested).toMatchObject({
+      subscription_status: 'paused',
+      paused_reason: 'pause_requested',
+    });
+    const legacy = dataOf(
+      normalize(fx.subscriptionPaused({ shape: 'legacy', pausedReason: 'pause_requested' })),
+      'stripe.subscription_updated',
+    );
+    expect(legacy.paused_reason).toBeNull();
+  });
+
+  it.each(fx.PAYLOAD_SHAPES)(
+    'when a %s checkout session completes, then its first invoice and its own created are kept with its payment status',
+    (shape) => {
+      const data = dataOf(
+        normalize(
+          fx.checkoutSessionCompleted({ shape, invoiceId: 'in_first', paymentStatus: 'unpaid' }),
+        ),
+        'stripe.subscription_started',
+      );
+      expect(data).toMatchObject({
+        invoice_id: 'in_first',
+        payment_status: 'unpaid',
+        session_created: new Date((CREATED - 120) * 1000).toISOString(),
+      });
     },
   );
 });
@@ -509,7 +649,7 @@ describe('types we do not interpret', () => {
     });
   });
 
-  it.each(['constructor', '__proto__', 'toString', 'customer.subscription.paused'])(
+  it.each(['constructor', '__proto__', 'toString', 'customer.subscription.pending_update_applied'])(
     'when the type is %s, then it is unhandled',
     (type) => {
       const event = { ...fx.subscriptionCreated(), type };

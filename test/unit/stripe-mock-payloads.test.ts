@@ -152,4 +152,128 @@ describe.each(PAYLOAD_SHAPES)("Stripe's fixtures in the %s shape", (shape: Paylo
       expect(sim.status).toBe('free');
     });
   });
+
+  describe("Stripe's own lifecycle (SPEC §3 rules 7–8)", () => {
+    const invoice = (
+      type: 'invoice.paid' | 'invoice.payment_failed',
+      o: { invoiceId: string; created: number; invoiceCreated?: number; billingReason?: string },
+    ) =>
+      mockEvent(
+        type,
+        mockInvoice(
+          {
+            subscriptionId: 'sub_fx',
+            customerId,
+            paid: type === 'invoice.paid',
+            accountId: 'acct_fx',
+            ...o,
+          },
+          shape,
+        ),
+        o.created,
+        shape,
+      );
+
+    it('when Checkout sends created (incomplete) last after invoice.paid and the active update of one second, then the account is active', () => {
+      const sim = new AccountSim();
+      const latest = { latestInvoiceId: 'in_fx_first' };
+      sim.deliver(
+        sim.stripe(subEvent('updated', { subscriptionId: 'sub_fx', created: T, ...latest })),
+      );
+      sim.deliver(
+        sim.stripe(
+          invoice('invoice.paid', {
+            invoiceId: 'in_fx_first',
+            created: T,
+            billingReason: 'subscription_create',
+          }),
+        ),
+      );
+      sim.deliver(
+        sim.stripe(
+          subEvent('created', {
+            subscriptionId: 'sub_fx',
+            created: T,
+            status: 'incomplete',
+            ...latest,
+          }),
+        ),
+      );
+      expect(sim.status).toBe('active');
+    });
+
+    it('when two renewals fail and only the older is paid, then past_due; when Smart Retries fail an older invoice after a paid renewal, then active', () => {
+      const sim = new AccountSim();
+      sim.deliver(sim.stripe(subEvent('created', { subscriptionId: 'sub_fx', created: T })));
+      sim.deliver(
+        sim.stripe(
+          invoice('invoice.payment_failed', { invoiceId: 'in_fx_1', created: T + 30 * DAY }),
+        ),
+      );
+      sim.deliver(
+        sim.stripe(
+          subEvent('updated', {
+            subscriptionId: 'sub_fx',
+            created: T + 30 * DAY,
+            status: 'past_due',
+            latestInvoiceId: 'in_fx_1',
+          }),
+        ),
+      );
+      sim.deliver(
+        sim.stripe(
+          invoice('invoice.payment_failed', { invoiceId: 'in_fx_2', created: T + 60 * DAY }),
+        ),
+      );
+      sim.deliver(
+        sim.stripe(
+          invoice('invoice.paid', {
+            invoiceId: 'in_fx_1',
+            created: T + 61 * DAY,
+            invoiceCreated: T + 30 * DAY,
+          }),
+        ),
+      );
+      expect(sim.status).toBe('past_due');
+      expect(sim.state?.status_reason).toBe('payment_failed:in_fx_2');
+      sim.deliver(
+        sim.stripe(invoice('invoice.paid', { invoiceId: 'in_fx_3', created: T + 90 * DAY })),
+      );
+      sim.deliver(
+        sim.stripe(
+          invoice('invoice.payment_failed', {
+            invoiceId: 'in_fx_2',
+            created: T + 92 * DAY,
+            invoiceCreated: T + 60 * DAY,
+          }),
+        ),
+      );
+      expect(sim.status).toBe('active');
+    });
+
+    it("when the fixture's pending update is shown and its subscription_update invoice fails, then the account stays active", () => {
+      const sim = new AccountSim();
+      sim.deliver(sim.stripe(subEvent('created', { subscriptionId: 'sub_fx', created: T })));
+      sim.deliver(
+        sim.stripe(
+          subEvent('updated', {
+            subscriptionId: 'sub_fx',
+            created: T + DAY,
+            latestInvoiceId: 'in_fx_up',
+            pendingUpdate: true,
+          }),
+        ),
+      );
+      sim.deliver(
+        sim.stripe(
+          invoice('invoice.payment_failed', {
+            invoiceId: 'in_fx_up',
+            created: T + DAY,
+            billingReason: 'subscription_update',
+          }),
+        ),
+      );
+      expect(sim.status).toBe('active');
+    });
+  });
 });

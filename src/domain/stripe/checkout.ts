@@ -1,10 +1,20 @@
-// Stripe checkout sessions: whose account a session is, and checkout.session.completed, which
-// starts a subscription when the session was in subscription mode. Pure.
+// Stripe checkout sessions: whose account a session is, and checkout.session.completed (and its
+// async_payment_succeeded/_failed, for payments that come later: konbini, bank transfer), which
+// start a subscription when the session was in subscription mode and its payment came. Pure.
 import type Stripe from 'stripe';
 
 import type { AccountHint, StripeLinks } from '../types';
 import type { Interpreted } from './interpreted';
-import { accountIdIn, field, idOf, type Json, record, text, whole } from './read-json';
+import {
+  accountIdIn,
+  field,
+  idOf,
+  isoFromSeconds,
+  type Json,
+  record,
+  text,
+  whole,
+} from './read-json';
 import { scheduledCancelAt, subscriptionFacts, subscriptionLinks } from './subscription';
 
 /** metadata.account_id wins over client_reference_id (SPEC §3 account resolution order). */
@@ -41,12 +51,15 @@ export function checkoutCompleted(session: Json, type: string): Interpreted {
       fromSubscription?.amount ?? whole(field<Stripe.Checkout.Session>(session, 'amount_total')),
   };
   const status = expanded ? text(field<Stripe.Subscription>(expanded, 'status')) : null;
+  const created = whole(field<Stripe.Checkout.Session>(session, 'created'));
   return {
     data: {
       kind: 'stripe.subscription_started',
       stripe_type: type,
       subscription_status: status,
       payment_status: text(field<Stripe.Checkout.Session>(session, 'payment_status')),
+      invoice_id: idOf(field<Stripe.Checkout.Session>(session, 'invoice')),
+      session_created: created === null || created < 0 ? null : isoFromSeconds(created),
       ...(expanded && status !== null
         ? { cancel_at: scheduledCancelAt(expanded), ...subscriptionFacts(expanded) }
         : {}),

@@ -2,13 +2,14 @@
 // whose account it is, and the handlers of the invoice payment events. Pure.
 import type Stripe from 'stripe';
 
-import type { AccountHint, StripeLinks } from '../types';
+import type { AccountHint, InvoiceFacts, StripeLinks } from '../types';
 import type { Interpreted, NormalizeStripeOptions } from './interpreted';
 import {
   accountIdIn,
   field,
   firstOf,
   idOf,
+  isoFromSeconds,
   type Json,
   listData,
   record,
@@ -81,6 +82,17 @@ function invoiceSubscription(invoice: Json): unknown {
   return basil ?? field<LegacyInvoice>(invoice, 'subscription');
 }
 
+/** Which invoice, when it was made, why, and how it is paid (SPEC §3 rule 7). */
+function invoiceFacts(invoice: Json): Required<InvoiceFacts> {
+  const created = whole(field<Stripe.Invoice>(invoice, 'created'));
+  return {
+    invoice_id: text(field<Stripe.Invoice>(invoice, 'id')),
+    invoice_created: created === null || created < 0 ? null : isoFromSeconds(created),
+    billing_reason: text(field<Stripe.Invoice>(invoice, 'billing_reason')),
+    collection_method: text(field<Stripe.Invoice>(invoice, 'collection_method')),
+  };
+}
+
 function invoiceLinks(invoice: Json, amountField: 'amount_paid' | 'amount_due'): StripeLinks {
   const lines = invoiceLines(invoice);
   const regular = lines.filter((line) => !isProration(line));
@@ -121,6 +133,7 @@ export function paymentFailed(
     data: {
       kind: 'stripe.payment_failed',
       past_due_grace_ms: opts.pastDueGraceMs,
+      ...invoiceFacts(invoice),
       ...invoiceLinks(invoice, 'amount_due'),
     },
     account_hint: invoiceHint(invoice),
@@ -131,7 +144,21 @@ export function paymentSucceeded(invoice: Json): Interpreted {
   return {
     data: {
       kind: 'stripe.payment_succeeded',
+      ...invoiceFacts(invoice),
       ...invoiceLinks(invoice, 'amount_paid'),
+    },
+    account_hint: invoiceHint(invoice),
+  };
+}
+
+/** invoice.voided and invoice.marked_uncollectible. */
+export function invoiceClosed(invoice: Json, type: string): Interpreted {
+  return {
+    data: {
+      kind: 'stripe.invoice_closed',
+      closed_as: type === 'invoice.voided' ? 'void' : 'uncollectible',
+      ...invoiceFacts(invoice),
+      ...invoiceLinks(invoice, 'amount_due'),
     },
     account_hint: invoiceHint(invoice),
   };

@@ -3,7 +3,7 @@
 import type Stripe from 'stripe';
 
 import type { AccountHint, StripeLinks, SubscriptionFacts } from '../types';
-import type { Interpreted } from './interpreted';
+import type { Interpreted, NormalizeStripeOptions } from './interpreted';
 import {
   accountIdIn,
   field,
@@ -74,12 +74,27 @@ export function scheduledCancelAt(sub: Json): string | null {
   return isoFromSeconds(end);
 }
 
-/** What the subscription says about its cancel and trial, beyond its status. */
+type StatusDetails = NonNullable<Stripe.Subscription['status_details']>;
+type PausedDetails = StatusDetails['paused'];
+
+/** `status_details.paused.subscription.type`: why a `paused` subscription is paused. */
+function pausedReason(sub: Json): string | null {
+  const details = record(field<Stripe.Subscription>(sub, 'status_details'));
+  const paused = record(field<StatusDetails>(details, 'paused'));
+  const of = record(field<PausedDetails>(paused, 'subscription'));
+  return text(field<PausedDetails['subscription']>(of, 'type'));
+}
+
+/** What the subscription says about its cancel, trial, invoices and pause, beyond its status. */
 export function subscriptionFacts(sub: Json): Required<SubscriptionFacts> {
   const trialEnd = whole(field<Stripe.Subscription>(sub, 'trial_end'));
   return {
     cancel_at_period_end: field<Stripe.Subscription>(sub, 'cancel_at_period_end') === true,
     trial_end: trialEnd === null ? null : isoFromSeconds(trialEnd),
+    latest_invoice: idOf(field<Stripe.Subscription>(sub, 'latest_invoice')),
+    pending_update: record(field<Stripe.Subscription>(sub, 'pending_update')) !== null,
+    collection_method: text(field<Stripe.Subscription>(sub, 'collection_method')),
+    paused_reason: pausedReason(sub),
   };
 }
 
@@ -100,13 +115,18 @@ export function requiredStatus(sub: Json): string {
 // ---------------------------------------------------------------------------------------------
 // Handlers
 
-export function subscriptionStarted(sub: Json, type: string): Interpreted {
+export function subscriptionStarted(
+  sub: Json,
+  type: string,
+  opts: NormalizeStripeOptions,
+): Interpreted {
   return {
     data: {
       kind: 'stripe.subscription_started',
       stripe_type: type,
       subscription_status: text(field<Stripe.Subscription>(sub, 'status')),
       cancel_at: scheduledCancelAt(sub),
+      past_due_grace_ms: opts.pastDueGraceMs,
       ...subscriptionFacts(sub),
       ...subscriptionLinks(sub),
     },
@@ -114,12 +134,18 @@ export function subscriptionStarted(sub: Json, type: string): Interpreted {
   };
 }
 
-export function subscriptionUpdated(sub: Json): Interpreted {
+/** customer.subscription.updated, .paused and .resumed: snapshots of the subscription. */
+export function subscriptionUpdated(
+  sub: Json,
+  _type: string,
+  opts: NormalizeStripeOptions,
+): Interpreted {
   return {
     data: {
       kind: 'stripe.subscription_updated',
       subscription_status: requiredStatus(sub),
       cancel_at: scheduledCancelAt(sub),
+      past_due_grace_ms: opts.pastDueGraceMs,
       ...subscriptionFacts(sub),
       ...subscriptionLinks(sub),
     },
