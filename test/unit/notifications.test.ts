@@ -29,10 +29,12 @@ describe('changes', () => {
     const sim = new AccountSim();
     const events = [
       sim.stripe(fx.subscriptionCreated({ ...ids, created: T0 })),
-      sim.stripe(fx.invoicePaymentFailed({ ...ids, created: T0 + 10 })),
-      sim.stripe(fx.invoicePaymentFailed({ ...ids, created: T0 + 5 })), // stale
-      sim.stripe(fx.invoicePaid({ ...ids, created: T0 + 20 })),
-      sim.stripe(fx.invoicePaid({ ...ids, created: T0 + 30 })), // applied, changes nothing seen
+      sim.stripe(fx.invoicePaymentFailed({ ...ids, invoiceId: 'in_1', created: T0 + 10 })),
+      // The same invoice's older attempt: stale.
+      sim.stripe(fx.invoicePaymentFailed({ ...ids, invoiceId: 'in_1', created: T0 + 5 })),
+      sim.stripe(fx.invoicePaid({ ...ids, invoiceId: 'in_1', created: T0 + 20 })),
+      // The next invoice paid: applied, and nothing a host app sees moves.
+      sim.stripe(fx.invoicePaid({ ...ids, invoiceId: 'in_2', created: T0 + 30 })),
     ];
     const fold = foldEvents(null, events);
     expect(fold.steps.map((s) => s.decision.outcome)).toEqual([
