@@ -2,6 +2,7 @@
 // message may go, and the Standard Webhooks signature the receiving library accepts.
 import { Webhook } from 'standardwebhooks';
 
+import { ConfigError, loadConfig } from '../../src/config';
 import {
   changesOfFold,
   notificationBody,
@@ -203,5 +204,45 @@ describe('signing', () => {
     expect(() =>
       new Webhook('whsec_b3RoZXItc2VjcmV0LW9mLXRoZS10ZXN0cw==').verify(body, headers),
     ).toThrow();
+  });
+});
+
+describe('NOTIFY_* settings', () => {
+  const base = {
+    ADMIN_TOKEN: 'admin-token-for-the-notify-test',
+    MYASP_TOKEN: 'myasp-token-for-the-notify-test',
+    DATABASE_URL: 'postgres://db.example/billing',
+    TEMPORAL_ADDRESS: 'temporal.example:7233',
+  };
+  const secret = 'whsec_bm90aWZ5LXNlY3JldC1vZi10aGUtdGVzdHMtMDEyMw==';
+  const problem = (env: Record<string, string>) => {
+    try {
+      loadConfig(env);
+      return null;
+    } catch (err) {
+      return err instanceof ConfigError ? err.message : String(err);
+    }
+  };
+
+  it('when NOTIFY_URL comes without a whsec_ secret, or is not http(s), then start-up stops with one sentence', () => {
+    expect(problem({ ...base, NOTIFY_URL: 'https://host.example/n' })).toMatch(
+      /^NOTIFY_URL is set but NOTIFY_SECRET is not/,
+    );
+    expect(
+      problem({ ...base, NOTIFY_URL: 'https://host.example/n', NOTIFY_SECRET: 'hunter2' }),
+    ).toMatch(/^NOTIFY_SECRET must be a Standard Webhooks secret/);
+    expect(problem({ ...base, NOTIFY_URL: 'ftp://host.example/n', NOTIFY_SECRET: secret })).toMatch(
+      /^NOTIFY_URL must be an http/,
+    );
+    expect(
+      problem({ ...base, NOTIFY_URL: 'https://host.example/n', NOTIFY_SECRET: secret }),
+    ).toBeNull();
+  });
+
+  it('when the service runs with servers of its own, then private addresses are refused unless NOTIFY_ALLOW_PRIVATE=true; locally they are allowed', () => {
+    expect(loadConfig(base).notify).toEqual({ endpoint: null, allowPrivate: false });
+    expect(loadConfig({ ...base, NOTIFY_ALLOW_PRIVATE: 'true' }).notify.allowPrivate).toBe(true);
+    const local = { ADMIN_TOKEN: base.ADMIN_TOKEN, MYASP_TOKEN: base.MYASP_TOKEN };
+    expect(loadConfig(local).notify.allowPrivate).toBe(true);
   });
 });
