@@ -1,6 +1,6 @@
 // Notification endpoints (SPEC §10): the one NOTIFY_URL configures, and those the admin API
 // adds. The secret is generated here and shown once, in the answer that created the endpoint.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 
 import type pg from 'pg';
 
@@ -9,13 +9,19 @@ import {
   type EndpointRow,
   insertEndpoint,
   listEndpoints,
+  retireConfiguredEndpoints,
 } from '../db/queries/notifications';
 import { CHANGE_TYPES } from '../domain/changes';
 import { AppError } from '../domain/errors';
 import { endpointUrlProblem } from './address-policy';
 
-/** The id of the endpoint NOTIFY_URL configures. */
-export const CONFIGURED_ENDPOINT_ID = 'ep_configured';
+/**
+ * The id of the endpoint NOTIFY_URL configures: from its URL, so a restart keeps it, a new URL is
+ * a new endpoint, and two services sharing a Temporal namespace (tests) never share its workflow.
+ */
+export function configuredEndpointId(url: string): string {
+  return `ep_cfg_${createHash('sha256').update(url).digest('hex').slice(0, 16)}`;
+}
 
 export function newEndpointSecret(): string {
   return `whsec_${randomBytes(24).toString('base64')}`;
@@ -27,14 +33,14 @@ export async function configureEndpoint(
   endpoint: { url: string; secret: string } | null,
   allowPrivate: boolean,
 ): Promise<void> {
-  if (endpoint === null) {
-    await deleteEndpoint(pool, CONFIGURED_ENDPOINT_ID);
-    return;
-  }
+  const id = endpoint === null ? null : configuredEndpointId(endpoint.url);
+  // An earlier NOTIFY_URL's endpoint takes no more messages.
+  await retireConfiguredEndpoints(pool, id);
+  if (endpoint === null || id === null) return;
   const problem = endpointUrlProblem(endpoint.url, allowPrivate);
   if (problem) throw new Error(`NOTIFY_URL: ${problem}`);
   await insertEndpoint(pool, {
-    id: CONFIGURED_ENDPOINT_ID,
+    id,
     url: endpoint.url,
     secret: endpoint.secret,
     types: null,

@@ -87,18 +87,19 @@ describe('the example host app keeping its own copy from notifications', () => {
     // Take the configured endpoint out of the way, let a change happen, and mark its message
     // failed, as three days of refusals would; then bring the endpoint back for the next change.
     await svc.db.pool.query(
-      `UPDATE notification_endpoints SET disabled_at = now(), disabled_reason = 'test' WHERE id = 'ep_configured'`,
+      `UPDATE notification_endpoints SET disabled_at = now(), disabled_reason = 'test' WHERE source = 'config'`,
     );
     await post(user, 2);
     await statusBecomes(svc, account, 'stopped');
     await svc.db.pool.query(
       `INSERT INTO notification_messages (endpoint_id, change_id, account_id, seq, attempts, failed_at)
-       SELECT 'ep_configured', change_id, account_id, seq, 12, now() FROM billing_changes
-        WHERE account_id = $1 AND seq = 2`,
+       SELECT e.id, c.change_id, c.account_id, c.seq, 12, now()
+         FROM billing_changes c, notification_endpoints e
+        WHERE c.account_id = $1 AND c.seq = 2 AND e.source = 'config' AND e.deleted_at IS NULL`,
       [account],
     );
     await svc.db.pool.query(
-      `UPDATE notification_endpoints SET disabled_at = NULL, disabled_reason = NULL WHERE id = 'ep_configured'`,
+      `UPDATE notification_endpoints SET disabled_at = NULL, disabled_reason = NULL WHERE source = 'config'`,
     );
     await post(user, 3);
     await waitFor(() => Promise.resolve(host.billing.accounts.get(account)?.seq === 3), {

@@ -77,6 +77,15 @@ export async function deleteEndpoint(db: Db, id: string): Promise<boolean> {
   return (r.rowCount ?? 0) > 0;
 }
 
+/** Soft-deletes the endpoints NOTIFY_URL configured, except `keep`. */
+export async function retireConfiguredEndpoints(db: Db, keep: string | null): Promise<void> {
+  await db.query(
+    `UPDATE notification_endpoints SET deleted_at = now()
+      WHERE source = 'config' AND deleted_at IS NULL AND ($1::text IS NULL OR id <> $1::text)`,
+    [keep],
+  );
+}
+
 export async function disableEndpoint(db: Db, id: string, reason: string): Promise<void> {
   await db.query(
     `UPDATE notification_endpoints SET disabled_at = now(), disabled_reason = $2::text
