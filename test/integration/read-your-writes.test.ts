@@ -76,6 +76,7 @@ describe('with no worker running (--role=api)', () => {
 
     const failed = fx.invoicePaymentFailed({ ...ids, created: t + 60 });
     const failedId = await acknowledged(svc, failed);
+    const invoice = (failed.data.object as { id: string }).id;
     const denied = await gate(svc, id);
     expect(denied).toMatchObject({
       allowed: false,
@@ -88,7 +89,8 @@ describe('with no worker running (--role=api)', () => {
       provenance: {
         event: failed.id,
         event_id: failedId,
-        reason: 'payment_failed',
+        reason: `payment_failed:${invoice}`,
+        invoice,
         pending: true,
       },
     });
