@@ -1,6 +1,7 @@
 import { type Db, withTransaction } from '../src/db/pool';
 import { insertAudits, type NewAuditRow } from '../src/db/queries/audit-logs';
 import { getAccount, upsertAccount } from '../src/db/queries/billing-accounts';
+import { insertChanges } from '../src/db/queries/billing-changes';
 import {
   latestProcessedEventId,
   lockPendingEvents,
@@ -8,6 +9,7 @@ import {
   writeOutcomes,
 } from '../src/db/queries/billing-events';
 import { notifyEventsApplied } from '../src/delivery/applied-events-channel';
+import { changesOfFold } from '../src/domain/changes';
 import { foldEvents, nextDeadlineAt } from '../src/domain/fold';
 import type { AccountState, Outcome, Status } from '../src/domain/types';
 import type { ActivityDeps } from './deps';
@@ -65,7 +67,7 @@ async function startingState(
 /**
  * Applies every stored, unprocessed event of one account, in id order, in one PostgreSQL
  * transaction: each event's outcome, one audit row per event and the final projection row
- * (SPEC §4.4). The decision is `foldEvents` (src/domain/fold.ts): the same pure `transition` the
+ * (SPEC §4.4), and the changes the host app is told of (SPEC §10). The decision is `foldEvents` (src/domain/fold.ts): the same pure `transition` the
  * rebuild folds, and the fold the gate and the account read answer from before this commits. A transaction-level
  * advisory lock on the account serialises attempts, and only rows whose outcome is still NULL
  * are taken, so a retried or duplicated attempt applies nothing twice.
@@ -116,6 +118,8 @@ export function createApplyPendingEventsActivity({ pool, logger, stripe }: Activ
       if (state !== null && applied.some((a) => a.outcome === 'applied'))
         await upsertAccount(client, state, nextDeadlineAt(state));
       await insertAudits(client, audits);
+      // What the host app is told (SPEC §10), committed with the projection it describes.
+      await insertChanges(client, input.account_id, changesOfFold(initial, fold.steps));
       // On commit, the relay that sent this wake-up learns its events are done. Also when it found
       // nothing pending (an earlier batch took them): every event it can see is applied, and the
       // relay's hold must not wait out its timeout for a notification that would never come.

@@ -10,6 +10,8 @@ export interface ActivityDeps {
   logger: Logger;
   /** Stripe's API for reconciliation; absent without STRIPE_API_KEY (nothing is ever fetched). */
   stripe?: StripeActivityDeps | null;
+  /** Notifications to the host app: whether private addresses may be notified (SPEC §10). */
+  notify?: { allowPrivate: boolean; timeoutMs?: number };
 }
 
 export interface StripeActivityDeps {

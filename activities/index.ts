@@ -6,6 +6,7 @@ import { createReconcileStripeAccountsActivity } from './reconcile-stripe-accoun
 import { createReconcileSubscriptionsActivity } from './reconcile-subscriptions';
 import { createRecordEventActivity } from './record-event';
 import { createRunDailyCheckActivity } from './run-daily-check';
+import { createSendNotificationsActivity } from './send-notifications';
 
 export type { ActivityDeps, StripeActivityDeps } from './deps';
 export type { AppliedEvent, ApplyPendingInput, ApplyPendingResult } from './apply-pending-events';
@@ -25,6 +26,7 @@ export function createActivities(deps: ActivityDeps) {
     runDailyCheck: createRunDailyCheckActivity(deps),
     reconcileStripeAccounts: createReconcileStripeAccountsActivity(deps),
     reconcileSubscriptions: createReconcileSubscriptionsActivity(deps),
+    sendNotifications: createSendNotificationsActivity(deps),
   };
 }
 

@@ -46,6 +46,7 @@ import type { ScaleContext } from './scenarios/context';
 import { endToEnd } from './scenarios/end-to-end';
 import { fixedRate } from './scenarios/fixed-rate';
 import { gateFigure, seedGateAccounts } from './scenarios/gate';
+import { watchNotifications } from './scenarios/notifications';
 import { prepareRebuildDatabase, rebuildScenario } from './scenarios/rebuild';
 import { registeredAccounts } from './scenarios/registered-accounts';
 import { renewalBurst } from './scenarios/renewal-burst';
@@ -73,6 +74,8 @@ async function startService(
     // thousands of gate requests; the limits are for clients.
     ADMIN_RATE_LIMIT_PER_MINUTE: '100000000',
     GATE_RATE_LIMIT_PER_MINUTE: '100000000',
+    // The burst's notifications go to a receiver on this machine.
+    NOTIFY_ALLOW_PRIVATE: 'true',
     // Worker and delivery sizes under test (`DELIVERY_MAX_IN_FLIGHT=4 npm run bench`).
     ...tuningSettingsFromEnv(),
   });
@@ -178,9 +181,10 @@ async function oneRun(run: number, stack: Stack): Promise<Figures> {
     if (ONLY.has('burst')) {
       const registered = ONLY.has('registered') ? Math.min(SIZES.accounts, SIZES.burst) : 0;
       const who = { prefix: `u${tag}_`, first: { below: registered, prefix: `g${tag}_` } };
-      figures.renewal_burst = await measured(stack, () =>
-        renewalBurst(ctx, classic.url, who, SIZES.burst),
-      );
+      // Every change of the burst is also notified to a local receiver (SPEC §10).
+      const notify = await watchNotifications(pool, service.temporalClient());
+      const burst = await measured(stack, () => renewalBurst(ctx, classic.url, who, SIZES.burst));
+      figures.renewal_burst = { ...burst, extra: { ...burst.extra, ...(await notify.finish()) } };
     }
     // 5. Fixed rates over 1,000 distinct accounts: a quarter and half of the classic rate.
     for (const fraction of ONLY.has('rate') ? [0.25, 0.5] : []) {

@@ -84,6 +84,15 @@ export interface Config {
   worker: WorkerSettings;
   /** Stripe reconciliation: API access and the daily schedule (src/config/reconcile.ts). */
   reconcile: ReconcileSettings;
+  /** Notifications to the host app (SPEC §10): the endpoint configured at start-up, if any. */
+  notify: NotifySettings;
+}
+
+export interface NotifySettings {
+  /** NOTIFY_URL with its NOTIFY_SECRET (`whsec_…`); null when unset. */
+  endpoint: { url: string; secret: string } | null;
+  /** Loopback and private addresses allowed: NOTIFY_ALLOW_PRIVATE=true, or local mode. */
+  allowPrivate: boolean;
 }
 
 export interface LoadOptions {
@@ -164,7 +173,38 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: LoadOptio
     logLevel: e.LOG_LEVEL,
     ...loadProductionSettings(env, e.TEMPORAL_ADDRESS || null, e.DATABASE_URL || null),
     reconcile: loadReconcileSettings(env),
+    notify: notifySettings(e),
   };
+}
+
+const WHSEC = /^whsec_[A-Za-z0-9+/]+={0,2}$/;
+
+function notifySettings(e: {
+  NOTIFY_URL?: string;
+  NOTIFY_SECRET?: string;
+  NOTIFY_ALLOW_PRIVATE: 'true' | 'false';
+  DATABASE_URL?: string;
+  TEMPORAL_ADDRESS?: string;
+}): NotifySettings {
+  const allowPrivate =
+    e.NOTIFY_ALLOW_PRIVATE === 'true' || (!e.DATABASE_URL && !e.TEMPORAL_ADDRESS);
+  const url = e.NOTIFY_URL || null;
+  const secret = e.NOTIFY_SECRET || null;
+  if (url === null && secret === null) return { endpoint: null, allowPrivate };
+  if (url === null)
+    throw new ConfigError('NOTIFY_SECRET is set but NOTIFY_URL is not; set the URL to notify.');
+  if (secret === null)
+    throw new ConfigError(
+      'NOTIFY_URL is set but NOTIFY_SECRET is not; set a Standard Webhooks secret (whsec_ followed by base64).',
+    );
+  if (!WHSEC.test(secret))
+    throw new ConfigError(
+      'NOTIFY_SECRET must be a Standard Webhooks secret: whsec_ followed by base64 (e.g. whsec_ plus 24 random bytes in base64).',
+    );
+  const parsed = URL.canParse(url) ? new URL(url) : null;
+  if (parsed === null || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:'))
+    throw new ConfigError('NOTIFY_URL must be an http:// or https:// URL.');
+  return { endpoint: { url, secret }, allowPrivate };
 }
 
 function loadProductionSettings(

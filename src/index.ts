@@ -10,3 +10,13 @@ export {
 } from './host-app/entitlement';
 export type { GateDecision } from './domain/gate';
 export type { Status } from './domain/types';
+export {
+  createNotificationReceiver,
+  MemorySeqStore,
+  type NotificationReceiverOptions,
+  type ReceivedChange,
+  type ReceiverAnswer,
+  type SeqStore,
+  type ChangeType,
+  type VisibleState,
+} from './host-app/notifications';

@@ -3,6 +3,7 @@ import type pg from 'pg';
 import client from 'prom-client';
 
 import { countDeadLetters } from './db/queries/event-deliveries';
+import { endpointHealth } from './db/queries/notifications';
 import { countReconcileCorrections } from './db/queries/reconciliation';
 import type { ReadFoldSummary } from './domain/gate';
 import { STATUSES } from './domain/types';
@@ -142,7 +143,53 @@ export function createMetrics(pool: pg.Pool): Metrics {
     },
     ['provider'],
   );
+  notificationGauges(db);
   return metrics;
+}
+
+/** Notifications to the host app (SPEC §10), per endpoint, read from its queue at scrape time. */
+function notificationGauges(db: { registry: client.Registry; pool: pg.Pool }): void {
+  const perEndpoint = (
+    name: string,
+    help: string,
+    value: (e: Awaited<ReturnType<typeof endpointHealth>>[number]) => number,
+  ) =>
+    dbGauge(
+      db,
+      name,
+      help,
+      async (g) => {
+        g.reset();
+        for (const e of await endpointHealth(db.pool)) g.set({ endpoint: e.id }, value(e));
+      },
+      ['endpoint'],
+    );
+  perEndpoint(
+    'billing_notifications_sent',
+    'Notifications delivered (answered 2xx), by endpoint.',
+    (e) => e.delivered,
+  );
+  perEndpoint(
+    'billing_notifications_failed',
+    'Notifications that ran out of retries and are kept as failed (npm run ops -- notifications list), by endpoint.',
+    (e) => e.failed,
+  );
+  perEndpoint(
+    'billing_notifications_pending',
+    'Notifications not delivered yet (waiting their turn or their next attempt), by endpoint.',
+    (e) => e.pending,
+  );
+  perEndpoint(
+    'billing_notifications_lag_seconds',
+    'Age of the oldest undelivered notification, by endpoint; 0 when none waits.',
+    (e) =>
+      e.oldest_pending_at ? Math.max(0, (Date.now() - Date.parse(e.oldest_pending_at)) / 1000) : 0,
+  );
+  perEndpoint(
+    'billing_notification_endpoint_disabled',
+    '1 when the endpoint is disabled (it answered 410 Gone), else 0.',
+    (e) => (e.disabled_at ? 1 : 0),
+  );
 }
 
 export function countGate(m: Metrics, action: string, allowed: boolean): void {

@@ -18,6 +18,8 @@ import { answerClientErrors } from './http/client-errors';
 import { RejectionRecorder } from './http/rejection-recorder';
 import type { Logger } from './log';
 import { createMetrics } from './metrics';
+import { configureEndpoint } from './notify/endpoints';
+import { NotificationWaker } from './notify/waker';
 import { createStripeApi } from './services/stripe-api';
 import { ThinEventFetcher } from './services/thin-events';
 import { applyThrough, type BillingTemporal, connectTemporal } from './temporal/client';
@@ -49,6 +51,8 @@ export interface Running {
   delivery: EventDelivery | null;
   /** The Stripe thin-event fetcher of an API process with STRIPE_API_KEY (else null). */
   thinEvents: ThinEventFetcher | null;
+  /** What wakes the notification endpoints' workflows (API process; null for a worker). */
+  notifications: NotificationWaker | null;
   stop(): Promise<void>;
 }
 
@@ -69,6 +73,9 @@ export interface RuntimeOverrides {
   deliveryHoldMs?: number;
   /** How often the thin-event fetcher looks for waiting thin events (tests make it short). */
   thinPollMs?: number;
+  /** The notification catch-up's interval and what counts as overdue (tests make them short). */
+  notifyCatchUpMs?: number;
+  notifyOverdueMs?: number;
 }
 
 /** Stripe's API for reconciliation, only where STRIPE_API_KEY is set. */
@@ -217,7 +224,12 @@ export async function runServices(
         address: infra.temporalAddress,
         namespace: config.temporalNamespace,
         taskQueue: config.taskQueue,
-        activities: createActivities({ pool, logger, stripe: stripeDeps(config, temporal) }),
+        activities: createActivities({
+          pool,
+          logger,
+          stripe: stripeDeps(config, temporal),
+          notify: { allowPrivate: config.notify.allowPrivate },
+        }),
         workflowBundle: overrides.workflowBundle,
         security: config.temporalSecurity,
         shutdownGraceMs: config.worker.shutdownGraceMs,
@@ -256,7 +268,18 @@ export async function runServices(
     let apiUrl: string | null = null;
     let outbox: EventDelivery | null = null;
     let thinEvents: ThinEventFetcher | null = null;
+    let waker: NotificationWaker | null = null;
     if (role !== 'worker') {
+      waker = new NotificationWaker(pool, temporal, logger, {
+        catchUpMs: overrides.notifyCatchUpMs,
+        overdueMs: overrides.notifyOverdueMs,
+        // NOTIFY_URL into the endpoints table; while PostgreSQL is down, at each catch-up.
+        configure: () =>
+          configureEndpoint(pool, config.notify.endpoint, config.notify.allowPrivate),
+      });
+      waker.start();
+      const started = waker;
+      stoppers.push(() => started.stop());
       const delivery = new EventDelivery(pool, temporal, logger, {
         waitMs: config.deliveryWaitMs,
         sweepIntervalMs: overrides.sweepIntervalMs,
@@ -310,6 +333,7 @@ export async function runServices(
       temporalClient: () => temporal,
       delivery: outbox,
       thinEvents,
+      notifications: waker,
       stop,
     };
   } catch (err) {

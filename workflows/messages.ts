@@ -43,3 +43,6 @@ export const reloadStateSignal = defineSignal('reloadState');
 
 /** Ends a gate override's expiry timer early (the operator cleared it). */
 export const overrideClearedSignal = defineSignal('overrideCleared');
+
+/** "The endpoint has messages queued": a wake-up with no payload (the messages are in PostgreSQL). */
+export const notificationsPendingSignal = defineSignal('notificationsPending');

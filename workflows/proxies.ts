@@ -89,3 +89,14 @@ export const stripeReconcile = proxyActivities<Pick<Activities, 'reconcileStripe
     nonRetryableErrorTypes: [FAILURE_TYPES.stripeApiKeyMissing],
   },
 });
+
+/**
+ * One round of an endpoint's notifications: up to 100 messages, 8 at a time, 10 s each at most.
+ * A worker killed mid-round is noticed within the heartbeat timeout and the round runs again
+ * (what was recorded is not sent again; what was in flight is, with the same webhook-id).
+ */
+export const notifySend = proxyActivities<Pick<Activities, 'sendNotifications'>>({
+  startToCloseTimeout: '5 minutes',
+  heartbeatTimeout: '20 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+});

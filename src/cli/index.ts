@@ -7,6 +7,7 @@ import { registerAccountCommands } from './commands/accounts';
 import { registerArchiveCommands } from './commands/archive';
 import { registerCheckCommands } from './commands/checks';
 import { registerDeadLetterCommands } from './commands/dead-letters';
+import { registerNotificationCommands } from './commands/notifications';
 import { registerOverrideCommands } from './commands/overrides';
 import { registerReconcileCommands } from './commands/reconcile';
 import { registerThresholdCommands } from './commands/thresholds';
@@ -30,6 +31,7 @@ export function buildProgram(run: Runner = createRunner()): Command {
   registerAccountCommands(program, run);
   registerOverrideCommands(program, run);
   registerDeadLetterCommands(program, run);
+  registerNotificationCommands(program, run);
   registerReconcileCommands(program, run);
   registerThresholdCommands(program, run);
   registerTriggerCommands(program, run);

@@ -66,6 +66,9 @@ export const envSchema = z.object({
   LOCAL_PG_PORT: port('LOCAL_PG_PORT', 54329),
   LOCAL_TEMPORAL_PORT: port('LOCAL_TEMPORAL_PORT', 7233),
   LOCAL_TEMPORAL_UI_PORT: port('LOCAL_TEMPORAL_UI_PORT', 8233),
+  NOTIFY_URL: z.string().optional(),
+  NOTIFY_SECRET: z.string().optional(),
+  NOTIFY_ALLOW_PRIVATE: z.enum(['true', 'false']).default('false'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

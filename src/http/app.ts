@@ -10,6 +10,7 @@ import type { AppDeps } from './deps';
 import { apiErrorHandler, sendError } from './errors';
 import { gateRouter } from './gate';
 import { healthRouter } from './health';
+import { changesRouter, notificationEndpointsRouter } from './notifications';
 import { opsRouter } from './ops';
 import { opsPageRouter } from './ops-page/router';
 import { overridesRouter } from './overrides';
@@ -43,6 +44,7 @@ export function createApp(given: AppDeps): Express {
   ];
   app.use('/v1', gateRouter(deps, reader));
   app.use('/v1', accountReadRouter(deps, reader));
+  app.use('/v1', changesRouter(deps, reader));
   const v1 = express.Router();
   v1.use(adminRateLimit(new WindowCounter(deps.config.adminRateLimitPerMinute)));
   v1.use(requireAdmin(tokens, deps.authFailures));
@@ -50,6 +52,7 @@ export function createApp(given: AppDeps): Express {
   v1.use(accountsRouter(deps));
   v1.use(overridesRouter(deps));
   v1.use(opsRouter(deps));
+  v1.use(notificationEndpointsRouter(deps));
   app.use('/v1', v1);
   app.use((req, res) => {
     sendError(res, new AppError('not_found', `No route for ${req.method} ${req.path}.`, 404));

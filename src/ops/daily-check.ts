@@ -13,6 +13,7 @@ import {
   type TemporalProbe,
 } from './daily-check-context';
 import { eventsToday, lastSync, rejections } from './intake-checks';
+import { notifications } from './notification-checks';
 import { backlog, deadLetters, overdue, temporal } from './processing-checks';
 import { reconciliation } from './reconciliation-check';
 import { gateProbe, massStop, recentStops, statusDistribution } from './status-checks';
@@ -63,6 +64,7 @@ export const DAILY_CHECKS: readonly Check<DailyCheckCtx>[] = [
   { name: 'temporal', run: temporal },
   { name: 'reconciliation', run: reconciliation },
   { name: 'stripe_thin_events', run: thinEvents },
+  { name: 'notifications', run: notifications },
   { name: 'table_growth', run: (ctx) => tableGrowth(ctx, T.DAY_TIME_ZONE) },
 ];
 

@@ -11,8 +11,10 @@ import { Worker } from 'node:worker_threads';
 import type pg from 'pg';
 
 import { withTransaction } from '../db/pool';
-import { lockAccountRow, upsertAccount } from '../db/queries/billing-accounts';
+import { getAccount, lockAccountRow, upsertAccount } from '../db/queries/billing-accounts';
+import { insertChanges } from '../db/queries/billing-changes';
 import { countProcessedEvents, lastProcessedSeq } from '../db/queries/billing-events-checks';
+import { changeBetween } from '../domain/changes';
 import { nextDeadlineAt } from '../domain/fold';
 import {
   type ColumnDiff,
@@ -153,7 +155,9 @@ function merge(parts: PartResult[]): PartResult {
 
 /**
  * Writes the rebuilt rows in one transaction. An account whose row or events moved since the
- * fold (a workflow applied an event meanwhile) is skipped: its workflow's write is newer.
+ * fold (a workflow applied an event meanwhile) is skipped: its workflow's write is newer. Where
+ * the rewrite moves what a host app sees, it is recorded as a new change (SPEC §10) with the next
+ * number; a row whose visible state comes out the same records none.
  */
 async function writeRebuilt(
   pool: pg.Pool,
@@ -164,13 +168,20 @@ async function writeRebuilt(
     const skipped: string[] = [];
     for (const { state, seenLastEvent, lastSeq } of rows) {
       const id = state.account_id;
+      // The lock the account's workflow takes to apply: change numbers stay gapless and ordered.
+      await client.query(`SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))`, [
+        `billing-account:${id}`,
+      ]);
       const rowLast = await lockAccountRow(client, id);
       const seq = await lastProcessedSeq(client, id);
       if (rowLast !== seenLastEvent || seq !== lastSeq) {
         skipped.push(id);
         continue;
       }
+      const before = await getAccount(client, id);
       await upsertAccount(client, state, nextDeadlineAt(state));
+      const change = changeBetween(before, state, 'rebuild', null);
+      if (change) await insertChanges(client, id, [change]);
       written.push(id);
     }
     return { written, skipped };

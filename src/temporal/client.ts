@@ -1,17 +1,22 @@
 // The service's side of Temporal: start-or-signal the account workflow, start override timers.
 import { Client, Connection, WithStartWorkflowOperation } from '@temporalio/client';
 
-import type { billingAccountWorkflow, gateOverrideWorkflow } from '../../workflows';
+import type {
+  billingAccountWorkflow,
+  gateOverrideWorkflow,
+  notificationEndpointWorkflow,
+} from '../../workflows';
 import {
   type ApplyEventResult,
   applyEventUpdate,
   eventsPendingSignal,
+  notificationsPendingSignal,
   overrideClearedSignal,
   reloadStateSignal,
 } from '../../workflows/messages';
 import type { TemporalSecurity } from '../config';
 import type { BillingEvent, Outcome } from '../domain/types';
-import { accountWorkflowId, overrideWorkflowId } from './ids';
+import { accountWorkflowId, notificationEndpointWorkflowId, overrideWorkflowId } from './ids';
 
 export interface BillingTemporal {
   client: Client;
@@ -69,6 +74,29 @@ export async function wakeAccount(
       signal: eventsPendingSignal,
       signalArgs: [],
     }),
+  );
+}
+
+/**
+ * Signal-with-start without a payload: the endpoint's delivery workflow runs a round now (its
+ * messages are queued in PostgreSQL). Starts it when it is not running.
+ */
+export async function wakeNotificationEndpoint(
+  t: BillingTemporal,
+  endpointId: string,
+  timeoutMs: number,
+): Promise<void> {
+  await withTimeout(t, timeoutMs, () =>
+    t.client.workflow.signalWithStart<typeof notificationEndpointWorkflow, []>(
+      'notificationEndpointWorkflow',
+      {
+        workflowId: notificationEndpointWorkflowId(endpointId),
+        taskQueue: t.taskQueue,
+        args: [{ endpoint_id: endpointId }],
+        signal: notificationsPendingSignal,
+        signalArgs: [],
+      },
+    ),
   );
 }
 

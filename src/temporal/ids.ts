@@ -24,3 +24,8 @@ export const DAILY_CHECK_SCHEDULE_ID = 'billing-daily-check';
 
 /** The daily Stripe reconciliation (created only where STRIPE_API_KEY is set). */
 export const RECONCILE_SCHEDULE_ID = 'billing-reconcile-stripe';
+
+/** One delivery workflow per notification endpoint (SPEC §10). */
+export function notificationEndpointWorkflowId(endpointId: string): string {
+  return `notification-endpoint:${endpointId}`;
+}

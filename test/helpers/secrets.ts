@@ -8,4 +8,6 @@ export const SECRETS = {
   /** GATE_TOKENS of the test services: the current gate token and the one being rotated out. */
   gate: 'gate-token-0123456789abcdef',
   gateOld: 'gate-token-rotated-fedcba98',
+  /** NOTIFY_SECRET of the test services (a Standard Webhooks secret). */
+  notify: 'whsec_bm90aWZ5LXNlY3JldC1vZi10aGUtdGVzdHMtMDEyMw==',
 };

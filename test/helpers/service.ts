@@ -58,6 +58,9 @@ export interface ServiceOptions {
   onLogLine?: (line: string) => void;
   /** The Temporal Web UI the /ops page links to (the suite's dev server runs headless). */
   temporalUiUrl?: string;
+  /** The notification catch-up's interval and what counts as overdue (defaults short). */
+  notifyCatchUpMs?: number;
+  notifyOverdueMs?: number;
 }
 
 export async function startService(opts: ServiceOptions = {}): Promise<TestService> {
@@ -95,6 +98,8 @@ export async function startService(opts: ServiceOptions = {}): Promise<TestServi
     sweepBatch: opts.sweepBatch,
     deliveryHoldMs: opts.deliveryHoldMs,
     temporalUiUrl: opts.temporalUiUrl,
+    notifyCatchUpMs: opts.notifyCatchUpMs ?? 1000,
+    notifyOverdueMs: opts.notifyOverdueMs ?? 500,
   });
   const baseUrl = running.info.apiUrl ?? '';
   return {

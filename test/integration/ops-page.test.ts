@@ -132,6 +132,36 @@ describe('the /ops page', () => {
     expect(await page.locator('main').innerText()).toContain('<nobody>');
     expect(await page.locator('main').innerText()).toContain('アカウントが見つかりません');
   });
+
+  it('when an endpoint was disabled by a 410 and a message ran out of retries, then the notifications section shows both and the daily check fails the item', async () => {
+    const change = await svc.db.pool.query<{ change_id: string; seq: string }>(
+      `SELECT change_id, seq::text FROM billing_changes WHERE account_id = $1 ORDER BY seq LIMIT 1`,
+      [`myasp:${users[1]}`],
+    );
+    const { change_id: changeId, seq } = change.rows[0] ?? { change_id: '', seq: '' };
+    await svc.db.pool.query(
+      `INSERT INTO notification_endpoints (id, url, secret, source, disabled_at, disabled_reason)
+       VALUES ('ep_gone', 'https://hooks.example.com/gone', 'whsec_AAAA', 'api', now(), 'the receiver answered 410 Gone')`,
+    );
+    await svc.db.pool.query(
+      `INSERT INTO notification_messages (endpoint_id, change_id, account_id, seq, attempts, failed_at, last_status, last_error)
+       VALUES ('ep_gone', $1, $2, $3, 12, now(), 503, 'HTTP 503')`,
+      [changeId, `myasp:${users[1]}`, seq],
+    );
+    const res = await page.goto(`${svc.baseUrl}/ops`);
+    expect(res?.status()).toBe(200);
+    expect(
+      await page.locator('tr[data-item="notifications"] .badge').getAttribute('data-state'),
+    ).toBe('fail');
+    const section = page.locator('#notifications');
+    const text = await section.innerText();
+    expect(text).toContain('ep_gone');
+    expect(text).toContain('the receiver answered 410 Gone');
+    expect(text).toContain(changeId);
+    expect(text).toContain(`myasp:${users[1]}`);
+    expect(text).not.toContain('whsec_AAAA');
+    await page.screenshot({ path: path.join(SHOTS, 'notifications.png'), fullPage: true });
+  });
 });
 
 describe('the /ops what-if form', () => {

@@ -5,6 +5,7 @@
 // send; the account loop sees only the events, reordered.
 import fc from 'fast-check';
 
+import { changesOfFold, type VisibleState, visibleState } from '../../src/domain/changes';
 import { AccountSim, iso } from '../helpers/account-sim';
 import {
   type Delivery,
@@ -57,20 +58,70 @@ function check(world: World, end: number, d: Delivery, mode: 'shuffled' | 'by_se
         describeRun(world, log),
     );
   }
+  expectChangesAreTransitions(sim, world.expected(end), () => describeRun(world, log));
 }
 
 describe('derived status (property)', () => {
-  it('when events arrive shuffled, duplicated and between timers, then the status is what the objects imply', () => {
+  it('when events arrive shuffled, duplicated and between timers, then the status is what the objects imply, and the changes told are its transitions', () => {
     fc.assert(
       fc.property(histories, ([{ world, end }, d]) => check(world, end, d, 'shuffled')),
       { numRuns: NUM_RUNS, ...REPLAY },
     );
   });
 
-  it("when each second's events arrive in any order, then the status and the dunning grace are what the objects imply", () => {
+  it("when each second's events arrive in any order, then the status and the dunning grace are what the objects imply, and the changes told are its transitions", () => {
     fc.assert(
       fc.property(histories, ([{ world, end }, d]) => check(world, end, d, 'by_second')),
       { numRuns: NUM_RUNS, ...REPLAY },
     );
   });
 });
+
+/** A visible state as comparable text: instants as epoch milliseconds. */
+function key(v: VisibleState | null): string {
+  if (v === null) return 'null';
+  const t = (x: string | null) => (x === null ? null : Date.parse(x));
+  return JSON.stringify([
+    v.status,
+    t(v.scheduled_cancel_at),
+    t(v.grace_until),
+    t(v.trial_end),
+    v.status_object,
+  ]);
+}
+
+/**
+ * SPEC §10: the changes the host app is told of are exactly the transitions of the account's
+ * visible state, one per applied event that moved it, chained previous → current, ending in what
+ * the model says; duplicates and stale events (never applied) make none.
+ */
+function expectChangesAreTransitions(
+  sim: AccountSim,
+  want: { status: string; scheduled_cancel_at: string | null },
+  describe: () => string,
+): void {
+  const changes = changesOfFold(null, sim.decisions);
+  const transitions: [string, string][] = [];
+  let before = key(null);
+  for (const { decision } of sim.decisions) {
+    if (decision.outcome !== 'applied') continue;
+    const after = key(visibleState(decision.state));
+    if (after !== before) transitions.push([before, after]);
+    before = after;
+  }
+  const told = changes.map((c): [string, string] => [key(c.previous), key(c.current)]);
+  const last = changes.at(-1)?.current;
+  const applied = new Set(
+    sim.decisions.filter((d) => d.decision.outcome === 'applied').map((d) => d.event.event_id),
+  );
+  const ok =
+    JSON.stringify(told) === JSON.stringify(transitions) &&
+    changes.every((c, i) => i === 0 || key(c.previous) === key(changes[i - 1]?.current ?? null)) &&
+    changes.every((c) => c.cause !== null && applied.has(c.cause.event_id)) &&
+    last?.status === want.status &&
+    (last?.scheduled_cancel_at ?? null) === want.scheduled_cancel_at;
+  if (!ok)
+    throw new Error(
+      `changes ${JSON.stringify(told)}\nare not the transitions ${JSON.stringify(transitions)} ending in ${JSON.stringify(want)}\n${describe()}`,
+    );
+}

@@ -5,6 +5,7 @@ import { type NextFunction, type Request, type Response, Router } from 'express'
 
 import { getAccountView } from '../../db/queries/account-reads';
 import { accountTimeline } from '../../db/queries/audit-logs';
+import { listFailedMessages } from '../../db/queries/notifications';
 import { parseAtTime, parsePolicySettings } from '../../domain/policy';
 import { runDailyCheck } from '../../ops/daily-check';
 import { defaultRebuildThreads } from '../../ops/rebuild';
@@ -13,6 +14,7 @@ import { temporalProbe } from '../../temporal/client';
 import { accountWorkflowId } from '../../temporal/ids';
 import type { AppDeps } from '../deps';
 import { tokensEqual } from '../tokens';
+import { notificationsSection } from './notifications-view';
 import { accountPage, dailyCheckPage, notFoundPage } from './views';
 import { proposedPairs, type WhatIfForm, whatIfPage } from './what-if-view';
 
@@ -73,7 +75,8 @@ export function opsPageRouter(deps: AppDeps): Router {
       stripeApiKeySet: deps.config.reconcile.stripeApiKey !== null,
       keep: false,
     });
-    sendPage(res, dailyCheckPage(check));
+    const failed = await listFailedMessages(deps.pool, { limit: 50 });
+    sendPage(res, dailyCheckPage(check, [notificationsSection(check, failed)]));
   });
   router.get('/ops/what-if', async (req, res) => {
     const field = (name: string) => (typeof req.query[name] === 'string' ? req.query[name] : '');

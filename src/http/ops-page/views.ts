@@ -25,6 +25,7 @@ const ITEM_LABELS: Record<string, [string, string]> = {
   overdue_cancels: ['解約予定の遅延', 'Overdue cancels'],
   temporal: ['Temporal接続', 'Temporal'],
   table_growth: ['テーブル肥大化', 'Table growth'],
+  notifications: ['ホストアプリへの通知', 'Notifications to the host app'],
 };
 
 const itemLabel = (name: string): Html => {
@@ -40,7 +41,8 @@ function itemValue(check: DailyCheckResult, name: string): Row {
   return (item?.value ?? {}) as Row;
 }
 
-export function dailyCheckPage(check: DailyCheckResult): string {
+/** `more`: further sections after the daily check's own (notifications). */
+export function dailyCheckPage(check: DailyCheckResult, more: Html[] = []): string {
   const dist = itemValue(check, 'status_distribution');
   const stops = (itemValue(check, 'recent_stops').accounts ?? []) as Row[];
   const backlog = itemValue(check, 'delivery_backlog');
@@ -125,7 +127,8 @@ export function dailyCheckPage(check: DailyCheckResult): string {
           ]),
           label('停止・解約はありません', 'Nobody was stopped or canceled'),
         )}
-      </section>`,
+      </section>
+      ${more}`,
   );
 }
 
