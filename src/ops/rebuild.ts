@@ -153,13 +153,31 @@ function merge(parts: PartResult[]): PartResult {
   };
 }
 
+/** Accounts written per transaction: each holds its accounts' locks until it commits. */
+const WRITE_BATCH = 500;
+
 /**
- * Writes the rebuilt rows in one transaction. An account whose row or events moved since the
- * fold (a workflow applied an event meanwhile) is skipped: its workflow's write is newer. Where
- * the rewrite moves what a host app sees, it is recorded as a new change (SPEC §10) with the next
- * number; a row whose visible state comes out the same records none.
+ * Writes the rebuilt rows, a batch of accounts per transaction (one transaction would hold a lock
+ * per account, and PostgreSQL's lock table runs out past a few thousand). An account whose row or
+ * events moved since the fold (a workflow applied an event meanwhile) is skipped: its workflow's
+ * write is newer. Where the rewrite moves what a host app sees, it is recorded as a new change
+ * (SPEC §10) with the next number; a row whose visible state comes out the same records none.
  */
 async function writeRebuilt(
+  pool: pg.Pool,
+  rows: RowToWrite[],
+): Promise<{ written: string[]; skipped: string[] }> {
+  const written: string[] = [];
+  const skipped: string[] = [];
+  for (let i = 0; i < rows.length; i += WRITE_BATCH) {
+    const batch = await writeBatch(pool, rows.slice(i, i + WRITE_BATCH));
+    written.push(...batch.written);
+    skipped.push(...batch.skipped);
+  }
+  return { written, skipped };
+}
+
+async function writeBatch(
   pool: pg.Pool,
   rows: RowToWrite[],
 ): Promise<{ written: string[]; skipped: string[] }> {
