@@ -64,8 +64,6 @@ export function snapshotKind(
     : 'dunning';
 }
 
-const NO_INVOICES: Readonly<Record<string, InvoiceEvidence>> = Object.freeze({});
-
 /** One kept invoice, its times parsed once per derivation. */
 interface Row {
   id: string;
@@ -74,7 +72,7 @@ interface Row {
   at: number;
 }
 
-/** A subscription as one derivation reads it: its kept invoices (none in state written before). */
+/** A subscription as one derivation reads it, with its kept invoices. */
 interface Known {
   sub: SubscriptionObject;
   rows: Row[];
@@ -82,7 +80,7 @@ interface Known {
 }
 
 function known(sub: SubscriptionObject): Known {
-  const invoices = sub.invoices ?? NO_INVOICES;
+  const invoices = sub.invoices;
   const rows: Row[] = [];
   for (const id of Object.keys(invoices)) {
     const inv = invoices[id] as InvoiceEvidence;
@@ -98,7 +96,7 @@ function newerInvoice(a: Row, b: Row): boolean {
 
 /** The snapshot names a latest invoice the account has no record of (state written before). */
 function unknownNamed(k: Known, except: string | null): boolean {
-  const named = k.sub.latest_invoice ?? null;
+  const named = k.sub.latest_invoice;
   return named !== null && named !== except && !k.rows.some((r) => r.id === named);
 }
 
@@ -233,7 +231,7 @@ function subscriptionBase(k: Known, latest: Row | null): SubscriptionBase {
 
 /** The newest evidence of the subscription standing live: a snapshot, or its latest invoice paid. */
 function liveUntil(k: Known): number {
-  let live = k.sub.live_at == null ? -Infinity : ms(k.sub.live_at);
+  let live = k.sub.live_at === null ? -Infinity : ms(k.sub.live_at);
   for (const r of k.rows) {
     const paid = r.inv.state === 'paid' || r.inv.state === 'uncollectible';
     if (paid && r.at > live && latestAt(k, r, r.at)) live = r.at;
