@@ -2,11 +2,13 @@
 // database of its own and the suite's Temporal dev server, listening on a free port.
 import { randomBytes } from 'node:crypto';
 
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 
 import { type Config, loadConfig } from '../../src/config';
 import { createLogger } from '../../src/log';
 import { type Role, type Running, runServices } from '../../src/runtime';
+import { accountWorkflowId } from '../../src/temporal/ids';
 import { WORKFLOWS_PATH } from '../../src/temporal/worker';
 import { createTestDatabase, type TestDatabase } from './db';
 import { SECRETS } from './secrets';
@@ -101,6 +103,7 @@ export async function startService(opts: ServiceOptions = {}): Promise<TestServi
     notifyCatchUpMs: opts.notifyCatchUpMs ?? 1000,
     notifyOverdueMs: opts.notifyOverdueMs ?? 500,
   });
+  if (!opts.db) await endSharedAccountWorkflows(running, config.taskQueue);
   const baseUrl = running.info.apiUrl ?? '';
   return {
     baseUrl,
@@ -122,6 +125,29 @@ export async function startService(opts: ServiceOptions = {}): Promise<TestServi
         },
       }),
   };
+}
+
+/**
+ * Accounts whose ids every test database shares: events that name no account are stored under
+ * `<provider>:unattributed`. The suite's services share one Temporal namespace, each on a task
+ * queue of its own, so an earlier service may have left such an account's workflow polling a
+ * queue nobody serves any more, remembering another database's event ids. A service on a fresh
+ * database ends it, so its first wake-up starts the account's workflow on its own queue.
+ */
+const SHARED_ACCOUNTS = ['stripe:unattributed', 'myasp:unattributed'];
+
+async function endSharedAccountWorkflows(running: Running, taskQueue: string): Promise<void> {
+  const { client } = running.temporalClient();
+  for (const accountId of SHARED_ACCOUNTS) {
+    const handle = client.workflow.getHandle(accountWorkflowId(accountId));
+    try {
+      const d = await handle.describe();
+      if (d.status.name === 'RUNNING' && d.taskQueue !== taskQueue)
+        await handle.terminate('a test service on a fresh database serves this account now');
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+    }
+  }
 }
 
 /**

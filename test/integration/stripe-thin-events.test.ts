@@ -3,10 +3,7 @@
 // event and the related object fetched from a stateful stand-in of Stripe's API (STRIPE_API_URL),
 // real PostgreSQL and the real Temporal dev server. The same table of SPEC §3 that
 // stripe-lifecycle.test.ts drives with snapshot payloads, driven here with thin ones.
-import { WorkflowNotFoundError } from '@temporalio/client';
-
 import { rebuildProjection } from '../../src/ops/rebuild';
-import { accountWorkflowId } from '../../src/temporal/ids';
 import * as fx from '../fixtures/stripe';
 import {
   mockEntitlementSummary,
@@ -21,7 +18,6 @@ import { startService, type TestService } from '../helpers/service';
 import { startStripeMock, type StripeMock } from '../helpers/stripe-mock-process';
 import { StripeStandin } from '../helpers/stripe-standin';
 import { serveThin, type ThinDelivery, thinOf } from '../helpers/stripe-thin';
-import { connectToDevServer } from '../helpers/temporal';
 import { waitFor } from '../helpers/wait';
 
 /** A key stripe-mock takes as "valid looking" (letters and digits after `sk_test_`). */
@@ -35,7 +31,6 @@ let mock: StripeMock;
 // nothing for; the stand-in serves the full v2 events and the objects a test puts in (objects
 // that change between the event and the fetch, 503s, 429s, objects that are gone).
 beforeAll(async () => {
-  await endUnattributedWorkflow();
   mock = await startStripeMock();
   stripe = new StripeStandin(API_KEY, mock.url);
   const url = await stripe.start();
@@ -46,24 +41,6 @@ afterAll(async () => {
   await stripe?.stop();
   await mock?.stop();
 });
-
-/**
- * Thin events that name no customer are stored under `stripe:unattributed` until fetched. The
- * suite's services share one Temporal namespace, each on a task queue of its own: an earlier
- * file's service may have left that account's workflow polling a queue nobody serves any more.
- */
-async function endUnattributedWorkflow(): Promise<void> {
-  const temporal = await connectToDevServer();
-  try {
-    await temporal.client.workflow
-      .getHandle(accountWorkflowId('stripe:unattributed'))
-      .terminate('a new test service serves stripe:unattributed');
-  } catch (err) {
-    if (!(err instanceof WorkflowNotFoundError)) throw err;
-  } finally {
-    await temporal.close();
-  }
-}
 
 /** The event that carries a thin event's change, once the fetcher has stored it. */
 async function carrierOf(thinEventId: unknown): Promise<{ id: string; dedupe_key: string }> {
