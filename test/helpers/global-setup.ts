@@ -4,10 +4,17 @@
 // jest.temporal-server.config.js) or the environment's TEST_TEMPORAL says `server`. Empties the
 // run's log directory first (test-logs.ts), so what is in it afterwards is this run's; a server
 // run adds to it instead, since `npm test` runs it after the dev-server run and scans both.
+// Meanwhile it bundles the workflow code once for the whole run (test files read it from
+// TEST_WORKFLOW_BUNDLE instead of each bundling it again: service.ts).
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+
+import { bundleWorkflowCode } from '@temporalio/worker';
+
+import { WORKFLOWS_PATH } from '../../src/temporal/worker';
 
 import type { StackInfo } from './stack-process';
 import { temporalKindOf } from './temporal-kind';
@@ -23,6 +30,8 @@ export interface TestStack {
   child: ChildProcess;
   logFile: string;
   serverPids: number[];
+  /** The directory of the run's workflow bundle. */
+  bundleDir: string;
 }
 
 declare global {
@@ -52,10 +61,18 @@ export default async function globalSetup(_: unknown, project?: ProjectConfig): 
     { cwd: repoRoot, stdio: ['pipe', 'pipe', logFd], env: { ...process.env, TEST_TEMPORAL: kind } },
   );
   fs.closeSync(logFd);
-  const stack: TestStack = { child, logFile, serverPids: [] };
+  const bundleDir = fs.mkdtempSync(path.join(os.tmpdir(), 'billing-test-bundle-'));
+  const stack: TestStack = { child, logFile, serverPids: [], bundleDir };
   globalThis.__BILLING_TEST_STACK__ = stack;
 
-  const info = await readReadyLine(child, logFile);
+  const bundlePath = path.join(bundleDir, 'workflows.js');
+  const [info] = await Promise.all([
+    readReadyLine(child, logFile),
+    bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: silentBundlerLogger }).then((b) =>
+      fs.writeFileSync(bundlePath, b.code),
+    ),
+  ]);
+  process.env.TEST_WORKFLOW_BUNDLE = bundlePath;
   stack.serverPids = info.pids;
   process.env.TEST_PG_ADMIN_URL = info.adminUrl;
   process.env.TEST_PG_TEMPLATE = info.templateDb;
@@ -63,6 +80,16 @@ export default async function globalSetup(_: unknown, project?: ProjectConfig): 
   process.env.TEST_TEMPORAL_ADDRESS = info.temporalAddress;
   process.env.TEST_TEMPORAL_NAMESPACE = info.namespace;
 }
+
+const noop = () => undefined;
+const silentBundlerLogger = {
+  info: noop,
+  warn: noop,
+  error: noop,
+  debug: noop,
+  trace: noop,
+  log: noop,
+} as never;
 
 function readReadyLine(child: ChildProcess, logFile: string): Promise<StackInfo> {
   return new Promise((resolve, reject) => {

@@ -9,7 +9,8 @@ export default async function globalTeardown(): Promise<void> {
   const stack = globalThis.__BILLING_TEST_STACK__;
   globalThis.__BILLING_TEST_STACK__ = undefined;
   if (stack) {
-    const { child, serverPids } = stack;
+    const { child, serverPids, bundleDir } = stack;
+    fs.rmSync(bundleDir, { recursive: true, force: true });
     if (child.exitCode === null && child.signalCode === null) {
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
       child.stdin?.end();

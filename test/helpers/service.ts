@@ -1,9 +1,10 @@
 // The whole service (API + worker + delivery sweeper) as `npm start` wires it, on a fresh
 // database of its own and the suite's Temporal dev server, listening on a free port.
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
 
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { bundleWorkflowCode } from '@temporalio/worker';
 
 import { type Config, loadConfig } from '../../src/config';
 import { createLogger } from '../../src/log';
@@ -14,11 +15,17 @@ import { createTestDatabase, type TestDatabase } from './db';
 import { SECRETS } from './secrets';
 import { createTestLogger, openTestLog } from './test-logs';
 
-let bundle: Promise<WorkflowBundleWithSourceMap> | null = null;
+let bundle: Promise<{ code: string }> | null = null;
 
-/** The workflow bundle, built once per test file. */
-export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: silentBundlerLogger });
+/**
+ * The workflow bundle: the one the run's global setup built (TEST_WORKFLOW_BUNDLE), or, for a
+ * file run without it, built once for the file.
+ */
+export function workflowBundle(): Promise<{ code: string }> {
+  const built = process.env.TEST_WORKFLOW_BUNDLE;
+  bundle ??= built
+    ? fs.promises.readFile(built, 'utf8').then((code) => ({ code }))
+    : bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: silentBundlerLogger });
   return bundle;
 }
 
