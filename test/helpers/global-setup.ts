@@ -15,7 +15,6 @@ import { pathToFileURL } from 'node:url';
 import { bundleWorkflowCode } from '@temporalio/worker';
 
 import { WORKFLOWS_PATH } from '../../src/temporal/worker';
-
 import type { StackInfo } from './stack-process';
 import { temporalKindOf } from './temporal-kind';
 import { TEST_LOG_DIR } from './test-logs';
