@@ -3,7 +3,7 @@
 // self-hosted Temporal server on PostgreSQL when the Jest config's `globals.TEST_TEMPORAL` (see
 // jest.temporal-server.config.js) or the environment's TEST_TEMPORAL says `server`. Empties the
 // run's log directory first (test-logs.ts), so what is in it afterwards is this run's; a server
-// run adds to it instead, since `npm test` runs it after the dev-server run and scans both.
+// run adds to it instead, since `npm test` runs it beside the dev-server run and scans both.
 // Meanwhile it bundles the workflow code once for the whole run (test files read it from
 // TEST_WORKFLOW_BUNDLE instead of each bundling it again: service.ts).
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -45,7 +45,9 @@ interface ProjectConfig {
 export default async function globalSetup(_: unknown, project?: ProjectConfig): Promise<void> {
   const repoRoot = path.resolve(__dirname, '..', '..');
   const kind = temporalKindOf(project?.globals?.TEST_TEMPORAL ?? process.env.TEST_TEMPORAL);
-  if (kind === 'dev') fs.rmSync(TEST_LOG_DIR, { recursive: true, force: true });
+  // `npm test` empties it once for its runs side by side (scripts/test.mjs, TEST_LOGS_KEEP).
+  if (kind === 'dev' && !process.env.TEST_LOGS_KEEP)
+    fs.rmSync(TEST_LOG_DIR, { recursive: true, force: true });
   fs.mkdirSync(TEST_LOG_DIR, { recursive: true });
   // A file, not a pipe: nobody reads the child's log while tests run, and a full pipe would block it.
   const logFile = path.join(

@@ -110,7 +110,9 @@ export async function startService(opts: ServiceOptions = {}): Promise<TestServi
     notifyCatchUpMs: opts.notifyCatchUpMs ?? 1000,
     notifyOverdueMs: opts.notifyOverdueMs ?? 500,
   });
-  if (!opts.db) await endSharedAccountWorkflows(running, config.taskQueue);
+  // Only on the suite's Temporal: a test may point the service at a private or unreachable one.
+  if (!opts.db && config.temporalAddress === process.env.TEST_TEMPORAL_ADDRESS)
+    await endSharedAccountWorkflows(running, config.taskQueue);
   const baseUrl = running.info.apiUrl ?? '';
   return {
     baseUrl,
