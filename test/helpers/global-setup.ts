@@ -12,12 +12,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-import { bundleWorkflowCode } from '@temporalio/worker';
-
-import { WORKFLOWS_PATH } from '../../src/temporal/worker';
 import type { StackInfo } from './stack-process';
 import { temporalKindOf } from './temporal-kind';
 import { TEST_LOG_DIR } from './test-logs';
+import { bundleQuietly } from './workflow-bundle';
 
 const START_TIMEOUT_MS = 120_000;
 
@@ -69,9 +67,7 @@ export default async function globalSetup(_: unknown, project?: ProjectConfig): 
   const bundlePath = path.join(bundleDir, 'workflows.js');
   const [info] = await Promise.all([
     readReadyLine(child, logFile),
-    bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: silentBundlerLogger }).then((b) =>
-      fs.writeFileSync(bundlePath, b.code),
-    ),
+    bundleQuietly().then((b) => fs.writeFileSync(bundlePath, b.code)),
   ]);
   process.env.TEST_WORKFLOW_BUNDLE = bundlePath;
   stack.serverPids = info.pids;
@@ -81,16 +77,6 @@ export default async function globalSetup(_: unknown, project?: ProjectConfig): 
   process.env.TEST_TEMPORAL_ADDRESS = info.temporalAddress;
   process.env.TEST_TEMPORAL_NAMESPACE = info.namespace;
 }
-
-const noop = () => undefined;
-const silentBundlerLogger = {
-  info: noop,
-  warn: noop,
-  error: noop,
-  debug: noop,
-  trace: noop,
-  log: noop,
-} as never;
 
 function readReadyLine(child: ChildProcess, logFile: string): Promise<StackInfo> {
   return new Promise((resolve, reject) => {

@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
+import { NativeConnection, Worker } from '@temporalio/worker';
 
 import { type Activities, createActivities } from '../../activities';
 import { insertEvent, type NewEvent, type StoredEvent } from '../../src/db/queries/billing-events';
@@ -16,6 +16,7 @@ import type { EventData } from '../../src/domain/types';
 import { createLogger } from '../../src/log';
 import type { DailyCheckResult } from '../../src/ops/daily-check';
 import { createTestDatabase, type TestDatabase } from './db';
+import { bundleQuietly } from './workflow-bundle';
 
 export const DAY = 86_400_000;
 const T0 = Date.parse('2025-04-01T00:00:00.000Z');
@@ -239,15 +240,6 @@ export function cli(args: string[], env: Record<string, string>, cwd = REPO): Pr
   });
 }
 
-const silentBundler = {
-  info() {},
-  warn() {},
-  error() {},
-  debug() {},
-  trace() {},
-  log() {},
-} as never;
-
 /** Runs `body` while a worker with `workflowsPath` and `acts` polls a fresh task queue. */
 export async function withWorker(
   workflowsPath: string,
@@ -256,7 +248,7 @@ export async function withWorker(
 ) {
   const address = process.env.TEST_TEMPORAL_ADDRESS ?? '';
   const taskQueue = `ops-test-${Math.random().toString(36).slice(2, 10)}`;
-  const bundle = await bundleWorkflowCode({ workflowsPath, logger: silentBundler });
+  const bundle = await bundleQuietly(workflowsPath);
   const native = await NativeConnection.connect({ address });
   const connection = await Connection.connect({ address });
   const client = new Client({ connection, namespace: 'default' });

@@ -1,43 +1,17 @@
 // The whole service (API + worker + delivery sweeper) as `npm start` wires it, on a fresh
 // database of its own and the suite's Temporal dev server, listening on a free port.
 import { randomBytes } from 'node:crypto';
-import fs from 'node:fs';
 
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { bundleWorkflowCode } from '@temporalio/worker';
 
 import { type Config, loadConfig } from '../../src/config';
 import { createLogger } from '../../src/log';
 import { type Role, type Running, runServices } from '../../src/runtime';
 import { accountWorkflowId } from '../../src/temporal/ids';
-import { WORKFLOWS_PATH } from '../../src/temporal/worker';
 import { createTestDatabase, type TestDatabase } from './db';
 import { SECRETS } from './secrets';
 import { createTestLogger, openTestLog } from './test-logs';
-
-let bundle: Promise<{ code: string }> | null = null;
-
-/**
- * The workflow bundle: the one the run's global setup built (TEST_WORKFLOW_BUNDLE), or, for a
- * file run without it, built once for the file.
- */
-export function workflowBundle(): Promise<{ code: string }> {
-  const built = process.env.TEST_WORKFLOW_BUNDLE;
-  bundle ??= built
-    ? fs.promises.readFile(built, 'utf8').then((code) => ({ code }))
-    : bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: silentBundlerLogger });
-  return bundle;
-}
-
-const noop = () => undefined;
-const silentBundlerLogger = {
-  info: noop,
-  warn: noop,
-  error: noop,
-  debug: noop,
-  trace: noop,
-  log: noop,
-} as never;
+import { workflowBundle } from './workflow-bundle';
 
 export interface TestService {
   baseUrl: string;

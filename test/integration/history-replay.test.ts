@@ -9,9 +9,10 @@ import * as fx from '../fixtures/stripe';
 import { getAccount, statusBecomes } from '../helpers/accounts';
 import { postStripe } from '../helpers/http';
 import { nowS, uid } from '../helpers/ids';
-import { startService, type TestService, workflowBundle } from '../helpers/service';
+import { startService, type TestService } from '../helpers/service';
 import { temporalUnderTest } from '../helpers/temporal-kind';
 import { waitFor } from '../helpers/wait';
+import { workflowBundle } from '../helpers/workflow-bundle';
 
 /** How far ahead the cancel is scheduled: the timer fires while the test waits. */
 const CANCEL_IN_S = 3;

@@ -8,7 +8,7 @@ import { runTsx } from '../helpers/cli';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
 import { uid } from '../helpers/ids';
 import { SECRETS } from '../helpers/secrets';
-import { startService, type TestService, workflowBundle } from '../helpers/service';
+import { startService, type TestService } from '../helpers/service';
 import { createTestLogger } from '../helpers/test-logs';
 import {
   createTestPki,
@@ -17,6 +17,7 @@ import {
   TLS_SERVER_NAME,
   type TlsProxy,
 } from '../helpers/tls-proxy';
+import { workflowBundle } from '../helpers/workflow-bundle';
 
 let pki: TestPki;
 let proxy: TlsProxy;

@@ -1,10 +1,9 @@
 // Worker sizes from WORKER_* settings reach the Temporal worker (src/temporal/worker.ts), against
 // the suite's real Temporal dev server; unset ones keep the defaults BENCHMARKS.md measured.
-import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-
 import type { Activities } from '../../activities';
 import { loadConfig } from '../../src/config';
-import { createBillingWorker, WORKFLOWS_PATH } from '../../src/temporal/worker';
+import { createBillingWorker } from '../../src/temporal/worker';
+import { workflowBundle } from '../helpers/workflow-bundle';
 
 function temporalAddress(): string {
   const address = process.env.TEST_TEMPORAL_ADDRESS;
@@ -12,13 +11,11 @@ function temporalAddress(): string {
   return address;
 }
 
-let bundle: WorkflowBundleWithSourceMap;
+let bundle: { code: string };
 
 beforeAll(async () => {
-  bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: silent });
+  bundle = await workflowBundle();
 });
-
-const silent = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };
 
 async function workerWith(env: Record<string, string>) {
   const config = loadConfig({

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 
-import { workflowBundle } from '../helpers/service';
+import { workflowBundle } from '../helpers/workflow-bundle';
 
 const dir = path.join(__dirname, '..', 'fixtures', 'histories');
 const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.json')) : [];
