@@ -8,6 +8,9 @@ import { AppError } from './errors';
 
 export const ACCOUNT_ID_MAX_LENGTH = 200;
 
+/** The account of a provider's events that name no account, customer or user. */
+export const unattributedAccountId = (source: string): string => `${source}:unattributed`;
+
 // eslint-disable-next-line no-control-regex -- finding control characters is the point
 const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;

@@ -4,7 +4,7 @@ import type pg from 'pg';
 import type { Db } from '../db/pool';
 import { insertEvent, type StoredEvent } from '../db/queries/billing-events';
 import type { EventDelivery, Handover } from '../delivery/outbox';
-import { checkAccountId } from '../domain/account-id';
+import { checkAccountId, unattributedAccountId } from '../domain/account-id';
 import type { NormalizedEvent, Outcome } from '../domain/types';
 
 export interface IngestDeps {
@@ -53,7 +53,7 @@ export async function insertResolved(
     ? checkAccountId(`stripe:${hint.stripe_customer_id}`, 'the customer id (stripe:<customer>)')
     : hint.myasp_user_id
       ? checkAccountId(`myasp:${hint.myasp_user_id}`, 'the user id (myasp:<user id>)')
-      : `${e.source}:unattributed`;
+      : unattributedAccountId(e.source);
   return insertEvent(
     pool,
     { ...row, account_id: fallback },

@@ -5,7 +5,7 @@
 // run's log directory first (test-logs.ts), so what is in it afterwards is this run's; a server
 // run adds to it instead, since `npm test` runs it beside the dev-server run and scans both.
 // Meanwhile it bundles the workflow code once for the whole run (test files read it from
-// TEST_WORKFLOW_BUNDLE instead of each bundling it again: service.ts).
+// TEST_WORKFLOW_BUNDLE instead of each bundling it again: workflow-bundle.ts).
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';

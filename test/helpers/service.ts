@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { WorkflowNotFoundError } from '@temporalio/client';
 
 import { type Config, loadConfig } from '../../src/config';
+import { unattributedAccountId } from '../../src/domain/account-id';
 import { createLogger } from '../../src/log';
 import { type Role, type Running, runServices } from '../../src/runtime';
 import { accountWorkflowId } from '../../src/temporal/ids';
@@ -112,12 +113,12 @@ export async function startService(opts: ServiceOptions = {}): Promise<TestServi
 
 /**
  * Accounts whose ids every test database shares: events that name no account are stored under
- * `<provider>:unattributed`. The suite's services share one Temporal namespace, each on a task
+ * `<provider>:unattributed` (src/domain/account-id.ts). The suite's services share one Temporal namespace, each on a task
  * queue of its own, so an earlier service may have left such an account's workflow polling a
  * queue nobody serves any more, remembering another database's event ids. A service on a fresh
  * database ends it, so its first wake-up starts the account's workflow on its own queue.
  */
-const SHARED_ACCOUNTS = ['stripe:unattributed', 'myasp:unattributed'];
+const SHARED_ACCOUNTS = ['stripe', 'myasp'].map(unattributedAccountId);
 
 async function endSharedAccountWorkflows(running: Running, taskQueue: string): Promise<void> {
   const { client } = running.temporalClient();
